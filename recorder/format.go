@@ -1,0 +1,150 @@
+package recorder
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The on-disk layout of a recording (docs/recording-format.md is the prose
+// version of this file).
+//
+//	file    := header? ( index data )* footer?
+//	header  := skippable frame, magic magicFileHeader, payload fileHeader
+//	index   := skippable frame, magic magicFrameIndex, payload frameEntry (32 bytes)
+//	data    := one standard zstd frame holding whole JSON lines
+//	footer  := skippable frame, magic magicFooter,
+//	           payload (offset u64, frameEntry)* count u32 "ORTCFOOT"
+//
+// All integers are little-endian, as in zstd itself. Skippable frames are
+// ignored by zstd tools, so `zstdcat` yields exactly the JSON lines. Each
+// index frame is written in the same write(2) as the data frame it describes,
+// so a crash leaves either both or a torn tail that the reader detects.
+const (
+	magicZstd       uint32 = 0xFD2FB528
+	magicSkipMin    uint32 = 0x184D2A50 // zstd reserves 0x184D2A50..0x184D2A5F
+	magicSkipMax    uint32 = 0x184D2A5F
+	magicFileHeader uint32 = 0x184D2A50
+	magicFrameIndex uint32 = 0x184D2A51
+	magicFooter     uint32 = 0x184D2A52
+
+	skipHeaderLen   = 8  // magic u32 + payload size u32
+	fileHeaderLen   = 20 // "ORTCREC1" + version u16 + reserved u16 + created i64
+	frameEntryLen   = 32
+	footerEntryLen  = 8 + frameEntryLen
+	footerTrailer   = 4 + 8 // count u32 + footerMagic
+	formatVersion   = 1
+	fileHeaderMagic = "ORTCREC1"
+	footerMagic     = "ORTCFOOT"
+)
+
+// Frame flags, stored in frameEntry.Flags.
+const (
+	// FlagKeyframe marks a data frame whose first record is a keyframe: a
+	// reader may start folding there.
+	FlagKeyframe uint8 = 1 << 0
+)
+
+// FrameEntry describes one data frame: where it is, how big, how many
+// records, their time range, and whether it starts with a keyframe.
+type FrameEntry struct {
+	Offset     int64     // file offset of the frame's index frame (or of the data frame when it has none)
+	DataOffset int64     // file offset of the zstd data frame
+	Flags      uint8     // FlagKeyframe
+	CompLen    uint32    // compressed length of the zstd data frame
+	RawLen     uint32    // decompressed length, 0 when unknown
+	Records    uint32    // number of JSON lines, 0 when unknown
+	MinTime    time.Time // earliest record time in the frame; zero when unknown
+	MaxTime    time.Time // latest record time in the frame
+}
+
+// Keyframe reports whether the frame starts with a keyframe.
+func (e FrameEntry) Keyframe() bool { return e.Flags&FlagKeyframe != 0 }
+
+func putUnixNano(b []byte, t time.Time) {
+	var n int64
+	if !t.IsZero() {
+		n = t.UnixNano()
+	}
+	binary.LittleEndian.PutUint64(b, uint64(n))
+}
+
+func getUnixNano(b []byte) time.Time {
+	n := int64(binary.LittleEndian.Uint64(b))
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// appendSkippable appends a skippable frame with the given magic and payload.
+func appendSkippable(dst []byte, magic uint32, payload []byte) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, magic)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
+	return append(dst, payload...)
+}
+
+// appendFrameEntry appends the 32-byte payload of an index frame.
+func appendFrameEntry(dst []byte, e FrameEntry) []byte {
+	var b [frameEntryLen]byte
+	b[0] = formatVersion
+	b[1] = e.Flags
+	binary.LittleEndian.PutUint32(b[4:], e.CompLen)
+	binary.LittleEndian.PutUint32(b[8:], e.Records)
+	binary.LittleEndian.PutUint32(b[12:], e.RawLen)
+	putUnixNano(b[16:], e.MinTime)
+	putUnixNano(b[24:], e.MaxTime)
+	return append(dst, b[:]...)
+}
+
+var errShortEntry = errors.New("index entry too short")
+
+// parseFrameEntry reads the payload of an index frame.
+func parseFrameEntry(b []byte) (FrameEntry, error) {
+	if len(b) < frameEntryLen {
+		return FrameEntry{}, errShortEntry
+	}
+	if b[0] != formatVersion {
+		return FrameEntry{}, fmt.Errorf("index entry version %d, want %d", b[0], formatVersion)
+	}
+	e := FrameEntry{
+		Flags:   b[1],
+		CompLen: binary.LittleEndian.Uint32(b[4:]),
+		Records: binary.LittleEndian.Uint32(b[8:]),
+		RawLen:  binary.LittleEndian.Uint32(b[12:]),
+		MinTime: getUnixNano(b[16:]),
+		MaxTime: getUnixNano(b[24:]),
+	}
+	return e, nil
+}
+
+// appendFileHeader appends the payload of the file header frame.
+func appendFileHeader(dst []byte, schemaVersion uint16, created time.Time) []byte {
+	dst = append(dst, fileHeaderMagic...)
+	dst = binary.LittleEndian.AppendUint16(dst, schemaVersion)
+	dst = binary.LittleEndian.AppendUint16(dst, 0)
+	var b [8]byte
+	putUnixNano(b[:], created)
+	return append(dst, b[:]...)
+}
+
+// parseFileHeader reads the payload of the file header frame.
+func parseFileHeader(b []byte) (schemaVersion uint16, created time.Time, err error) {
+	if len(b) < fileHeaderLen || string(b[:8]) != fileHeaderMagic {
+		return 0, time.Time{}, errors.New("not an openrtc recording header")
+	}
+	return binary.LittleEndian.Uint16(b[8:]), getUnixNano(b[12:]), nil
+}
+
+// appendFooter appends the payload of the footer frame: every entry with its
+// offset, the count, and the footer magic, so a reader finds the footer from
+// the last 12 bytes of the file.
+func appendFooter(dst []byte, entries []FrameEntry) []byte {
+	for _, e := range entries {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Offset))
+		dst = appendFrameEntry(dst, e)
+	}
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(entries)))
+	return append(dst, footerMagic...)
+}
