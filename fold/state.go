@@ -1,0 +1,331 @@
+package fold
+
+import (
+	"sort"
+	"time"
+
+	"github.com/openrtc-go/introspect/events"
+)
+
+// DefaultSlowWindow is how long a session shows "slow" after a stall when the
+// worker did not announce its own window: OpenRTC's 5 seconds.
+const DefaultSlowWindow = 5 * time.Second
+
+// historyLen is the number of CPU windows kept for the header's sparkline:
+// a minute at the default one-second window.
+const historyLen = 60
+
+// State is the folded state of one worker. The zero value is not usable; call
+// [New]. A State is not safe for concurrent use.
+type State struct {
+	// KeepEnded keeps every ended session, for a report over a whole
+	// recording (see [State.Ended]). A live view leaves it false so memory
+	// stays bounded by the live sessions.
+	KeepEnded bool
+
+	worker     events.WorkerState
+	config     events.Config
+	sessions   map[string]*session
+	recent     []*session // ended within the slow window, newest last
+	ended      []*session // every ended session, when KeepEnded
+	openStalls map[uint64]*session
+	last       events.Sample // the latest sample
+	haveSample bool
+	lastAt     time.Time        // time of the latest sample
+	cpu        events.CPUWindow // the latest CPU window, valid or not
+	cpuHistory []float64        // process CPU %, one per window, oldest first
+	dropped    int64
+	stopped    bool
+	now        time.Time // time of the latest event applied
+	seq        int64     // start order
+}
+
+type session struct {
+	events.KeySession
+	seq     int64
+	end     time.Time // zero while live
+	outcome string
+	errText string
+}
+
+// New returns an empty State.
+func New() *State {
+	return &State{sessions: make(map[string]*session), openStalls: make(map[uint64]*session)}
+}
+
+// Now returns the time of the latest event applied.
+func (s *State) Now() time.Time { return s.now }
+
+func (s *State) slowWindow() time.Duration {
+	if s.config.SlowWindow > 0 {
+		return s.config.SlowWindow
+	}
+	return DefaultSlowWindow
+}
+
+// ApplyLine decodes one JSON line and applies it. Lines that are not events
+// of ours (application logs) are ignored; a malformed line returns the
+// decoding error and changes nothing.
+func (s *State) ApplyLine(line []byte) error {
+	d, err := events.Decode(line)
+	if err != nil {
+		return err
+	}
+	s.Apply(d)
+	return nil
+}
+
+// Observe applies a line the recorder has written, so that the State can
+// produce keyframes; it implements the recorder's Keyframer.
+func (s *State) Observe(line []byte) { _ = s.ApplyLine(line) }
+
+// Apply folds one decoded record into the state.
+func (s *State) Apply(d events.Decoded) {
+	if d.Event == nil {
+		return
+	}
+	if d.Time.After(s.now) {
+		s.now = d.Time
+	}
+	t := d.Time
+	switch e := d.Event.(type) {
+	case events.WorkerStart:
+		s.workerStart(t, e)
+	case events.SessionStart:
+		s.sessionStart(t, e)
+	case events.SessionEnd:
+		s.sessionEnd(t, e.SessionID, e.Outcome, e.Error)
+	case events.Sample:
+		s.sample(t, e)
+	case events.SlowSession:
+		s.slow(t, e)
+	case events.Keyframe:
+		s.keyframe(t, e)
+	case events.RecorderDrop:
+		s.dropped += e.Dropped
+	case events.WorkerStop:
+		s.stopped = true
+	}
+	s.expireRecent(t)
+}
+
+// workerStart begins a new worker life. In a stitched timeline a second
+// worker.start means the process restarted: sessions still open belonged to
+// the old process and are closed as lost.
+func (s *State) workerStart(t time.Time, e events.WorkerStart) {
+	for _, ss := range s.liveInOrder() {
+		s.sessionEnd(t, ss.SessionID, "lost", "worker restarted")
+	}
+	s.worker = events.WorkerState{Name: e.Worker, Started: t, MaxSessions: e.MaxSessions}
+	s.config = e.Config
+	s.haveSample, s.last, s.cpu, s.cpuHistory = false, events.Sample{}, events.CPUWindow{}, nil
+	s.openStalls = make(map[uint64]*session)
+	s.stopped, s.dropped = false, 0
+}
+
+func (s *State) sessionStart(t time.Time, e events.SessionStart) {
+	if _, ok := s.sessions[e.SessionID]; ok {
+		return // a repeated start changes nothing
+	}
+	s.seq++
+	ss := &session{seq: s.seq, KeySession: events.KeySession{
+		SessionID: e.SessionID, Agent: e.Agent, Tenant: e.Tenant, Pinned: e.Pinned,
+		Labels: e.Labels, Start: t,
+	}}
+	if share, ok := s.share(); ok {
+		ss.PeakBytes = share
+	}
+	s.sessions[e.SessionID] = ss
+	s.worker.Begun++
+}
+
+func (s *State) sessionEnd(t time.Time, id, outcome, errText string) {
+	ss, ok := s.sessions[id]
+	if !ok {
+		return
+	}
+	delete(s.sessions, id)
+	ss.end, ss.outcome, ss.errText = t, outcome, errText
+	if outcome == events.OutcomeError {
+		s.worker.Failed++
+	}
+	s.recent = append(s.recent, ss)
+	if s.KeepEnded {
+		s.ended = append(s.ended, ss)
+	}
+}
+
+func (s *State) expireRecent(t time.Time) {
+	w := s.slowWindow()
+	i := 0
+	for i < len(s.recent) && t.Sub(s.recent[i].end) > w {
+		i++
+	}
+	if i > 0 {
+		s.recent = append(s.recent[:0], s.recent[i:]...)
+	}
+}
+
+// share returns the memory share of one session at the latest sample.
+func (s *State) share() (uint64, bool) {
+	if !s.haveSample || s.last.Sessions <= 0 {
+		return 0, false
+	}
+	return s.last.RSSBytes / uint64(s.last.Sessions), true
+}
+
+func (s *State) sample(t time.Time, e events.Sample) {
+	s.last, s.haveSample, s.lastAt = e, true, t
+	if share, ok := s.share(); ok {
+		for _, ss := range s.sessions {
+			if share > ss.PeakBytes {
+				ss.PeakBytes = share
+			}
+		}
+	}
+	if e.CPU.Duration > 0 || e.CPU.Unavailable != "" {
+		s.cpuWindow(e.CPU)
+	}
+	for id, n := range e.GoroutinesBySession {
+		if ss, ok := s.sessions[id]; ok {
+			ss.Goroutines = n
+			if n > ss.GorPeak {
+				ss.GorPeak = n
+			}
+		}
+	}
+}
+
+func (s *State) cpuWindow(w events.CPUWindow) {
+	s.cpu = w
+	if !w.Valid() {
+		return
+	}
+	for id, n := range w.Sessions {
+		ss, ok := s.sessions[id]
+		if !ok {
+			continue
+		}
+		ss.CPUSamples += n
+		ss.CPUNanos += n * int64(w.Period)
+		if p := pct(n, w.Total); p > ss.MaxCPUPct {
+			ss.MaxCPUPct = p
+		}
+	}
+	s.cpuHistory = append(s.cpuHistory, processCPUPct(w))
+	if len(s.cpuHistory) > historyLen {
+		s.cpuHistory = s.cpuHistory[len(s.cpuHistory)-historyLen:]
+	}
+}
+
+// slow counts a stall once, however many reports it has: all reports of one
+// stall share its id, and only the first is counted.
+func (s *State) slow(t time.Time, e events.SlowSession) {
+	ss := s.sessions[e.SessionID]
+	prev, seen := s.openStalls[e.StallID]
+	if e.StallID == 0 || !seen {
+		s.worker.Stalls++
+		if ss != nil {
+			ss.Stalls++
+		}
+	} else if prev != nil {
+		ss = prev
+	}
+	if e.Ongoing && e.StallID != 0 {
+		s.openStalls[e.StallID] = ss
+	} else {
+		delete(s.openStalls, e.StallID)
+	}
+	if ss == nil {
+		return
+	}
+	if ms := events.Millis(e.Blocked); ms > ss.WorstStall {
+		ss.WorstStall = ms
+	}
+	ss.LastStallAt = t
+	if until := t.Add(s.slowWindow()); until.After(ss.SlowUntil) {
+		ss.SlowUntil = until
+	}
+}
+
+// keyframe replaces the live state with the keyframe's. Sessions the fold
+// holds but the keyframe does not ended while events were lost.
+func (s *State) keyframe(t time.Time, e events.Keyframe) {
+	live := make(map[string]*session, len(e.Sessions))
+	for _, ks := range e.Sessions {
+		ss := s.sessions[ks.SessionID]
+		if ss == nil {
+			s.seq++
+			ss = &session{seq: s.seq}
+		}
+		ss.KeySession = ks
+		live[ks.SessionID] = ss
+	}
+	for id := range s.sessions {
+		if _, ok := live[id]; !ok {
+			s.sessionEnd(t, id, "unknown", "")
+		}
+	}
+	s.sessions = live
+	s.worker = e.Worker
+	s.openStalls = make(map[uint64]*session, len(e.OpenStalls))
+	for _, id := range e.OpenStalls {
+		s.openStalls[id] = nil
+	}
+	if e.Last != nil {
+		s.last, s.haveSample = *e.Last, true
+		if e.Last.CPU.Duration > 0 || e.Last.CPU.Unavailable != "" {
+			s.cpu = e.Last.CPU
+		}
+	}
+}
+
+// Keyframe returns the full state as a keyframe event: it implements the
+// recorder's Keyframer.
+func (s *State) Keyframe(time.Time) events.Keyframe {
+	kf := events.Keyframe{Worker: s.worker}
+	for _, ss := range s.liveInOrder() {
+		kf.Sessions = append(kf.Sessions, ss.KeySession)
+	}
+	for id := range s.openStalls {
+		kf.OpenStalls = append(kf.OpenStalls, id)
+	}
+	sort.Slice(kf.OpenStalls, func(i, j int) bool { return kf.OpenStalls[i] < kf.OpenStalls[j] })
+	if s.haveSample {
+		last := s.last
+		last.CPU = s.cpu
+		last.GoroutinesBySession = nil // per-session counts live in the sessions
+		kf.Last = &last
+	}
+	return kf
+}
+
+func (s *State) liveInOrder() []*session {
+	out := make([]*session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		out = append(out, ss)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].SessionID < out[j].SessionID
+	})
+	return out
+}
+
+func pct(n, total int64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return float64(n) * 100 / float64(total)
+}
+
+// processCPUPct is the CPU the whole process used in a window, in percent of
+// one core (200 means two cores busy), as top shows it.
+func processCPUPct(w events.CPUWindow) float64 {
+	if w.Duration <= 0 {
+		return 0
+	}
+	return float64(w.Total) * float64(w.Period) * 100 / float64(w.Duration)
+}

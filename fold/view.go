@@ -1,0 +1,289 @@
+package fold
+
+import (
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/openrtc-go/introspect/events"
+)
+
+// Session statuses, as shown in the status column.
+const (
+	StatusActive  = "active"  // live, no recent stall
+	StatusSlow    = "slow"    // live, stalled within the slow window
+	StatusEnded   = "ended"   // ended within the slow window
+	StatusErrored = "errored" // ended with an error within the slow window
+)
+
+// View is the top view of a worker at one moment: its JSON form reads like
+// OpenRTC's snapshot, {"worker": {...}, "sessions": [...]}, with a time added.
+type View struct {
+	Time     time.Time `json:"time"`
+	Worker   Header    `json:"worker"`
+	Sessions []Row     `json:"sessions"`
+}
+
+// Header is the worker line of the view.
+type Header struct {
+	Name           string    `json:"name"`
+	Started        time.Time `json:"started,omitzero"`
+	UptimeS        float64   `json:"uptime_s"`
+	ActiveSessions int       `json:"active_sessions"`
+	MaxSessions    int       `json:"max_sessions"`
+	SessionsBegun  int64     `json:"started_sessions"`
+	SessionsFailed int64     `json:"failed"`
+	RSSBytes       uint64    `json:"rss_bytes"`
+	HeapBytes      uint64    `json:"heap_bytes"`
+	Goroutines     int       `json:"goroutines"`
+	// CPUPct is the share of the latest CPU window's samples that sessions
+	// used; the rest went to the runtime, GC and unlabelled work.
+	CPUPct float64 `json:"cpu_pct"`
+	// ProcessCPUPct is the CPU the whole process used in the latest window,
+	// in percent of one core.
+	ProcessCPUPct  float64   `json:"process_cpu_pct"`
+	CPUUnavailable string    `json:"cpu_unavailable,omitempty"`
+	CPUHistory     []float64 `json:"cpu_history"` // ProcessCPUPct of the last minute's windows
+	SchedP50Ms     float64   `json:"sched_p50_ms"`
+	SchedP99Ms     float64   `json:"sched_p99_ms"`
+	SchedMaxMs     float64   `json:"sched_max_ms"`
+	GCCycles       int64     `json:"gc_cycles"`
+	GCPauseMs      float64   `json:"gc_pause_ms"`
+	MutexWaitMsPS  float64   `json:"mutex_wait_ms_per_s"`
+	Stalls         int64     `json:"stalls"`
+	OngoingStalls  int       `json:"ongoing_stalls"`
+	Dropped        int64     `json:"dropped_events,omitempty"`
+	Stopped        bool      `json:"stopped,omitempty"`
+	SampleAgeS     float64   `json:"sample_age_s"` // how old the latest sample is at Time
+}
+
+// Row is one session of the view. Field names and meanings follow OpenRTC's
+// snapshot rows; goroutines, stalls and the cpu seconds are ours.
+type Row struct {
+	SessionID string  `json:"session_id"`
+	AgentName string  `json:"agent_name"`
+	Tenant    *string `json:"tenant"` // null when unset
+	DurationS float64 `json:"duration_s"`
+	// MemMB is the session's equal share of process RSS at the latest
+	// sample: RSS / live sessions, in MiB. Shares sum back to RSS.
+	MemMB  float64 `json:"mem_mb"`
+	PeakMB float64 `json:"peak_mb"` // highest share over the session's life
+	// CPUPct is the session's share of the latest CPU window's samples.
+	CPUPct     float64   `json:"cpu_pct"`
+	CPUSeconds float64   `json:"cpu_seconds"`     // cumulative samples × period
+	Goroutines *int      `json:"goroutines"`      // null until a goroutine profile counted it
+	GorPeak    int       `json:"goroutines_peak"` // high-water mark of Goroutines
+	MaxCPUPct  float64   `json:"max_cpu_pct"`     // highest CPUPct of any window
+	Stalls     int       `json:"stalls"`
+	WorstStall float64   `json:"worst_stall_ms"`
+	Status     string    `json:"status"`
+	Pinned     bool      `json:"pinned"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end,omitzero"`
+	Outcome    string    `json:"outcome,omitempty"`
+}
+
+const mib = 1 << 20
+
+// View returns the top view at time at, normally the time of the latest
+// event applied (see [State.Now]). Sessions are in start order; sort them
+// with [SortRows].
+func (s *State) View(at time.Time) View {
+	v := View{Time: at, Sessions: make([]Row, 0, len(s.sessions)+len(s.recent))}
+	h := &v.Worker
+	h.Name, h.Started, h.MaxSessions = s.worker.Name, s.worker.Started, s.worker.MaxSessions
+	if !s.worker.Started.IsZero() {
+		h.UptimeS = round1(at.Sub(s.worker.Started).Seconds())
+	}
+	h.ActiveSessions = len(s.sessions)
+	h.SessionsBegun, h.SessionsFailed, h.Stalls = s.worker.Begun, s.worker.Failed, s.worker.Stalls
+	h.OngoingStalls, h.Dropped, h.Stopped = len(s.openStalls), s.dropped, s.stopped
+	if s.haveSample {
+		l := s.last
+		h.RSSBytes, h.HeapBytes, h.Goroutines = l.RSSBytes, l.HeapBytes, l.Goroutines
+		h.SchedP50Ms, h.SchedP99Ms, h.SchedMaxMs = events.Millis(l.SchedP50), events.Millis(l.SchedP99), events.Millis(l.SchedMax)
+		h.GCCycles, h.GCPauseMs = l.GCCycles, events.Millis(l.GCPause)
+		h.MutexWaitMsPS = round2(l.MutexWaitPerSec * 1000)
+		if !s.lastAt.IsZero() {
+			h.SampleAgeS = round1(at.Sub(s.lastAt).Seconds())
+		}
+	}
+	h.CPUUnavailable = s.cpu.Unavailable
+	if s.cpu.Valid() {
+		h.CPUPct = round1(pct(s.cpu.Total-s.cpu.Unlabelled, s.cpu.Total))
+		h.ProcessCPUPct = round1(processCPUPct(s.cpu))
+	}
+	h.CPUHistory = make([]float64, len(s.cpuHistory))
+	for i, p := range s.cpuHistory {
+		h.CPUHistory[i] = round1(p)
+	}
+
+	share, haveShare := s.share()
+	for _, ss := range s.liveInOrder() {
+		r := s.row(ss, at)
+		if haveShare {
+			r.MemMB = round2(float64(share) / mib)
+			if r.MemMB > r.PeakMB {
+				r.PeakMB = r.MemMB
+			}
+		}
+		if s.cpu.Valid() {
+			r.CPUPct = round1(pct(s.cpu.Sessions[ss.SessionID], s.cpu.Total))
+		}
+		v.Sessions = append(v.Sessions, r)
+	}
+	for _, ss := range s.recent {
+		if at.Sub(ss.end) <= s.slowWindow() && !at.Before(ss.end) {
+			v.Sessions = append(v.Sessions, s.row(ss, at))
+		}
+	}
+	return v
+}
+
+// AllRows returns a row for every session the state knows at time at: every
+// ended one when KeepEnded is set, then the live ones, in start order. It is
+// the basis of a per-session report over a whole recording.
+func (s *State) AllRows(at time.Time) []Row {
+	all := append([]*session(nil), s.ended...)
+	all = append(all, s.liveInOrder()...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Start.Before(all[j].Start) })
+	rows := make([]Row, 0, len(all))
+	for _, ss := range all {
+		rows = append(rows, s.row(ss, at))
+	}
+	return rows
+}
+
+func (s *State) row(ss *session, at time.Time) Row {
+	r := Row{
+		SessionID: ss.SessionID, AgentName: ss.Agent, Pinned: ss.Pinned,
+		PeakMB: round2(float64(ss.PeakBytes) / mib), CPUSeconds: round2(float64(ss.CPUNanos) / 1e9),
+		Stalls: ss.Stalls, WorstStall: ss.WorstStall, Start: ss.Start, End: ss.end, Outcome: ss.outcome,
+		GorPeak: ss.GorPeak, MaxCPUPct: round1(ss.MaxCPUPct),
+		Status: StatusActive,
+	}
+	if ss.Tenant != "" {
+		tenant := ss.Tenant
+		r.Tenant = &tenant
+	}
+	if ss.GorPeak > 0 || ss.Goroutines > 0 {
+		n := ss.Goroutines
+		r.Goroutines = &n
+	}
+	end := at
+	if !ss.end.IsZero() {
+		end = ss.end
+		r.Status = StatusEnded
+		if ss.outcome == events.OutcomeError {
+			r.Status = StatusErrored
+		}
+	} else if at.Before(ss.SlowUntil) {
+		r.Status = StatusSlow
+	}
+	r.DurationS = round1(math.Max(0, end.Sub(ss.Start).Seconds()))
+	return r
+}
+
+// Sort keys for [SortRows]: OpenRTC's cycle is mem, cpu, duration, agent,
+// session; the rest are ours.
+const (
+	SortMem        = "mem_mb"
+	SortCPU        = "cpu_pct"
+	SortDuration   = "duration_s"
+	SortAgent      = "agent"
+	SortSession    = "session"
+	SortCPUSeconds = "cpu_seconds"
+	SortStalls     = "stalls"
+	SortGoroutines = "goroutines"
+)
+
+// SortKeys lists the sort keys in the order the `s` key cycles through them.
+var SortKeys = []string{SortMem, SortCPU, SortDuration, SortAgent, SortSession, SortCPUSeconds, SortStalls, SortGoroutines}
+
+// ValidSort reports whether key is one of [SortKeys].
+func ValidSort(key string) bool {
+	for _, k := range SortKeys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// SortRows sorts rows by key: numbers descending, text ascending, ties by
+// session id, so the order is stable and scripts can rely on it.
+func SortRows(rows []Row, key string) {
+	num := func(r Row) (float64, bool) {
+		switch key {
+		case SortMem:
+			return r.MemMB, true
+		case SortCPU:
+			return r.CPUPct, true
+		case SortDuration:
+			return r.DurationS, true
+		case SortCPUSeconds:
+			return r.CPUSeconds, true
+		case SortStalls:
+			return float64(r.Stalls), true
+		case SortGoroutines:
+			if r.Goroutines == nil {
+				return -1, true
+			}
+			return float64(*r.Goroutines), true
+		}
+		return 0, false
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if x, ok := num(a); ok {
+			y, _ := num(b)
+			if x != y {
+				return x > y
+			}
+		} else if key == SortAgent && a.AgentName != b.AgentName {
+			return a.AgentName < b.AgentName
+		}
+		return a.SessionID < b.SessionID
+	})
+}
+
+// Status filters for [FilterRows], in the order the `f` key cycles through
+// them (OpenRTC's cycle).
+var StatusFilters = []string{"all", StatusActive, StatusSlow, "draining", StatusErrored}
+
+// Filter selects rows. Empty fields match everything.
+type Filter struct {
+	Status string // "all", "active", "slow", "ended", "errored"; "draining" matches none yet
+	Agent  string // exact agent name
+	Tenant string // exact tenant
+	Text   string // substring of session id, agent or tenant
+}
+
+// FilterRows returns the rows f selects, reusing rows' storage.
+func FilterRows(rows []Row, f Filter) []Row {
+	out := rows[:0]
+	for _, r := range rows {
+		if f.Status != "" && f.Status != "all" && r.Status != f.Status {
+			continue
+		}
+		if f.Agent != "" && r.AgentName != f.Agent {
+			continue
+		}
+		tenant := ""
+		if r.Tenant != nil {
+			tenant = *r.Tenant
+		}
+		if f.Tenant != "" && tenant != f.Tenant {
+			continue
+		}
+		if f.Text != "" && !strings.Contains(r.SessionID, f.Text) && !strings.Contains(r.AgentName, f.Text) && !strings.Contains(tenant, f.Text) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func round1(f float64) float64 { return math.Round(f*10) / 10 }
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
