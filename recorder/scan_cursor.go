@@ -1,0 +1,253 @@
+package recorder
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// cursor reads the records of one file in file order, frame by frame,
+// skipping frames whose index puts them outside [since, until). It learns the
+// times of frames that had none and reports damage found while decoding.
+type cursor struct {
+	f            *recFile
+	file         int // index of f in the Set
+	dec          *decoderPool
+	since, until time.Time
+	next, stop   int // frames next..stop-1 remain
+	skipFrame    int // in this frame, the first skipN records are passed over (ScanFrom)
+	skipN        int
+
+	cur  int // loaded frame, -1 when none
+	fr   recFrame
+	data []byte // the loaded frame's lines, when decoded in one piece
+	p    int
+	comp []byte
+	zd   *zstd.Decoder // held while a frame is streamed
+	lr   *lineReader
+	lbuf []byte
+
+	rec      int // records seen in the loaded frame
+	min, max time.Time
+
+	head Record
+	err  error // an I/O error: the scan stops
+}
+
+func newCursor(f *recFile, file int, dec *decoderPool) *cursor {
+	return &cursor{f: f, file: file, dec: dec, stop: len(f.frames), cur: -1, skipFrame: -1}
+}
+
+// advance moves to the next record in range; it returns false at the end
+// of the file or on an I/O error (c.err).
+func (c *cursor) advance() bool {
+	for {
+		if c.cur < 0 && !c.load() {
+			return false
+		}
+		line, off, n, tooLong, ok := c.nextLine()
+		if !ok {
+			c.finish()
+			continue
+		}
+		if tooLong {
+			c.bad(off, n, errLineTooLong)
+			continue
+		}
+		t, err := recordTime(line)
+		if err != nil {
+			if err != errEmptyLine {
+				c.bad(off, n, err)
+			}
+			continue
+		}
+		idx := c.rec
+		c.rec++
+		if c.min.IsZero() || t.Before(c.min) {
+			c.min = t
+		}
+		if t.After(c.max) {
+			c.max = t
+		}
+		if c.cur == c.skipFrame && idx < c.skipN {
+			continue
+		}
+		if (!c.since.IsZero() && t.Before(c.since)) || (!c.until.IsZero() && !t.Before(c.until)) {
+			continue
+		}
+		c.head = Record{Line: line, Time: t, Pos: Position{File: c.file, Frame: c.cur, Offset: c.fr.Offset, Record: idx}}
+		return true
+	}
+}
+
+// load opens the next frame that may hold records in range.
+func (c *cursor) load() bool {
+	for c.err == nil && c.next < c.stop {
+		i := c.next
+		c.next++
+		fr := c.f.frame(i)
+		if fr.corrupt {
+			continue // reported when first decoded
+		}
+		if fr.known && (fr.Records == 0 ||
+			(!c.since.IsZero() && fr.MaxTime.Before(c.since)) ||
+			(!c.until.IsZero() && !fr.MinTime.Before(c.until))) {
+			continue
+		}
+		c.fr, c.rec, c.min, c.max = fr, 0, time.Time{}, time.Time{}
+		if c.open(i) {
+			c.cur = i
+			return true
+		}
+	}
+	return false
+}
+
+// open reads frame i: a chunk of a plain log or a frame of known, bounded
+// size in one piece, any other zstd frame as a stream.
+func (c *cursor) open(i int) bool {
+	fr := &c.fr
+	if fr.plain {
+		c.data = grow(c.data, fr.dataLen)
+		if _, err := c.f.r.ReadAt(c.data, fr.DataOffset); err != nil {
+			c.err = fmt.Errorf("%s: read frame at offset %d: %w", c.f.path, fr.Offset, err)
+			return false
+		}
+		c.p = 0
+		return true
+	}
+	if fr.RawLen > 0 && uint64(fr.RawLen) <= maxDecodeAll && uint64(fr.dataLen) <= maxDecodeAll {
+		c.comp = grow(c.comp, fr.dataLen)
+		if _, err := c.f.r.ReadAt(c.comp, fr.DataOffset); err != nil {
+			c.err = fmt.Errorf("%s: read frame at offset %d: %w", c.f.path, fr.Offset, err)
+			return false
+		}
+		zd, err := c.dec.get()
+		if err != nil {
+			c.err = err
+			return false
+		}
+		c.data, err = zd.DecodeAll(c.comp, grow(c.data, int64(fr.RawLen))[:0])
+		c.dec.put(zd)
+		switch {
+		case err == nil:
+			c.p = 0
+			return true
+		case !errors.Is(err, zstd.ErrDecoderSizeExceeded):
+			c.corrupt(i, err)
+			return false
+		}
+		// The index understated the size: stream it instead.
+	}
+	zd, err := c.dec.get()
+	if err != nil {
+		c.err = err
+		return false
+	}
+	if err := zd.Reset(io.NewSectionReader(c.f.r, fr.DataOffset, fr.dataLen)); err != nil {
+		c.dec.put(zd)
+		c.corrupt(i, err)
+		return false
+	}
+	c.zd = zd
+	c.lr = newLineReader(zd, maxLine, c.lbuf)
+	c.data, c.p = nil, 0
+	return true
+}
+
+// nextLine returns the loaded frame's next line and its offset within the
+// frame's decompressed data.
+func (c *cursor) nextLine() (line []byte, off, n int64, tooLong, ok bool) {
+	if c.lr != nil {
+		return c.lr.next()
+	}
+	if c.p >= len(c.data) {
+		return nil, 0, 0, false, false
+	}
+	rest := c.data[c.p:]
+	i := bytes.IndexByte(rest, '\n')
+	if i < 0 {
+		i = len(rest)
+	}
+	off = int64(c.p)
+	c.p += i + 1
+	if i > maxLine {
+		return nil, off, int64(i), true, true
+	}
+	return rest[:i], off, int64(i), false, true
+}
+
+// finish closes the loaded frame; a frame read to its end without error
+// teaches the index its times and record count.
+func (c *cursor) finish() {
+	i := c.cur
+	c.cur = -1
+	if c.lr != nil {
+		err := c.lr.err
+		c.lbuf = c.lr.buf
+		c.lr = nil
+		c.zd.Reset(nil)
+		c.dec.put(c.zd)
+		c.zd = nil
+		if err != nil {
+			c.corrupt(i, err)
+			return
+		}
+	}
+	if c.fr.known {
+		return
+	}
+	f := c.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fr := &f.frames[i]
+	if fr.known || fr.corrupt {
+		return
+	}
+	fr.known = true
+	fr.Records = uint32(c.rec)
+	fr.MinTime, fr.MaxTime = c.min, c.max
+}
+
+// bad reports a bad line once, however many scans meet it.
+func (c *cursor) bad(off, n int64, err error) {
+	f := c.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fr := &f.frames[c.cur]
+	if off < fr.mark {
+		return
+	}
+	fr.mark = off + 1
+	d := Damage{Kind: BadLine, Offset: fr.Offset, Line: off, Bytes: n, Err: err}
+	if fr.plain {
+		d.Offset, d.Line = fr.DataOffset+off, -1
+	}
+	f.addDamageLocked(d)
+}
+
+// corrupt reports that frame i failed to decode, once.
+func (c *cursor) corrupt(i int, err error) {
+	f := c.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fr := &f.frames[i]
+	if fr.corrupt {
+		return
+	}
+	fr.corrupt = true
+	f.addDamageLocked(Damage{Kind: CorruptFrame, Offset: fr.Offset, Line: -1,
+		Bytes: fr.DataOffset - fr.Offset + fr.dataLen, Err: err})
+}
+
+// grow returns b resized to n bytes, reallocating only when it must.
+func grow(b []byte, n int64) []byte {
+	if int64(cap(b)) >= n {
+		return b[:n]
+	}
+	return make([]byte, n)
+}
