@@ -94,6 +94,10 @@ func trustedServer(uid int) bool {
 func fetchError(ctx context.Context, path string, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		err = cerr
+	} else if dl, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl) {
+		// The connection's deadline is the context's, and may fire a moment
+		// before the context's own timer does.
+		err = context.DeadlineExceeded
 	}
 	return fmt.Errorf("introspect: fetch snapshot from %s: %w", path, err)
 }

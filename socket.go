@@ -79,18 +79,23 @@ func (l *privateListener) Path() string { return l.path }
 // Close stops the listener and removes its socket file if, and only if, the file
 // at the path is still the one it created (same device and inode).
 func (l *privateListener) Close() error {
-	err := l.UnixListener.Close()
-	// Serialise with a worker that is replacing the socket at this moment, so
-	// that the check and the removal see the same file.
+	// Check and remove while the listener is still open and under the
+	// directory lock: a starting worker cannot take the path meanwhile (it
+	// would find us answering, or wait for the lock), and the kernel cannot
+	// hand our inode number to a new file while our socket still holds it.
 	unlock, lerr := lockDir(filepath.Dir(l.path))
 	if lerr == nil {
 		defer unlock()
 	}
+	var err error
 	fi, serr := os.Lstat(l.path)
 	if serr == nil && os.SameFile(fi, l.ident) {
-		if rerr := os.Remove(l.path); rerr != nil && err == nil {
+		if rerr := os.Remove(l.path); rerr != nil {
 			err = fmt.Errorf("introspect: remove socket: %w", rerr)
 		}
+	}
+	if cerr := l.UnixListener.Close(); cerr != nil {
+		err = cerr
 	}
 	return err
 }
