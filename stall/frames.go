@@ -71,7 +71,8 @@ func isStd(file string) bool {
 
 // describe turns a leaf-first stack into a Stall's Frame and Stack. The
 // stack starts at the leaf-most frame that is not machinery (see skipFrame).
-// The frame is the first of those outside the standard library, because
+// The frame is the first of those outside the standard library (and outside
+// the machinery, which may recur above the leaf), because
 // "blocked in time.Sleep" says less than the line that called it; it falls
 // back to the stack's first frame when every frame is standard.
 func describe(frames []frame) (top string, stack []string) {
@@ -85,7 +86,7 @@ func describe(frames []frame) (top string, stack []string) {
 	}
 	topAt := 0
 	for j, f := range frames {
-		if !isStd(f.file) {
+		if !isStd(f.file) && !skipFrame(f.fn) {
 			topAt = j
 			break
 		}

@@ -1,0 +1,208 @@
+package stall
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestShortNames(t *testing.T) {
+	tests := []struct{ fn, pkg, short string }{
+		{"github.com/a/b.(*T).M", "github.com/a/b", "b.(*T).M"},
+		{"main.main", "main", "main.main"},
+		{"runtime.gopark", "runtime", "runtime.gopark"},
+		{"runtime/pprof.Do", "runtime/pprof", "pprof.Do"},
+		{"example.com/room.(*Mixer).mix.func2", "example.com/room", "room.(*Mixer).mix.func2"},
+		{"example.com/x.Map[go.shape.struct { F example.com/y.T }]", "example.com/x", "x.Map[go.shape.struct { F example.com/y.T }]"},
+		{"weird", "weird", "weird"},
+	}
+	for _, tt := range tests {
+		if got := funcPackage(tt.fn); got != tt.pkg {
+			t.Errorf("funcPackage(%q) = %q, want %q", tt.fn, got, tt.pkg)
+		}
+		if got := shortFunc(tt.fn); got != tt.short {
+			t.Errorf("shortFunc(%q) = %q, want %q", tt.fn, got, tt.short)
+		}
+	}
+	files := []struct{ in, want string }{
+		{"/home/u/src/room/mixer.go", "room/mixer.go"},
+		{"mixer.go", "mixer.go"},
+		{"/mixer.go", "/mixer.go"},
+		{"room/mixer.go", "room/mixer.go"},
+		{`C:\src\room\mixer.go`, "room/mixer.go"},
+	}
+	for _, tt := range files {
+		if got := shortFile(tt.in); got != tt.want {
+			t.Errorf("shortFile(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSelfPackage(t *testing.T) {
+	if !strings.HasSuffix(selfPkg, "/stall") {
+		t.Errorf("selfPkg = %q", selfPkg)
+	}
+	if !isStd(stdPrefix + "time/sleep.go") {
+		t.Errorf("stdPrefix %q does not recognise the standard library", stdPrefix)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	std := stdPrefix
+	app := "/srv/app/room/"
+	tests := []struct {
+		name      string
+		frames    []frame
+		wantTop   string
+		wantStack []string
+	}{
+		{"empty", nil, "", nil},
+		{"only machinery", []frame{{"runtime.gopark", std + "runtime/proc.go", 1}, {"sync.(*Mutex).Lock", std + "sync/mutex.go", 2}}, "", nil},
+		{
+			"skips runtime, sync and this package, prefers the caller of the standard library",
+			[]frame{
+				{"runtime.gopark", std + "runtime/proc.go", 435},
+				{"time.Sleep", std + "runtime/time.go", 363},
+				{selfPkg + ".(*Loop).Enter", "/x/stall/loop.go", 10},
+				{"example.com/room.(*Mixer).mix", app + "mixer.go", 88},
+				{"example.com/room.(*Mixer).run", app + "mixer.go", 40},
+			},
+			"room/mixer.go:88 room.(*Mixer).mix",
+			[]string{"runtime/time.go:363 time.Sleep", "stall/loop.go:10 stall.(*Loop).Enter", "room/mixer.go:88 room.(*Mixer).mix", "room/mixer.go:40 room.(*Mixer).run"},
+		},
+		{
+			"all standard library: the leaf-most wins",
+			[]frame{{"net.(*conn).Read", std + "net/net.go", 1}, {"bufio.(*Reader).Read", std + "bufio/bufio.go", 2}},
+			"net/net.go:1 net.(*conn).Read",
+			[]string{"net/net.go:1 net.(*conn).Read", "bufio/bufio.go:2 bufio.(*Reader).Read"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			top, stack := describe(tt.frames)
+			if top != tt.wantTop || !slices.Equal(stack, tt.wantStack) {
+				t.Errorf("describe = %q, %q\nwant %q, %q", top, stack, tt.wantTop, tt.wantStack)
+			}
+		})
+	}
+
+	// Deep stacks are cut to maxStack frames; the frame may lie beyond.
+	var deep []frame
+	for i := range 20 {
+		deep = append(deep, frame{fmt.Sprintf("encoding/json.f%d", i), std + "encoding/json/x.go", int64(i)})
+	}
+	deep = append(deep, frame{"example.com/room.f", app + "f.go", 7})
+	top, stack := describe(deep)
+	if len(stack) != maxStack || top != "room/f.go:7 room.f" {
+		t.Errorf("deep stack: top %q, %d frames", top, len(stack))
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	l := newLimiter(2)
+	got := []bool{l.allow(t0), l.allow(t0), l.allow(t0), l.allow(t0.Add(499 * time.Millisecond)), l.allow(t0.Add(time.Second))}
+	want := []bool{true, true, false, false, true}
+	if !slices.Equal(got, want) {
+		t.Errorf("allow = %v, want %v", got, want)
+	}
+	if off := newLimiter(-1); off.allow(t0) {
+		t.Error("a negative rate allowed a capture")
+	}
+}
+
+func TestCaptureHoldersFindsTheHolder(t *testing.T) {
+	w := New(Options{Report: func(Stall) {}})
+	defer w.Close()
+	ctx := pprof.WithLabels(context.Background(), pprof.Labels("session", "job-1"))
+	entered := make(chan *hold)
+	release := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h := w.Loop("l").enter(ctx)
+		entered <- h
+		<-release
+		h.leave()
+	}()
+	h := <-entered
+	var buf bytes.Buffer
+	stacks, err := captureHolders(&buf)
+	close(release)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, ok := stacks[fmt.Sprint(h.id)]
+	if !ok {
+		t.Fatalf("holder %d not in %v", h.id, stacks)
+	}
+	// This test is in the package describe skips, so look at the raw frames.
+	if !slices.ContainsFunc(fs, func(f frame) bool { return strings.HasSuffix(f.file, "stall/frames_test.go") }) {
+		t.Errorf("holder's stack %v does not reach this test file", fs)
+	}
+}
+
+var updateSeeds = flag.Bool("update-seeds", false, "rewrite the fuzz seed corpus under testdata/fuzz")
+
+// TestWriteFuzzSeeds writes real goroutine profiles, gzipped and plain, as
+// seeds for FuzzHoldersFromProfile when run with -update-seeds.
+func TestWriteFuzzSeeds(t *testing.T) {
+	if !*updateSeeds {
+		t.Skip("run with -update-seeds to rewrite the corpus")
+	}
+	w := New(Options{Report: func(Stall) {}})
+	defer w.Close()
+	var gz bytes.Buffer
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		leave := w.Loop("seed").Enter(pprof.WithLabels(context.Background(), pprof.Labels("session", "job-seed")))
+		err = pprof.Lookup("goroutine").WriteTo(&gz, 0)
+		leave()
+	}()
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzHoldersFromProfile")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	seeds := map[string][]byte{
+		"goroutine-profile-gz": gz.Bytes(),
+		"text-profile":         []byte("goroutine profile: total 1\n1 @ 0x1 0x2\n#\t0x1\tmain.main+0x1\t/x/main.go:3\n"),
+		"empty":                {},
+	}
+	for name, data := range seeds {
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func FuzzHoldersFromProfile(f *testing.F) {
+	f.Add([]byte{0x1f, 0x8b})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		stacks, err := holdersFromProfile(data)
+		if err != nil {
+			return
+		}
+		for _, fs := range stacks {
+			top, stack := describe(fs)
+			if len(stack) > maxStack || (top == "") != (len(stack) == 0) {
+				t.Fatalf("describe = %q, %d frames", top, len(stack))
+			}
+		}
+	})
+}
