@@ -47,7 +47,10 @@ func recordTime(line []byte) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("time %q: %w", ts, err)
+		if len(ts) > 40 {
+			ts = ts[:40] + "..."
+		}
+		return time.Time{}, fmt.Errorf("time %q is not RFC 3339", ts)
 	}
 	return t, nil
 }
@@ -84,7 +87,7 @@ func (lr *lineReader) next() (line []byte, off, n int64, tooLong, ok bool) {
 			off = lr.off
 			lr.start += i + 1
 			lr.off += int64(i) + 1
-			if skipping {
+			if skipping || i > lr.max {
 				return nil, off - skipped, skipped + int64(i), true, true
 			}
 			return line, off, int64(i), false, true
@@ -97,7 +100,7 @@ func (lr *lineReader) next() (line []byte, off, n int64, tooLong, ok bool) {
 			off, n = lr.off, int64(len(line))
 			lr.off += n
 			lr.start = lr.end
-			if skipping {
+			if skipping || n > int64(lr.max) {
 				return nil, off - skipped, skipped + n, true, true
 			}
 			return line, off, n, false, true
