@@ -1,0 +1,138 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/openrtc-go/introspect/fold"
+)
+
+// Styles use the 16 ANSI colors, so the terminal's own theme decides how
+// they look; Bubble Tea strips them on a terminal without color.
+var (
+	styleTitle    = lipgloss.NewStyle().Bold(true)
+	styleDim      = lipgloss.NewStyle().Faint(true)
+	styleHead     = lipgloss.NewStyle().Bold(true).Underline(true)
+	styleSel      = lipgloss.NewStyle().Reverse(true)
+	styleSlow     = lipgloss.NewStyle().Foreground(lipgloss.Red).Bold(true)
+	styleErrored  = lipgloss.NewStyle().Foreground(lipgloss.Magenta)
+	styleEnded    = lipgloss.NewStyle().Faint(true)
+	styleStall    = lipgloss.NewStyle().Foreground(lipgloss.Red).Bold(true)
+	styleCursor   = lipgloss.NewStyle().Foreground(lipgloss.BrightCyan).Bold(true)
+	styleNote     = lipgloss.NewStyle().Foreground(lipgloss.Yellow)
+	styleNoteErr  = lipgloss.NewStyle().Foreground(lipgloss.Red)
+	styleSpark    = lipgloss.NewStyle().Foreground(lipgloss.Green)
+	styleKey      = lipgloss.NewStyle().Bold(true)
+	styleLiveMark = lipgloss.NewStyle().Foreground(lipgloss.Green).Bold(true)
+)
+
+// fit cuts s, which may hold styles, to w cells.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if len(s) <= w && isASCII(s) {
+		return s
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+// pad cuts or pads plain text to exactly w cells, on the left when right is
+// set (numbers).
+func pad(s string, w int, right bool) string {
+	n := len(s)
+	if !isASCII(s) {
+		n = ansi.StringWidth(s)
+	}
+	if n > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	if right {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return s + strings.Repeat(" ", w-n)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 || s[i] < 0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+// clean replaces control characters, which a session id or a frame read
+// from a recording may hold, so they cannot move the cursor or restyle the
+// screen.
+func clean(s string) string {
+	if isASCII(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// clock formats a moment of the recording, in the recording's zone.
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "--:--:--"
+	}
+	return t.Format("15:04:05")
+}
+
+// dur formats a duration compactly: 45s, 12m05s, 3h02m00s.
+func dur(d time.Duration) string {
+	neg := ""
+	if d < 0 {
+		neg, d = "-", -d
+	}
+	s := int64(d.Round(time.Second) / time.Second)
+	h, m := s/3600, s/60%60
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%s%dh%02dm%02ds", neg, h, m, s%60)
+	case m > 0:
+		return fmt.Sprintf("%s%dm%02ds", neg, m, s%60)
+	default:
+		return fmt.Sprintf("%s%ds", neg, s)
+	}
+}
+
+// millis formats a stall's length.
+func millis(d time.Duration) string {
+	if d >= 10*time.Second {
+		return dur(d)
+	}
+	return fmt.Sprintf("%dms", d.Milliseconds())
+}
+
+// mb formats bytes in MiB, as mem_mb.
+func mb(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+// stallLine is one stall on one line, in the words of the slow log line.
+func stallLine(st fold.Stall) string {
+	who := st.SessionID
+	if who == "" {
+		who = "(unattributed)"
+	}
+	s := fmt.Sprintf("%s %s blocked %s for %s", clock(st.At), clean(who), clean(st.Source), millis(st.Blocked()))
+	if st.Ongoing {
+		s += " (ongoing)"
+	}
+	if st.Frame != "" {
+		s += " at " + clean(st.Frame)
+	}
+	return s
+}
+
+// secs converts a count of seconds, as the view carries them.
+func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
