@@ -331,7 +331,10 @@ type decoderPool struct {
 func newDecoder() (*zstd.Decoder, error) {
 	return zstd.NewReader(nil,
 		zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxMemory(maxDecodeAll),
+		// One limit for both uses: the most a DecodeAll may produce (the
+		// index said at most maxDecodeAll, but an index may lie) and the
+		// largest window a stream may keep.
+		zstd.WithDecoderMaxMemory(max(maxDecodeAll, maxWindow)),
 		zstd.WithDecoderMaxWindow(maxWindow),
 	)
 }
