@@ -1,0 +1,53 @@
+// Package introspect tells the operator of a dense Go worker (one process,
+// many concurrent sessions: calls, rooms, tenants) which session is eating
+// memory, which is eating CPU, and which one stalled everyone else, on which
+// line, live and after the fact. It is the Go counterpart of OpenRTC's
+// session introspection, and goes past it: it records what it sees, reports
+// stalls while they are still going on, names the holder's source line, and
+// counts goroutines per session.
+//
+// A worker starts one [Introspector] and begins a session per call, room or
+// connection:
+//
+//	in, err := introspect.Start(introspect.Options{Record: "/var/lib/worker/rec"})
+//	if err != nil { ... }
+//	defer in.Close()
+//
+//	ctx, end := in.Begin(ctx, callID, introspect.Agent("voice"), introspect.Tenant("acme"))
+//	defer func() { end(err) }()
+//
+// Goroutines started under the session's context carry its pprof labels, so
+// the CPU profiler's samples, the goroutine profile and held loops are
+// attributed to it. What sessions share is named, so a session that holds it
+// too long is caught:
+//
+//	mixer := in.Loop("mixer")
+//	leave := mixer.Enter(ctx)
+//	mix(frame)
+//	leave()
+//
+// What it measures, per sample interval (1s by default):
+//
+//   - memory: an equal share of process RSS across live sessions (mem_mb),
+//     with each session's peak (peak_mb); shares sum back to RSS, as in
+//     OpenRTC. Per-session goroutine counts are real, and show a leak first.
+//   - CPU: per-session shares of the CPU profiler's labelled samples
+//     (cpu_pct) and cumulative CPU seconds. While the application runs its
+//     own CPU profile, introspection steps aside for those windows; note
+//     that a pprof.StopCPUProfile call by the application also ends the
+//     window introspection is running.
+//   - stalls: holds of named loops and mutexes over the slow threshold
+//     (50ms by default), reported while they last with the holder's stack,
+//     and scheduler lag, attributed to the session that dominated the CPU.
+//
+// Every finding is a log/slog record (see package events): lifecycle and
+// stalls at INFO and WARN on the console, so `grep slow-session` works as it
+// does on OpenRTC's log; everything, samples included, in the recording
+// (package recorder), which openrtc-replay turns back into the top view at
+// any moment. The live view is served on a private Unix socket for
+// `openrtc-replay live`.
+//
+// Introspection is on by default. Options.Disabled, or the environment
+// variable OPENRTC_INTROSPECT=off, turns it off entirely: Begin then only
+// passes the context through, and nothing samples.
+package introspect

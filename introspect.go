@@ -1,0 +1,246 @@
+package introspect
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lmittmann/tint"
+	"golang.org/x/term"
+
+	"github.com/openrtc-go/introspect/events"
+	"github.com/openrtc-go/introspect/fold"
+	"github.com/openrtc-go/introspect/recorder"
+	"github.com/openrtc-go/introspect/stall"
+)
+
+// An Introspector watches the sessions of one worker. Create one per process
+// with [Start] and stop it with [Introspector.Close]. Its methods are safe for
+// concurrent use, and a nil *Introspector behaves as a disabled one.
+type Introspector struct {
+	opts Options
+	off  bool
+
+	smu  sync.Mutex
+	live map[string]string // live session id → agent
+	anon uint64
+
+	fmu   sync.Mutex // guards state: the live fold served on the socket
+	state *fold.State
+
+	out      slog.Handler // console, plus the recorder when recording
+	rec      *recorder.Recorder
+	watchdog *stall.Watchdog
+	server   *snapshotServer
+	sampler  *sampleLoop
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start starts introspecting the process with the given options: it announces
+// the worker, starts sampling memory, CPU and the scheduler, starts the
+// watchdog for loops and sections, opens the recording and serves the live
+// view on the socket. With Options.Disabled (or OPENRTC_INTROSPECT=off) it
+// starts nothing and returns an Introspector whose methods do nothing.
+//
+// Start fails when the recording cannot be created or the socket cannot be
+// served (another running worker serves the same path, or its directory is
+// not private); nothing is left running then.
+func Start(opts Options) (*Introspector, error) {
+	opts = opts.withDefaults()
+	in := &Introspector{opts: opts, off: opts.Disabled}
+	if in.off {
+		return in, nil
+	}
+	in.live = make(map[string]string)
+	in.state = fold.New()
+
+	console := consoleHandler(opts.Logger)
+	in.out = console
+	if opts.Record != "" {
+		rec, err := openRecording(opts.Record, opts.Worker, opts.RecordOptions)
+		if err != nil {
+			return nil, err
+		}
+		in.rec = rec
+		in.out = slog.NewMultiHandler(console, rec)
+	}
+	if opts.Socket != SocketOff {
+		path := opts.Socket
+		if path == "" {
+			path = DefaultSocketPath(opts.Worker)
+		}
+		ln, err := listenPrivate(path)
+		if err != nil {
+			in.closeRecording()
+			return nil, fmt.Errorf("introspect: live socket: %w", err)
+		}
+		in.server = startSnapshotServer(ln, in.snapshot, serverOptions{})
+	}
+
+	host, _ := os.Hostname()
+	in.emit(time.Now(), events.WorkerStart{
+		Worker: opts.Worker, PID: os.Getpid(), Host: host, GoVersion: runtime.Version(),
+		MaxSessions: opts.MaxSessions,
+		Config: events.Config{
+			SampleInterval: opts.SampleInterval, CPUWindow: opts.CPUWindow,
+			SlowThreshold: opts.SlowThreshold, SlowWindow: opts.SlowWindow,
+			KeyframeInterval: keyframeInterval(opts.RecordOptions),
+		},
+	})
+
+	in.watchdog = stall.New(stall.Options{Threshold: opts.SlowThreshold, Report: in.reportStall})
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel = cancel
+	sl, err := newSampleLoop(in)
+	if err != nil {
+		in.watchdog.Close()
+		in.closeServer()
+		in.closeRecording()
+		cancel()
+		return nil, err
+	}
+	in.sampler = sl
+	in.wg.Add(1)
+	go func() {
+		defer in.wg.Done()
+		sl.run(ctx)
+	}()
+	return in, nil
+}
+
+// Close stops introspection: it stops sampling and the watchdog, writes the
+// clean-shutdown marker, closes the recording and removes the socket. It is
+// safe to call more than once.
+func (in *Introspector) Close() error {
+	if in == nil || in.off {
+		return nil
+	}
+	in.closeOnce.Do(func() {
+		in.cancel()
+		in.wg.Wait()
+		in.watchdog.Close()
+		in.emit(time.Now(), events.WorkerStop{Reason: "closed"})
+		err := in.closeServer()
+		in.closeErr = errors.Join(err, in.closeRecording())
+	})
+	return in.closeErr
+}
+
+func (in *Introspector) closeServer() error {
+	if in.server == nil {
+		return nil
+	}
+	return in.server.Close()
+}
+
+func (in *Introspector) closeRecording() error {
+	if in.rec == nil {
+		return nil
+	}
+	return in.rec.Close()
+}
+
+// Handler returns the handler introspection logs to: the console and, when
+// recording, the recording. An application may log its own records through
+// it (slog.New(in.Handler())) so they land in the recording beside the
+// introspector's events. On a nil or disabled Introspector it returns a
+// handler that discards everything.
+func (in *Introspector) Handler() slog.Handler {
+	if in == nil || in.off {
+		return slog.DiscardHandler
+	}
+	return in.out
+}
+
+// View returns the live top view: the same fold openrtc-replay computes from
+// a recording, at the current time.
+func (in *Introspector) View() fold.View {
+	if in == nil || in.off {
+		return fold.View{Time: time.Now(), Sessions: []fold.Row{}}
+	}
+	in.fmu.Lock()
+	defer in.fmu.Unlock()
+	return in.state.View(time.Now())
+}
+
+// snapshot is the socket's payload: the live view as one JSON object.
+func (in *Introspector) snapshot() []byte {
+	b, err := json.Marshal(in.View())
+	if err != nil {
+		return []byte(`{"error":` + fmt.Sprintf("%q", err.Error()) + `}`)
+	}
+	return b
+}
+
+// emit folds e into the live state and logs it. The fold is applied to the
+// typed event directly; replay applies the same event decoded from its JSON
+// line, and the events package's round-trip tests keep the two equal.
+func (in *Introspector) emit(t time.Time, e events.Event) {
+	in.fmu.Lock()
+	in.state.Apply(events.Decoded{Time: t, Level: e.Level(), Kind: e.Kind(), V: events.SchemaVersion, Event: e})
+	in.fmu.Unlock()
+	ctx := context.Background()
+	if in.out.Enabled(ctx, e.Level()) {
+		_ = in.out.Handle(ctx, events.Record(t, e))
+	}
+}
+
+func consoleHandler(l *slog.Logger) slog.Handler {
+	if l != nil {
+		return l.Handler()
+	}
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		return tint.NewHandler(os.Stderr, &tint.Options{Level: slog.LevelInfo, TimeFormat: time.TimeOnly})
+	}
+	return slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
+}
+
+// openRecording opens a file when path names one (it ends in .zst), and a
+// directory of rotated recordings otherwise.
+func openRecording(path, worker string, ro *recorder.Options) (*recorder.Recorder, error) {
+	var o recorder.Options
+	if ro != nil {
+		o = *ro
+	}
+	if o.Worker == "" {
+		o.Worker = worker
+	}
+	// The recorder's keyframer is its own fold, fed by its writer with exactly
+	// the lines it writes, so keyframes match the file.
+	o.Keyframer = fold.New()
+	var rec *recorder.Recorder
+	var err error
+	if strings.HasSuffix(path, ".zst") {
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("introspect: recording: %w", err)
+			}
+		}
+		rec, err = recorder.Create(path, &o)
+	} else {
+		rec, err = recorder.CreateDir(path, &o)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("introspect: recording: %w", err)
+	}
+	return rec, nil
+}
+
+func keyframeInterval(o *recorder.Options) time.Duration {
+	if o != nil && o.KeyframeInterval > 0 {
+		return o.KeyframeInterval
+	}
+	return recorder.DefaultKeyframeInterval
+}

@@ -1,0 +1,122 @@
+package introspect
+
+import (
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openrtc-go/introspect/recorder"
+)
+
+// Options configure an [Introspector]. The zero value is the sensible
+// default: introspection on, OpenRTC's thresholds, console logging, the live
+// socket at its default path and no recording.
+type Options struct {
+	// Disabled turns introspection off entirely: nothing samples, nothing is
+	// logged or served, and Begin only passes the context through. The
+	// environment variable OPENRTC_INTROSPECT=off has the same effect, so an
+	// operator can disable it without a rebuild.
+	Disabled bool
+
+	// Worker names the worker in events, the socket file and recordings.
+	// Empty means the executable's name.
+	Worker string
+
+	// MaxSessions is the worker's session limit, shown as "n / max" in top.
+	// Zero means no limit is shown.
+	MaxSessions int
+
+	// SampleInterval is how often memory, vitals and goroutines are sampled.
+	// Zero means 1s, as in OpenRTC.
+	SampleInterval time.Duration
+
+	// CPUWindow is the length of each CPU profile window from which
+	// per-session CPU shares are counted. Zero means SampleInterval.
+	CPUWindow time.Duration
+
+	// DisableCPU leaves the CPU profiler alone: no per-session CPU, no
+	// attribution of scheduler stalls. Use it when the application keeps a
+	// CPU profile running itself (introspection otherwise steps aside
+	// window by window while another profile runs).
+	DisableCPU bool
+
+	// SlowThreshold is how long a session may hold a watched loop or section,
+	// or the scheduler may lag, before it is a stall. Zero means 50ms, as in
+	// OpenRTC.
+	SlowThreshold time.Duration
+
+	// SlowWindow is how long a session shows "slow" after a stall. Zero
+	// means 5s, as in OpenRTC.
+	SlowWindow time.Duration
+
+	// Record is where to record every event: a file (a name ending in .zst)
+	// or a directory, in which recordings rotate and are retained within
+	// the caps of RecordOptions. Empty means no recording.
+	Record string
+
+	// RecordOptions tune the recorder; nil means its defaults.
+	RecordOptions *recorder.Options
+
+	// Logger receives lifecycle and stall events (and samples and keyframes
+	// at DEBUG, when it is enabled for them). Nil means a console logger at
+	// INFO on stderr: github.com/lmittmann/tint when stderr is a terminal,
+	// slog's JSON handler when it is not.
+	Logger *slog.Logger
+
+	// Socket is the path of the private Unix socket that serves the live
+	// view to `openrtc-replay live`. Empty means DefaultSocketPath(Worker);
+	// "off" serves nothing.
+	Socket string
+}
+
+// SocketOff is the value of [Options.Socket] that serves no live view.
+const SocketOff = "off"
+
+const (
+	defaultSampleInterval = time.Second
+	defaultSlowThreshold  = 50 * time.Millisecond
+	defaultSlowWindow     = 5 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	if o.Worker == "" {
+		o.Worker = executableName()
+	}
+	if o.SampleInterval <= 0 {
+		o.SampleInterval = defaultSampleInterval
+	}
+	if o.CPUWindow <= 0 {
+		o.CPUWindow = o.SampleInterval
+	}
+	if o.SlowThreshold <= 0 {
+		o.SlowThreshold = defaultSlowThreshold
+	}
+	if o.SlowWindow <= 0 {
+		o.SlowWindow = defaultSlowWindow
+	}
+	if disabledByEnv() {
+		o.Disabled = true
+	}
+	return o
+}
+
+func disabledByEnv() bool {
+	switch strings.ToLower(os.Getenv("OPENRTC_INTROSPECT")) {
+	case "off", "0", "false", "no", "disabled":
+		return true
+	}
+	return false
+}
+
+func executableName() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "worker"
+	}
+	name := exe[strings.LastIndexByte(exe, '/')+1:]
+	if name == "" {
+		return "worker"
+	}
+	return name
+}

@@ -1,0 +1,176 @@
+package introspect
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/openrtc-go/introspect/events"
+	"github.com/openrtc-go/introspect/sampler"
+	"github.com/openrtc-go/introspect/stall"
+)
+
+// sampleLoop owns the measuring side: it ticks every sample interval, reads
+// RSS and the runtime's vitals, takes the CPU windows the CPU sampler
+// delivered since the last tick, takes the goroutine profile when it is due,
+// checks the scheduler, and emits one sample event.
+type sampleLoop struct {
+	in     *Introspector
+	rss    *sampler.RSSReader
+	vitals *sampler.VitalsReader
+	probe  stall.SchedProbe
+	cpu    *sampler.CPUSampler // nil when Options.DisableCPU
+
+	mu      sync.Mutex
+	pending []sampler.CPUWindow // delivered by the CPU sampler, not yet sampled
+
+	lastGor   map[string]int // per-session goroutines at the last profile
+	nextGorAt time.Time
+}
+
+func newSampleLoop(in *Introspector) (*sampleLoop, error) {
+	rss, err := sampler.NewRSSReader()
+	if err != nil {
+		return nil, err
+	}
+	sl := &sampleLoop{in: in, rss: rss, vitals: sampler.NewVitalsReader(), lastGor: map[string]int{}}
+	if !in.opts.DisableCPU {
+		sl.cpu = sampler.NewCPUSampler(sampler.CPUOptions{Window: in.opts.CPUWindow})
+	}
+	return sl, nil
+}
+
+func (sl *sampleLoop) run(ctx context.Context) {
+	defer sl.rss.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); sl.probe.Run(ctx) }()
+	if sl.cpu != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = sl.cpu.Run(ctx, func(w sampler.CPUWindow) {
+				sl.mu.Lock()
+				sl.pending = append(sl.pending, w)
+				sl.mu.Unlock()
+			})
+		}()
+	}
+	defer wg.Wait()
+
+	t := time.NewTicker(sl.in.opts.SampleInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			sl.tick(now)
+		}
+	}
+}
+
+func (sl *sampleLoop) tick(now time.Time) {
+	v := sl.vitals.Read()
+	rss, _ := sl.rss.Read()
+	e := events.Sample{
+		RSSBytes: rss, Sessions: sl.in.liveCount(), Goroutines: v.Goroutines,
+		Runnable: v.Runnable, Running: v.Running, Waiting: v.Waiting,
+		HeapBytes: v.HeapLive, GCCycles: int64(v.GCCycles),
+		GCPause: v.GCPauseTotal, GCPauseMax: v.GCPauseMax,
+		SchedP50: v.SchedLatencyP50, SchedP99: v.SchedLatencyP99, SchedMax: v.SchedLatencyMax,
+		MutexWaitPerSec: v.MutexWaitRate,
+	}
+	win, haveWin := sl.takeWindow()
+	if haveWin {
+		e.CPU = events.CPUWindow{
+			Duration: win.Duration, Period: win.Period, Total: win.Total,
+			Unlabelled: win.Unlabelled, Sessions: win.BySession, Unavailable: win.Unavailable,
+		}
+	}
+	if !now.Before(sl.nextGorAt) {
+		e.GoroutinesBySession = sl.goroutines(v.Goroutines)
+		sl.nextGorAt = now.Add(sampler.GoroutineInterval(v.Goroutines, sl.in.opts.SampleInterval))
+	}
+	sl.in.emit(now, e)
+
+	sw := stall.SchedWindow{End: now, ProbeWorst: sl.probe.Worst(), LatencyMax: v.SchedLatencyMax}
+	if haveWin {
+		sw.CPUBySession, sw.CPUTotal = win.BySession, win.Total
+	}
+	if s, ok := stall.SchedStall(sw, sl.in.opts.SlowThreshold); ok {
+		if frames := win.Top[s.Session]; s.Session != "" && len(frames) > 0 {
+			s.Frame = frames[0].String()
+			for _, f := range frames {
+				s.Stack = append(s.Stack, f.String())
+			}
+		}
+		sl.in.reportStall(s)
+	}
+}
+
+// takeWindow returns the CPU windows delivered since the last tick, merged
+// into one: normally there is exactly one, but a slow stop under saturation
+// can deliver none in one tick and two in the next.
+func (sl *sampleLoop) takeWindow() (sampler.CPUWindow, bool) {
+	sl.mu.Lock()
+	ws := sl.pending
+	sl.pending = nil
+	sl.mu.Unlock()
+	if len(ws) == 0 {
+		return sampler.CPUWindow{}, false
+	}
+	w := ws[0]
+	for _, x := range ws[1:] {
+		w = mergeWindows(w, x)
+	}
+	return w, true
+}
+
+func mergeWindows(a, b sampler.CPUWindow) sampler.CPUWindow {
+	if a.Unavailable != "" {
+		return b
+	}
+	if b.Unavailable != "" {
+		return a
+	}
+	m := a
+	m.Duration += b.Duration
+	m.Total += b.Total
+	m.Unlabelled += b.Unlabelled
+	m.BySession = make(map[string]int64, len(a.BySession)+len(b.BySession))
+	for k, n := range a.BySession {
+		m.BySession[k] += n
+	}
+	for k, n := range b.BySession {
+		m.BySession[k] += n
+	}
+	if len(b.Top) > 0 {
+		m.Top = b.Top // the latest window's frames are the freshest
+	}
+	return m
+}
+
+// goroutines takes the goroutine profile and returns the sessions whose count
+// changed since the previous one (0 for those that have none left): derive,
+// don't store.
+func (sl *sampleLoop) goroutines(total int) map[string]int {
+	by, _, err := sampler.GoroutinesBySession()
+	if err != nil {
+		return nil
+	}
+	delete(by, "")
+	changed := make(map[string]int)
+	for id, n := range by {
+		if sl.lastGor[id] != n {
+			changed[id] = n
+		}
+	}
+	for id := range sl.lastGor {
+		if _, ok := by[id]; !ok && sl.in.isLive(id) {
+			changed[id] = 0
+		}
+	}
+	sl.lastGor = by
+	return changed
+}

@@ -1,0 +1,154 @@
+package introspect
+
+import (
+	"context"
+	"errors"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/openrtc-go/introspect/events"
+)
+
+// The pprof label keys a session's context carries. Goroutines started under
+// the context inherit them, which is how CPU samples, goroutine profiles and
+// held loops are attributed to the session; with GODEBUG=tracebacklabels=1,
+// Go 1.26 tracebacks print them too.
+const (
+	LabelSession = "session"
+	LabelAgent   = "agent"
+	LabelTenant  = "tenant"
+)
+
+// A SessionOption describes a session at [Introspector.Begin].
+type SessionOption func(*sessionInfo)
+
+// Agent sets the session's agent name: the kind of work it does.
+func Agent(name string) SessionOption { return func(s *sessionInfo) { s.agent = name } }
+
+// Tenant sets the tenant the session works for.
+func Tenant(name string) SessionOption { return func(s *sessionInfo) { s.tenant = name } }
+
+// Pinned marks a session that may not be moved off this worker.
+func Pinned() SessionOption { return func(s *sessionInfo) { s.pinned = true } }
+
+// Label adds an extra label. It is recorded with the session and, unlike
+// agent and tenant, is not added to the pprof labels, so profiles stay small.
+func Label(key, value string) SessionOption {
+	return func(s *sessionInfo) {
+		if s.labels == nil {
+			s.labels = make(map[string]string)
+		}
+		s.labels[key] = value
+	}
+}
+
+type sessionInfo struct {
+	id, agent, tenant string
+	pinned            bool
+	labels            map[string]string
+}
+
+// EndFunc ends a session. Its error is the session's outcome: nil is "ok", an
+// error wrapping context.Canceled is "cancelled", any other is "error". Only
+// the first call counts; later calls do nothing.
+type EndFunc func(err error)
+
+// Begin starts a session and returns its context and the function that ends
+// it. The returned context carries the session's pprof labels, and so does
+// the calling goroutine until end is called: goroutines started from either
+// belong to the session, the Go counterpart of OpenRTC's chained task
+// factory.
+//
+// An empty id is replaced by a generated one; an id already live gets a
+// suffix, so two sessions are never merged. On a nil or disabled
+// Introspector, Begin returns ctx unchanged and an end that does nothing.
+//
+// end restores the calling goroutine's labels to those of ctx, so call it on
+// the goroutine that called Begin (defer end(err) does).
+func (in *Introspector) Begin(ctx context.Context, id string, opts ...SessionOption) (context.Context, EndFunc) {
+	if in == nil || in.off {
+		return ctx, func(error) {}
+	}
+	s := sessionInfo{id: id}
+	for _, o := range opts {
+		o(&s)
+	}
+	s.id = in.register(&s)
+
+	labels := []string{LabelSession, s.id}
+	if s.agent != "" {
+		labels = append(labels, LabelAgent, s.agent)
+	}
+	if s.tenant != "" {
+		labels = append(labels, LabelTenant, s.tenant)
+	}
+	sctx := pprof.WithLabels(ctx, pprof.Labels(labels...))
+	pprof.SetGoroutineLabels(sctx)
+	in.emit(time.Now(), events.SessionStart{SessionID: s.id, Agent: s.agent, Tenant: s.tenant, Pinned: s.pinned, Labels: s.labels})
+
+	var once sync.Once
+	return sctx, func(err error) {
+		once.Do(func() {
+			pprof.SetGoroutineLabels(ctx)
+			in.unregister(s.id)
+			e := events.SessionEnd{SessionID: s.id, Outcome: events.OutcomeOK}
+			switch {
+			case err == nil:
+			case errors.Is(err, context.Canceled):
+				e.Outcome, e.Error = events.OutcomeCancelled, err.Error()
+			default:
+				e.Outcome, e.Error = events.OutcomeError, err.Error()
+			}
+			in.emit(time.Now(), e)
+		})
+	}
+}
+
+// register adds s to the live sessions under a unique id and returns it.
+func (in *Introspector) register(s *sessionInfo) string {
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	id := s.id
+	if id == "" {
+		in.anon++
+		id = "session-" + strconv.FormatUint(in.anon, 10)
+	}
+	base := id
+	for n := 2; ; n++ {
+		if _, taken := in.live[id]; !taken {
+			break
+		}
+		id = base + "~" + strconv.Itoa(n)
+	}
+	in.live[id] = s.agent
+	return id
+}
+
+func (in *Introspector) unregister(id string) {
+	in.smu.Lock()
+	delete(in.live, id)
+	in.smu.Unlock()
+}
+
+// agentOf returns the agent of a live session, for stalls whose holder's
+// labels did not carry it.
+func (in *Introspector) agentOf(id string) string {
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	return in.live[id]
+}
+
+func (in *Introspector) liveCount() int {
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	return len(in.live)
+}
+
+func (in *Introspector) isLive(id string) bool {
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	_, ok := in.live[id]
+	return ok
+}
