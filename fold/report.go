@@ -1,0 +1,270 @@
+package fold
+
+import (
+	"sort"
+	"time"
+
+	"github.com/openrtc-go/introspect/events"
+	"github.com/openrtc-go/introspect/recorder"
+)
+
+// Report accumulates, in one pass over a whole recording, what the replay's
+// `sessions` and `summary` commands print: a row for every session that
+// lived in it, every stall, and the figures of the post-mortem.
+//
+// Feed it every line with [Report.Line] (or decoded records with
+// [Report.Apply]) in time order, then ask for [Report.Rows] and
+// [Report.Summary]. A Report is not safe for concurrent use.
+type Report struct {
+	state  *State
+	stalls StallList
+
+	lines, bytes, bad int64
+	counts            map[string]int64 // records by kind; "" for other lines
+	first, last       time.Time        // time range of the events folded
+	newer             bool             // a record of a newer schema version was seen
+
+	workers []WorkerLife
+
+	peakLive   int
+	peakLiveAt time.Time
+
+	rss rssTrend
+
+	// Per-session signals the rows do not keep.
+	hot map[string]int       // CPU windows in which the session had ≥ hotShare of samples
+	gor map[string]*gorTrack // goroutine counts over the session's life
+}
+
+// hotShare is the share of one CPU window's samples above which a session
+// counts as hot in that window.
+const hotShare = 25.0
+
+type gorTrack struct {
+	first, last, peak int
+	ups, downs        int
+	peakAt            time.Time
+}
+
+// NewReport returns an empty Report.
+func NewReport() *Report {
+	s := New()
+	s.KeepEnded = true
+	return &Report{
+		state:  s,
+		counts: make(map[string]int64),
+		hot:    make(map[string]int),
+		gor:    make(map[string]*gorTrack),
+	}
+}
+
+// Line folds one JSON line. Lines that are not our events are counted and
+// skipped without being decoded, and so are keyframes that agree with the
+// state already folded (see [State.Agrees]): that is what keeps a report
+// over a day of recording fast. A malformed event line is counted in
+// [Summary.BadLines] and its decoding error returned; the report goes on.
+func (r *Report) Line(line []byte) error {
+	r.lines++
+	r.bytes += int64(len(line))
+	kind := KindOf(line)
+	switch {
+	case kind == "":
+		r.counts[""]++
+		return nil
+	case kind == events.KindKeyframe && r.state.Agrees(line):
+		r.counts[kind]++
+		return nil
+	}
+	d, err := events.Decode(line)
+	if err != nil {
+		r.bad++
+		return err
+	}
+	r.Apply(d)
+	return nil
+}
+
+// Apply folds one decoded record.
+func (r *Report) Apply(d events.Decoded) {
+	if d.Event == nil {
+		r.counts[""]++
+		return
+	}
+	if d.Newer() {
+		r.newer = true
+	}
+	kind := d.Event.Kind()
+	r.counts[kind]++
+	if r.first.IsZero() || d.Time.Before(r.first) {
+		r.first = d.Time
+	}
+	if d.Time.After(r.last) {
+		r.last = d.Time
+	}
+	switch e := d.Event.(type) {
+	case events.WorkerStart:
+		if n := len(r.workers); n > 0 && r.workers[n-1].End.IsZero() {
+			r.workers[n-1].End = d.Time
+		}
+		r.workers = append(r.workers, WorkerLife{Name: e.Worker, PID: e.PID, Host: e.Host,
+			GoVersion: e.GoVersion, Start: d.Time})
+	case events.WorkerStop:
+		if n := len(r.workers); n > 0 {
+			w := &r.workers[n-1]
+			w.End, w.Stopped, w.StopReason = d.Time, true, e.Reason
+		}
+	case events.RecorderDrop:
+		if n := len(r.workers); n > 0 {
+			r.workers[n-1].Dropped += e.Dropped
+		}
+	case events.SlowSession:
+		r.stalls.Add(d.Time, e)
+	case events.Sample:
+		r.sample(d.Time, e)
+	}
+	r.state.Apply(d)
+	if n := len(r.state.sessions); n > r.peakLive {
+		r.peakLive, r.peakLiveAt = n, d.Time
+	}
+}
+
+func (r *Report) sample(t time.Time, e events.Sample) {
+	r.rss.add(t, e.RSSBytes)
+	if e.CPU.Valid() {
+		for id, n := range e.CPU.Sessions {
+			if pct(n, e.CPU.Total) >= hotShare {
+				r.hot[id]++
+			}
+		}
+	}
+	for id, n := range e.GoroutinesBySession {
+		g := r.gor[id]
+		if g == nil {
+			if _, live := r.state.sessions[id]; !live {
+				continue
+			}
+			g = &gorTrack{first: n, last: n, peak: n, peakAt: t}
+			r.gor[id] = g
+			continue
+		}
+		switch {
+		case n > g.last:
+			g.ups++
+		case n < g.last:
+			g.downs++
+		}
+		g.last = n
+		if n > g.peak {
+			g.peak, g.peakAt = n, t
+		}
+	}
+}
+
+// Rows returns a row for every session of the input, in start order: the
+// ended ones with their outcome, and those still live at the last event
+// with their duration so far.
+func (r *Report) Rows() []Row { return r.state.AllRows(r.state.Now()) }
+
+// Stalls returns every stall of the input in time order.
+func (r *Report) Stalls() []Stall { return r.stalls.Stalls() }
+
+// Time returns the time range of the events folded.
+func (r *Report) Time() (first, last time.Time) { return r.first, r.last }
+
+// WorkerLife is one run of a worker process within the input, from its
+// worker.start to its worker.stop, the next start or the end of the input.
+type WorkerLife struct {
+	Name       string    `json:"name"`
+	PID        int       `json:"pid"`
+	Host       string    `json:"host"`
+	GoVersion  string    `json:"go_version"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end,omitzero"`
+	Stopped    bool      `json:"stopped"` // it wrote the clean-shutdown marker
+	StopReason string    `json:"stop_reason,omitempty"`
+	Dropped    int64     `json:"dropped_events"` // events its recorder could not write
+}
+
+// rssTrend keeps the extremes of RSS and a least-squares line through it.
+type rssTrend struct {
+	n                 float64
+	origin            time.Time
+	sx, sy, sxx, sxy  float64 // x in hours since origin, y in MiB
+	syy               float64
+	low, high         uint64
+	lowAt, highAt     time.Time
+	firstMiB, lastMiB float64
+}
+
+func (t *rssTrend) add(at time.Time, rss uint64) {
+	if t.n == 0 {
+		t.origin, t.low, t.high, t.lowAt, t.highAt = at, rss, rss, at, at
+		t.firstMiB = float64(rss) / mib
+	}
+	if rss < t.low {
+		t.low, t.lowAt = rss, at
+	}
+	if rss > t.high {
+		t.high, t.highAt = rss, at
+	}
+	x, y := at.Sub(t.origin).Hours(), float64(rss)/mib
+	t.n++
+	t.sx += x
+	t.sy += y
+	t.sxx += x * x
+	t.sxy += x * y
+	t.syy += y * y
+	t.lastMiB = y
+}
+
+// fit returns the slope in MiB per hour and the coefficient of
+// determination of the line; ok is false with fewer than two distinct
+// times.
+func (t *rssTrend) fit() (slope, r2 float64, ok bool) {
+	den := t.n*t.sxx - t.sx*t.sx
+	if t.n < 2 || den <= 0 {
+		return 0, 0, false
+	}
+	slope = (t.n*t.sxy - t.sx*t.sy) / den
+	vy := t.n*t.syy - t.sy*t.sy
+	if vy <= 0 {
+		return slope, 0, true
+	}
+	num := t.n*t.sxy - t.sx*t.sy
+	return slope, num * num / (den * vy), true
+}
+
+// mean returns the mean RSS in MiB.
+func (t *rssTrend) mean() float64 {
+	if t.n == 0 {
+		return 0
+	}
+	return t.sy / t.n
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// ReadReport folds every record of sc into a new Report. progress, when not
+// nil, is called now and then with the time of the record reached.
+func ReadReport(sc *recorder.Scanner, progress func(time.Time)) (*Report, error) {
+	r := NewReport()
+	var n int
+	for sc.Next() {
+		rec := sc.Record()
+		if n++; progress != nil && n%progressEvery == 0 {
+			progress(rec.Time)
+		}
+		_ = r.Line(rec.Line) // bad lines are counted; the reader reports damage
+	}
+	return r, sc.Err()
+}

@@ -1,0 +1,116 @@
+package fold
+
+import (
+	"sort"
+	"time"
+
+	"github.com/openrtc-go/introspect/events"
+)
+
+// Stall is one stall as a replay lists it: every report of one stall id
+// merged into one entry, so a stall that was reported while ongoing and
+// again when it ended is listed once, with its longest duration.
+type Stall struct {
+	ID uint64 `json:"stall_id"`
+	// At is when the stall was last reported: its end, as the log line
+	// an operator greps says, or the latest report of one still ongoing.
+	// Stalls are listed in the order of At.
+	At        time.Time `json:"time"`
+	First     time.Time `json:"first_report"` // when it was first reported
+	SessionID string    `json:"session_id"`   // "" when it could not be attributed
+	Agent     string    `json:"agent_name,omitempty"`
+	Source    string    `json:"source"` // the loop or section, or "scheduler"
+	// BlockedMs is the longest block reported for the stall, in
+	// milliseconds; the final report carries the total.
+	BlockedMs  float64  `json:"blocked_ms"`
+	Ongoing    bool     `json:"ongoing"` // no report said it ended
+	Confidence float64  `json:"confidence"`
+	Frame      string   `json:"frame,omitempty"`
+	Stack      []string `json:"stack,omitempty"`
+	Reports    int      `json:"reports"`
+}
+
+// Blocked returns the stall's longest reported duration.
+func (s Stall) Blocked() time.Duration { return events.FromMillis(s.BlockedMs) }
+
+// Start returns when the stall began: its last report's time minus the
+// block reported then. The final report of a stall carries the whole block,
+// so for an ended stall this is the moment the holder took the loop.
+func (s Stall) Start() time.Time { return s.At.Add(-s.Blocked()) }
+
+// StallList merges slow-session reports into stalls, one per stall id. The
+// zero value is ready to use.
+type StallList struct {
+	byID   map[uint64]int // stall id → index in stalls
+	stalls []Stall
+}
+
+// Add merges one slow-session report made at time t.
+func (l *StallList) Add(t time.Time, e events.SlowSession) {
+	ms := events.Millis(e.Blocked)
+	if e.StallID != 0 {
+		if i, ok := l.byID[e.StallID]; ok {
+			s := &l.stalls[i]
+			s.Reports++
+			if !t.Before(s.At) {
+				s.At, s.Ongoing = t, e.Ongoing
+			}
+			if ms >= s.BlockedMs {
+				s.BlockedMs = ms
+				// The longest report has seen most of the holder's stack.
+				if e.Frame != "" {
+					s.Frame, s.Stack = e.Frame, e.Stack
+				}
+			}
+			if s.SessionID == "" && e.SessionID != "" {
+				s.SessionID, s.Agent = e.SessionID, e.Agent
+			}
+			if e.Confidence > s.Confidence {
+				s.Confidence = e.Confidence
+			}
+			return
+		}
+		if l.byID == nil {
+			l.byID = make(map[uint64]int)
+		}
+		l.byID[e.StallID] = len(l.stalls)
+	}
+	l.stalls = append(l.stalls, Stall{
+		ID: e.StallID, At: t, First: t, SessionID: e.SessionID, Agent: e.Agent,
+		Source: e.Source, BlockedMs: ms, Ongoing: e.Ongoing, Confidence: e.Confidence,
+		Frame: e.Frame, Stack: e.Stack, Reports: 1,
+	})
+}
+
+// Len returns the number of stalls merged so far.
+func (l *StallList) Len() int { return len(l.stalls) }
+
+// Stalls returns the stalls in the order of their last report. The slice
+// is shared with the list until the next Add.
+func (l *StallList) Stalls() []Stall {
+	sort.SliceStable(l.stalls, func(i, j int) bool { return l.stalls[i].At.Before(l.stalls[j].At) })
+	for i, s := range l.stalls {
+		if s.ID != 0 {
+			l.byID[s.ID] = i
+		}
+	}
+	if l.stalls == nil {
+		return []Stall{}
+	}
+	return l.stalls
+}
+
+// WorstStalls returns up to n stalls, longest first; ties go to the earlier.
+func WorstStalls(stalls []Stall, n int) []Stall {
+	out := append([]Stall{}, stalls...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].BlockedMs != out[j].BlockedMs {
+			return out[i].BlockedMs > out[j].BlockedMs
+		}
+		return out[i].At.Before(out[j].At)
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}

@@ -1,0 +1,393 @@
+package fold
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// The runbook a finding points to, and its sections. Each section is a
+// stable anchor of RunbookPath: "runbook/density-debugging.md#blocking".
+const (
+	RunbookPath = "runbook/density-debugging.md"
+
+	SectionBlocking      = "blocking"           // a session held a shared loop or section
+	SectionCPUHot        = "cpu-hot"            // a session (or the process) ate the CPU
+	SectionMemory        = "memory"             // RSS climbed
+	SectionGoroutineLeak = "goroutine-leak"     // one session's goroutines kept rising
+	SectionWedged        = "wedged-session"     // a session lived far longer than the rest
+	SectionNothing       = "nothing-stands-out" // look outside the worker
+)
+
+// Finding is one thing the post-mortem points at, with the runbook section
+// that says what to do about it.
+type Finding struct {
+	Section   string    `json:"section"` // one of the Section constants
+	Runbook   string    `json:"runbook"` // RunbookPath#Section
+	Title     string    `json:"title"`   // one line for a person
+	SessionID string    `json:"session_id,omitempty"`
+	At        time.Time `json:"at,omitzero"` // the moment to look at with `top --at`
+}
+
+func finding(section, session string, at time.Time, format string, args ...any) Finding {
+	return Finding{Section: section, Runbook: RunbookPath + "#" + section,
+		Title: fmt.Sprintf(format, args...), SessionID: session, At: at}
+}
+
+// Input is one file the summary read, as the caller describes it.
+type Input struct {
+	Path  string    `json:"path"`
+	Bytes int64     `json:"bytes"`
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+}
+
+// DamageNote is one stretch of an input that could not be read.
+type DamageNote struct {
+	Path   string `json:"path"`
+	Kind   string `json:"kind"` // "truncated-tail", "corrupt-frame", "bad-line"
+	Offset int64  `json:"offset"`
+	Bytes  int64  `json:"bytes"`
+	Detail string `json:"detail"`
+}
+
+// RSSSummary is the process memory over the input: its extremes and the
+// least-squares trend through every sample.
+type RSSSummary struct {
+	LowBytes        uint64    `json:"low_bytes"`
+	LowAt           time.Time `json:"low_at,omitzero"`
+	HighBytes       uint64    `json:"high_bytes"`
+	HighAt          time.Time `json:"high_at,omitzero"`
+	SlopeMiBPerHour float64   `json:"slope_mib_per_hour"`
+	// Fit is the coefficient of determination of the trend line, 0..1: near
+	// 1 the memory moved steadily, near 0 it only wandered.
+	Fit   float64 `json:"fit"`
+	Trend string  `json:"trend"` // "rising", "falling", "flat" or "unknown"
+}
+
+// Summary is the post-mortem page of a recording.
+type Summary struct {
+	Inputs      []Input          `json:"inputs"`
+	Start       time.Time        `json:"start,omitzero"`
+	End         time.Time        `json:"end,omitzero"`
+	DurationS   float64          `json:"duration_s"`
+	Damage      []DamageNote     `json:"damage"`
+	Lines       int64            `json:"lines"`
+	Bytes       int64            `json:"bytes"` // decompressed JSON read
+	BadLines    int64            `json:"bad_lines"`
+	Events      map[string]int64 `json:"events"` // records by kind; "other" counts application lines
+	NewerSchema bool             `json:"newer_schema,omitempty"`
+	Workers     []WorkerLife     `json:"workers"`
+	Sessions    int              `json:"sessions"`
+	Failed      int              `json:"failed"`
+	PeakLive    int              `json:"peak_sessions"`
+	PeakLiveAt  time.Time        `json:"peak_sessions_at,omitzero"`
+	RSS         RSSSummary       `json:"rss"`
+	Stalls      int              `json:"stalls"`
+	TopCPU      []Row            `json:"top_cpu"`
+	WorstStalls []Stall          `json:"worst_stalls"`
+	Findings    []Finding        `json:"findings"`
+}
+
+// SummaryTop is how many sessions and stalls the summary lists.
+const SummaryTop = 5
+
+// Summary returns the post-mortem of everything folded so far. Inputs and
+// Damage are left for the caller, who knows the files.
+func (r *Report) Summary() Summary {
+	rows := r.Rows()
+	stalls := r.Stalls()
+	s := Summary{
+		Start: r.first, End: r.last, Damage: []DamageNote{}, Inputs: []Input{},
+		Lines: r.lines, Bytes: r.bytes, BadLines: r.bad, NewerSchema: r.newer,
+		Events: make(map[string]int64, len(r.counts)), Workers: append([]WorkerLife{}, r.workers...),
+		Sessions: len(rows), PeakLive: r.peakLive, PeakLiveAt: r.peakLiveAt, Stalls: len(stalls),
+		WorstStalls: WorstStalls(stalls, SummaryTop),
+	}
+	if !r.first.IsZero() {
+		s.DurationS = round1(r.last.Sub(r.first).Seconds())
+	}
+	for k, n := range r.counts {
+		if k == "" {
+			k = "other"
+		}
+		s.Events[k] = n
+	}
+	for _, row := range rows {
+		if row.Status == StatusErrored || row.Outcome == "error" {
+			s.Failed++
+		}
+	}
+	s.RSS = r.rssSummary()
+
+	top := append([]Row(nil), rows...)
+	SortRows(top, SortCPUSeconds)
+	for _, row := range top {
+		if len(s.TopCPU) == SummaryTop || row.CPUSeconds <= 0 {
+			break
+		}
+		s.TopCPU = append(s.TopCPU, row)
+	}
+	if s.TopCPU == nil {
+		s.TopCPU = []Row{}
+	}
+	s.Findings = r.findings(rows, stalls, s.RSS)
+	return s
+}
+
+func (r *Report) rssSummary() RSSSummary {
+	t := &r.rss
+	out := RSSSummary{Trend: "unknown"}
+	if t.n == 0 {
+		return out
+	}
+	out.LowBytes, out.LowAt, out.HighBytes, out.HighAt = t.low, t.lowAt, t.high, t.highAt
+	slope, r2, ok := t.fit()
+	if !ok {
+		return out
+	}
+	out.SlopeMiBPerHour, out.Fit = round2(slope), round2(r2)
+	hours := r.last.Sub(t.origin).Hours()
+	rise := slope * hours // MiB over the recording, along the line
+	switch {
+	case r2 >= 0.5 && rise >= 0.1*t.mean() && rise >= 8:
+		out.Trend = "rising"
+	case r2 >= 0.5 && -rise >= 0.1*t.mean() && -rise >= 8:
+		out.Trend = "falling"
+	default:
+		out.Trend = "flat"
+	}
+	return out
+}
+
+// findings applies the runbook's flow to the report: blocking first, then
+// CPU, memory, goroutines and wedged sessions; when none of them shows,
+// the bottleneck is outside the worker.
+func (r *Report) findings(rows []Row, stalls []Stall, rss RSSSummary) []Finding {
+	var out []Finding
+	out = append(out, blockingFindings(stalls)...)
+	out = append(out, cpuFindings(rows, r.hot)...)
+	out = append(out, schedulerFindings(stalls)...)
+	if rss.Trend == "rising" {
+		out = append(out, finding(SectionMemory, "", rss.HighAt,
+			"RSS rose from %s to %s (%+.1f MiB/h, fit %.2f): look for what grows with time or sessions",
+			mibString(rss.LowBytes), mibString(rss.HighBytes), rss.SlopeMiBPerHour, rss.Fit))
+	}
+	out = append(out, r.goroutineFindings()...)
+	out = append(out, wedgedFindings(rows, r.last)...)
+	if len(out) == 0 {
+		out = append(out, finding(SectionNothing, "", time.Time{},
+			"no session stands out: no stalls, no CPU-hot session, memory and goroutines flat; look outside the worker"))
+	}
+	return out
+}
+
+// maxPerSection bounds the findings of one kind, so one noisy recording
+// does not bury the others.
+const maxPerSection = 3
+
+type stallGroup struct {
+	session, source string
+	n               int
+	totalMs         float64
+	worst           Stall
+}
+
+func blockingFindings(stalls []Stall) []Finding {
+	groups := map[string]*stallGroup{}
+	var order []*stallGroup
+	for _, st := range stalls {
+		if st.Source == "scheduler" {
+			continue
+		}
+		key := st.SessionID + "\x00" + st.Source
+		g := groups[key]
+		if g == nil {
+			g = &stallGroup{session: st.SessionID, source: st.Source}
+			groups[key] = g
+			order = append(order, g)
+		}
+		g.n++
+		g.totalMs += st.BlockedMs
+		if st.BlockedMs > g.worst.BlockedMs {
+			g.worst = st
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].totalMs > order[j].totalMs })
+	var out []Finding
+	for _, g := range order[:min(len(order), maxPerSection)] {
+		who := g.session
+		if who == "" {
+			who = "an unattributed holder"
+		}
+		where := ""
+		if g.worst.Frame != "" {
+			where = " at " + g.worst.Frame
+		}
+		out = append(out, finding(SectionBlocking, g.session, g.worst.At,
+			"%s blocked %s %s (%s in all), worst %s%s",
+			who, g.source, times(g.n), msString(g.totalMs), msString(g.worst.BlockedMs), where))
+	}
+	return out
+}
+
+func schedulerFindings(stalls []Stall) []Finding {
+	var n int
+	var worst Stall
+	blame := map[string]float64{}
+	for _, st := range stalls {
+		if st.Source != "scheduler" {
+			continue
+		}
+		n++
+		if st.BlockedMs > worst.BlockedMs {
+			worst = st
+		}
+		if st.SessionID != "" {
+			blame[st.SessionID] += st.Confidence * st.BlockedMs
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	var culprit string
+	for id, w := range blame {
+		if culprit == "" || w > blame[culprit] || (w == blame[culprit] && id < culprit) {
+			culprit = id
+		}
+	}
+	tail := "not attributed to a session: GC or the whole process was busy"
+	if culprit != "" {
+		tail = "mostly while " + culprit + " ran"
+	}
+	return []Finding{finding(SectionCPUHot, culprit, worst.At,
+		"the scheduler lagged %s, worst %s, %s", times(n), msString(worst.BlockedMs), tail)}
+}
+
+// minHotLife is the shortest life over which a session's CPU rate is judged.
+const minHotLife = 10.0 // seconds
+
+func cpuFindings(rows []Row, hot map[string]int) []Finding {
+	var rates []float64
+	type cand struct {
+		row  Row
+		rate float64
+	}
+	var cands []cand
+	for _, row := range rows {
+		if row.DurationS < minHotLife {
+			continue
+		}
+		rate := row.CPUSeconds / row.DurationS
+		rates = append(rates, rate)
+		cands = append(cands, cand{row, rate})
+	}
+	med := median(rates)
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].rate > cands[j].rate })
+	var out []Finding
+	for _, c := range cands {
+		// Hot: a fifth of a core or more over its life, several times
+		// the typical session, and over the hot share in many windows.
+		if len(out) == maxPerSection || c.rate < 0.2 || (med > 0 && c.rate < 4*med) || hot[c.row.SessionID] < 5 {
+			break
+		}
+		ratio := "the other sessions used next to none"
+		if med > 0 {
+			ratio = fmt.Sprintf("%.1f× the median session", c.rate/med)
+		}
+		out = append(out, finding(SectionCPUHot, c.row.SessionID, time.Time{},
+			"%s used %.1f CPU seconds, %.0f%% of a core over its %s life (%s); over %.0f%% of samples in %d windows, peak %.0f%%",
+			c.row.SessionID, c.row.CPUSeconds, 100*c.rate, durString(c.row.DurationS), ratio,
+			hotShare, hot[c.row.SessionID], c.row.MaxCPUPct))
+	}
+	return out
+}
+
+func (r *Report) goroutineFindings() []Finding {
+	var peaks []float64
+	for _, g := range r.gor {
+		peaks = append(peaks, float64(g.peak))
+	}
+	med := median(peaks)
+	type cand struct {
+		id string
+		g  *gorTrack
+	}
+	var cands []cand
+	for id, g := range r.gor {
+		growth := g.peak - g.first
+		if growth >= 50 && g.ups >= 3*max(1, g.downs) && float64(g.peak) >= 4*med {
+			cands = append(cands, cand{id, g})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		gi, gj := cands[i].g.peak-cands[i].g.first, cands[j].g.peak-cands[j].g.first
+		if gi != gj {
+			return gi > gj
+		}
+		return cands[i].id < cands[j].id
+	})
+	var out []Finding
+	for _, c := range cands[:min(len(cands), maxPerSection)] {
+		out = append(out, finding(SectionGoroutineLeak, c.id, c.g.peakAt,
+			"%s goroutines grew %d → %d (rose %s, fell %s; median session peak %.0f)",
+			c.id, c.g.first, c.g.peak, times(c.g.ups), times(c.g.downs), med))
+	}
+	return out
+}
+
+func wedgedFindings(rows []Row, end time.Time) []Finding {
+	var ended []float64
+	for _, row := range rows {
+		if !row.End.IsZero() {
+			ended = append(ended, row.DurationS)
+		}
+	}
+	if len(ended) < 5 {
+		return nil
+	}
+	med := median(ended)
+	long := append([]Row(nil), rows...)
+	SortRows(long, SortDuration)
+	var out []Finding
+	for _, row := range long {
+		if len(out) == maxPerSection || row.DurationS < 60 || row.DurationS < 5*med {
+			break
+		}
+		state := "ended " + row.Outcome
+		at := row.End
+		if row.End.IsZero() {
+			state, at = "still live at the end", end
+		}
+		out = append(out, finding(SectionWedged, row.SessionID, at,
+			"%s lived %s, %.0f× the median session (%s), %s",
+			row.SessionID, durString(row.DurationS), row.DurationS/math.Max(med, 1), durString(med), state))
+	}
+	return out
+}
+
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+func msString(ms float64) string {
+	if ms >= 1000 {
+		return fmt.Sprintf("%.1fs", ms/1000)
+	}
+	return fmt.Sprintf("%.0fms", ms)
+}
+
+func mibString(b uint64) string {
+	if b >= 1<<30 {
+		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/mib)
+}
+
+func durString(s float64) string {
+	return (time.Duration(math.Round(s)) * time.Second).String()
+}
