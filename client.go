@@ -116,7 +116,10 @@ func readLine(r io.Reader, limit int) ([]byte, error) {
 			return nil, fmt.Errorf("snapshot longer than %d bytes", limit)
 		}
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)] // let append pick the growth
+			// Double: few copies, and at most twice the snapshot in memory.
+			grown := make([]byte, len(buf), min(2*cap(buf), limit))
+			copy(grown, buf)
+			buf = grown
 		}
 		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
 		if i := bytes.IndexByte(buf[len(buf):len(buf)+n], '\n'); i >= 0 {

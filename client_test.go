@@ -177,13 +177,15 @@ func TestReadLine(t *testing.T) {
 	}
 }
 
-// BenchmarkFetchSnapshot measures one round trip (dial, peer check, write,
+// BenchmarkFetchSnapshot measures one round trip (dial, peer checks, write,
 // read, close) against a live server. The 1 KB case shows the fixed cost of
-// a connection; 100 KB is a worker with a few hundred sessions.
+// a connection; 100 KB is a worker with a few hundred sessions. "baseline" is
+// the same exchange with none of the care (no peer checks, deadlines, bounds
+// or context), for the cost of that care in the same run.
 func BenchmarkFetchSnapshot(b *testing.B) {
 	for _, size := range []int{1 << 10, 100 << 10} {
-		b.Run(fmt.Sprintf("size=%dKB", size>>10), func(b *testing.B) {
-			snap := []byte(`{"pad":"` + strings.Repeat("x", size-10) + `"}`)
+		snap := []byte(`{"pad":"` + strings.Repeat("x", size-10) + `"}`)
+		b.Run(fmt.Sprintf("size=%dKB/fetch", size>>10), func(b *testing.B) {
 			path := filepath.Join(shortDir(b), "openrtc-b", "w.sock")
 			s := startServer(b, path, snap, serverOptions{})
 			defer s.Close()
@@ -197,6 +199,39 @@ func BenchmarkFetchSnapshot(b *testing.B) {
 				}
 				if len(got) != len(snap) {
 					b.Fatalf("got %d bytes, want %d", len(got), len(snap))
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("size=%dKB/baseline", size>>10), func(b *testing.B) {
+			path := filepath.Join(shortDir(b), "w.sock")
+			ln, err := net.Listen("unix", path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			line := append(snap[:len(snap):len(snap)], '\n')
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() { c.Write(line); c.Close() }()
+				}
+			}()
+			defer func() { ln.Close(); <-done }()
+			b.SetBytes(int64(len(snap)))
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := net.Dial("unix", path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got, err := io.ReadAll(c)
+				c.Close()
+				if err != nil || len(got) != len(line) {
+					b.Fatalf("got %d bytes, %v", len(got), err)
 				}
 			}
 		})
