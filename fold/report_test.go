@@ -1,0 +1,190 @@
+package fold_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openrtc-go/introspect/events"
+	"github.com/openrtc-go/introspect/fold"
+)
+
+func TestReportByHand(t *testing.T) {
+	sec := time.Second
+	at := func(d time.Duration) time.Time { return genStart.Add(d) }
+	cpuw := func(total int64, by map[string]int64) events.CPUWindow {
+		var n int64
+		for _, v := range by {
+			n += v
+		}
+		return events.CPUWindow{Duration: sec, Period: 10 * time.Millisecond, Total: total, Unlabelled: total - n, Sessions: by}
+	}
+	lines := [][]byte{
+		jsonLine(t, at(0), events.WorkerStart{Worker: "w", PID: 7, Host: "h"}),
+		jsonLine(t, at(0), events.SessionStart{SessionID: "a", Agent: "voice"}),
+		jsonLine(t, at(0), events.SessionStart{SessionID: "b", Agent: "chat", Tenant: "acme"}),
+		[]byte(`{"time":"2026-11-27T03:00:00.5Z","level":"INFO","msg":"app says hello"}`),
+		jsonLine(t, at(1*sec), events.Sample{RSSBytes: 100 << 20, Sessions: 2, CPU: cpuw(100, map[string]int64{"a": 50, "b": 10}),
+			GoroutinesBySession: map[string]int{"a": 3, "b": 2}}),
+		jsonLine(t, at(2*sec), events.SlowSession{StallID: 1, SessionID: "b", Source: "mixer", Blocked: 80 * time.Millisecond, Ongoing: true, Confidence: 1}),
+		jsonLine(t, at(2*sec+300*time.Millisecond), events.SlowSession{StallID: 1, SessionID: "b", Source: "mixer", Blocked: 380 * time.Millisecond,
+			Confidence: 1, Frame: "mix.go:9 main.mix", Stack: []string{"mix.go:9 main.mix"}}),
+		jsonLine(t, at(3*sec), events.Sample{RSSBytes: 300 << 20, Sessions: 2, CPU: cpuw(100, map[string]int64{"a": 20})}),
+		jsonLine(t, at(4*sec), events.SessionEnd{SessionID: "a", Outcome: events.OutcomeError, Error: "boom"}),
+		jsonLine(t, at(5*sec), events.Sample{RSSBytes: 200 << 20, Sessions: 1}),
+		[]byte(`{"time":"2026-11-27T03:00:05Z","msg":"sample","v":1,"rss_bytes":"oops`), // torn
+		jsonLine(t, at(6*sec), events.WorkerStop{}),
+	}
+	r := fold.NewReport()
+	for _, l := range lines {
+		_ = r.Line(l)
+	}
+	rows := r.Rows()
+	if len(rows) != 2 || rows[0].SessionID != "a" || rows[1].SessionID != "b" {
+		t.Fatalf("rows %+v", rows)
+	}
+	a, b := rows[0], rows[1]
+	s := r.Summary()
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"a outcome", a.Outcome, "error"},
+		{"a duration", a.DurationS, 4.0},
+		{"a cpu_seconds", a.CPUSeconds, 0.7},
+		{"a max cpu%", a.MaxCPUPct, 50.0},
+		{"a peak share", a.PeakMB, 150.0},
+		{"b live at the end", b.End.IsZero(), true},
+		{"b duration to the last event", b.DurationS, 6.0},
+		{"b stalls", b.Stalls, 1},
+		{"b worst", b.WorstStall, 380.0},
+		{"b gor peak", b.GorPeak, 2},
+		{"sessions", s.Sessions, 2},
+		{"failed", s.Failed, 1},
+		{"peak live", s.PeakLive, 2},
+		{"peak live at", s.PeakLiveAt, at(0)},
+		{"rss low", s.RSS.LowBytes, uint64(100 << 20)},
+		{"rss low at", s.RSS.LowAt, at(sec)},
+		{"rss high", s.RSS.HighBytes, uint64(300 << 20)},
+		{"rss high at", s.RSS.HighAt, at(3 * sec)},
+		// Least squares through (0,100) (2/3600 h, 300) (4/3600 h, 200): 25 MiB/s.
+		{"rss slope", s.RSS.SlopeMiBPerHour, 90000.0},
+		{"stalls", s.Stalls, 1},
+		{"worst stall", s.WorstStalls[0].BlockedMs, 380.0},
+		{"worst stall frame", s.WorstStalls[0].Frame, "mix.go:9 main.mix"},
+		{"top cpu", s.TopCPU[0].SessionID, "a"},
+		{"samples", s.Events["sample"], int64(3)},
+		{"other lines", s.Events["other"], int64(1)},
+		{"bad lines", s.BadLines, int64(1)},
+		{"lines", s.Lines, int64(len(lines))},
+		{"start", s.Start, at(0)},
+		{"end", s.End, at(6 * sec)},
+		{"worker stopped", s.Workers[0].Stopped, true},
+		{"worker pid", s.Workers[0].PID, 7},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	var blocking bool
+	for _, f := range s.Findings {
+		if f.Section == fold.SectionBlocking && f.SessionID == "b" && strings.Contains(f.Title, "mix.go:9") &&
+			f.Runbook == "runbook/density-debugging.md#blocking" {
+			blocking = true
+		}
+	}
+	if !blocking {
+		t.Errorf("findings %+v: want b blocking the mixer", s.Findings)
+	}
+}
+
+// Keyframes that agree with the state are skipped; one that does not (a gap
+// in the stream) repairs it.
+func TestReportKeyframes(t *testing.T) {
+	at := func(d time.Duration) time.Time { return genStart.Add(d) }
+	r := fold.NewReport()
+	kf := events.Keyframe{Worker: events.WorkerState{Name: "w", Started: at(0), Begun: 1},
+		Sessions: []events.KeySession{{SessionID: "a", Agent: "voice", Start: at(0)}}}
+	for _, l := range [][]byte{
+		jsonLine(t, at(0), events.WorkerStart{Worker: "w"}),
+		jsonLine(t, at(0), events.SessionStart{SessionID: "a", Agent: "voice"}),
+	} {
+		if err := r.Line(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agreeing := jsonLine(t, at(time.Minute), kf)
+	st := fold.New()
+	for _, l := range [][]byte{jsonLine(t, at(0), events.WorkerStart{Worker: "w"}), jsonLine(t, at(0), events.SessionStart{SessionID: "a"})} {
+		_ = st.ApplyLine(l)
+	}
+	if !st.Agrees(agreeing) || fold.New().Agrees(agreeing) {
+		t.Error("Agrees: want true for the state the keyframe describes, false for an empty state")
+	}
+	if err := r.Line(agreeing); err != nil {
+		t.Fatal(err)
+	}
+	// A session started in a gap the report never saw.
+	kf.Worker.Begun = 2
+	kf.Sessions = append(kf.Sessions, events.KeySession{SessionID: "gap", Agent: "chat", Start: at(90 * time.Second)})
+	if err := r.Line(jsonLine(t, at(2*time.Minute), kf)); err != nil {
+		t.Fatal(err)
+	}
+	rows := r.Rows()
+	if len(rows) != 2 || rows[1].SessionID != "gap" {
+		t.Fatalf("rows after a repairing keyframe: %+v", rows)
+	}
+	if n := r.Summary().Events["keyframe"]; n != 2 {
+		t.Errorf("keyframes counted %d, want 2", n)
+	}
+}
+
+func TestReportFindings(t *testing.T) {
+	set := openSet(t, smallRecording(t))
+	r, err := fold.ReadReport(set.Scan(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Summary()
+	want := map[string]string{
+		fold.SectionBlocking:      "block-1",
+		fold.SectionCPUHot:        "hot-1",
+		fold.SectionGoroutineLeak: "leak-1",
+	}
+	got := map[string]string{}
+	for _, f := range s.Findings {
+		if _, dup := got[f.Section]; !dup {
+			got[f.Section] = f.SessionID
+		}
+		if !strings.HasPrefix(f.Runbook, fold.RunbookPath+"#") {
+			t.Errorf("finding %+v: runbook %q", f, f.Runbook)
+		}
+	}
+	for sec, id := range want {
+		if got[sec] != id {
+			t.Errorf("section %s names %q, want %q (findings %+v)", sec, got[sec], id, s.Findings)
+		}
+	}
+	if _, ok := got[fold.SectionMemory]; ok {
+		t.Errorf("memory finding on a flat RSS: %+v", s.Findings)
+	}
+	if _, ok := got[fold.SectionNothing]; ok {
+		t.Errorf("nothing-stands-out beside findings: %+v", s.Findings)
+	}
+	if s.TopCPU[0].SessionID != "hot-1" || s.WorstStalls[0].SessionID != "block-1" {
+		t.Errorf("top cpu %s, worst stall %s", s.TopCPU[0].SessionID, s.WorstStalls[0].SessionID)
+	}
+}
+
+func TestReportNothingStandsOut(t *testing.T) {
+	set := openSet(t, generate(t, t.TempDir(), workload{Duration: 5 * time.Minute, Sessions: 20, OnCPU: 10, Seed: 3}))
+	r, err := fold.ReadReport(set.Scan(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := r.Summary().Findings
+	if len(f) != 1 || f[0].Section != fold.SectionNothing {
+		t.Errorf("findings %+v, want only nothing-stands-out", f)
+	}
+}
