@@ -1,0 +1,238 @@
+package recorder
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/openrtc-go/introspect/events"
+)
+
+// Defaults of [Options], used where a field is left zero. The figures behind
+// them are in recorder_bench_test.go and docs/recording-format.md.
+const (
+	DefaultFlushInterval    = time.Second
+	DefaultFrameBytes       = 256 << 10
+	DefaultQueueBytes       = 8 << 20
+	DefaultQueueRecords     = 64 << 10
+	DefaultKeyframeInterval = time.Minute
+	DefaultSyncInterval     = time.Second
+	DefaultMaxFileBytes     = 64 << 20
+	DefaultMaxFileAge       = time.Hour
+	DefaultRetainBytes      = 1 << 30
+	DefaultRetainAge        = 7 * 24 * time.Hour
+	DefaultWorker           = "recording"
+
+	// maxFrameBytes keeps a frame's raw length well inside the u32 of its
+	// index entry and a decoder's default memory limit.
+	maxFrameBytes = 64 << 20
+)
+
+// A SyncPolicy says when the recorder asks the kernel to put a recording on
+// stable storage with fsync(2). Every frame reaches the kernel with one
+// write(2) when it is closed, so a crash or a SIGKILL of the process loses at
+// most the open frame under every policy; the policies differ only on power
+// loss or a kernel crash. Close and rotation always fsync the file they
+// finish.
+type SyncPolicy int
+
+const (
+	// SyncNever leaves writeback to the kernel (typically within 30 s on
+	// Linux). It costs nothing on the writer's path and is the default.
+	SyncNever SyncPolicy = iota
+	// SyncFrame fsyncs after every frame. On power loss at most the open
+	// frame is lost. Each fsync costs a disk flush (from about 50 µs on a
+	// fast NVMe to tens of ms on a network or spinning disk), paid by the
+	// writer goroutine, never by Handle; with the default FlushInterval
+	// that is about one fsync a second.
+	SyncFrame
+	// SyncInterval fsyncs at most once per Options.SyncInterval, after the
+	// first frame written since the last fsync. On power loss at most
+	// SyncInterval plus the open frame is lost.
+	SyncInterval
+)
+
+// String returns "never", "frame" or "interval".
+func (p SyncPolicy) String() string {
+	switch p {
+	case SyncNever:
+		return "never"
+	case SyncFrame:
+		return "frame"
+	case SyncInterval:
+		return "interval"
+	}
+	return "SyncPolicy(?)"
+}
+
+// A Keyframer keeps the folded state of what a recording holds, so that the
+// recorder can write it out as a keyframe: the full state at one moment, from
+// which a reader can start without reading what came before.
+//
+// The recorder's writer goroutine calls Observe with every line it writes,
+// in file order, and Keyframe when a keyframe is due; never both at once,
+// and never from more than one goroutine. Keyframe records themselves are not
+// observed. Neither method may log through the recorder it serves.
+type Keyframer interface {
+	// Observe applies one JSON line (without its newline). The line is only
+	// valid during the call.
+	Observe(line []byte)
+	// Keyframe returns the state after everything observed so far, as of
+	// time t.
+	Keyframe(t time.Time) events.Keyframe
+}
+
+// Options configure a [Recorder]. The zero value (or a nil *Options) records
+// everything with the defaults described on each field. A negative size or
+// duration disables the limit it sets, where that is allowed.
+type Options struct {
+	// Level is the minimum level recorded. The default is slog.LevelDebug:
+	// a recording keeps everything, including the high-rate samples and
+	// keyframes that a console hides.
+	Level slog.Leveler
+
+	// FlushInterval bounds how long a record waits in the open frame. At
+	// least this often (when there is anything to write) the open frame is
+	// compressed and written with one write(2) of its index frame and data
+	// frame, so a SIGKILL loses at most the last FlushInterval of records.
+	// A frame is also closed when a record arrives whose time is at least
+	// the frame's first record time plus FlushInterval. The default is 1 s.
+	// Shorter intervals cost compression ratio (each frame is compressed on
+	// its own); see docs/recording-format.md for measured figures.
+	FlushInterval time.Duration
+
+	// FrameBytes bounds a frame's uncompressed content: a frame is closed
+	// before it would exceed it (a single larger record makes a frame of its
+	// own). Bigger frames compress better and make seeking coarser. The
+	// default is 256 KiB; the maximum is 64 MiB.
+	FrameBytes int
+
+	// EncoderLevel is the zstd compression level of data frames. The
+	// default is zstd.SpeedDefault (comparable to zstd -3).
+	EncoderLevel zstd.EncoderLevel
+
+	// Sync is the fsync policy; see [SyncPolicy]. The default is SyncNever.
+	Sync SyncPolicy
+
+	// SyncInterval is the period of the SyncInterval policy. The default is
+	// 1 s.
+	SyncInterval time.Duration
+
+	// QueueBytes and QueueRecords bound the queue between Handle and the
+	// writer goroutine: the encoded lines waiting to be written plus those
+	// being written. A record that does not fit is dropped, counted, and
+	// reported in the recording by a recorder.drop record once there is room
+	// again. The queue's buffers take at most about twice QueueBytes. The
+	// defaults are 8 MiB and 65,536 records.
+	QueueBytes   int
+	QueueRecords int
+
+	// KeyframeInterval is how often a keyframe is written: at the start of
+	// every file, and before the first record whose time is at least the
+	// last keyframe's time plus KeyframeInterval. The default is 1 minute.
+	KeyframeInterval time.Duration
+
+	// Keyframer produces keyframes. When nil, no keyframes are written and
+	// a reader must fold a recording from the start of each file.
+	Keyframer Keyframer
+
+	// MaxFileBytes makes CreateDir start a new file once the current one
+	// holds this many bytes of compressed output. The default is 64 MiB; a
+	// negative value never rotates by size. Create ignores it.
+	MaxFileBytes int64
+
+	// MaxFileAge makes CreateDir start a new file for the first record whose
+	// time is at least the current file's start plus MaxFileAge. The default
+	// is 1 hour; a negative value never rotates by age. Create ignores it.
+	MaxFileAge time.Duration
+
+	// RetainBytes and RetainAge bound what CreateDir keeps in its directory:
+	// after each rotation (and at start) the oldest recordings of this
+	// Worker are deleted while the recordings together exceed RetainBytes,
+	// or while a recording's last record is older than RetainAge. Only
+	// files named like this Worker's recordings are considered, and the
+	// file being written is never deleted. The defaults are 1 GiB and 7
+	// days; a negative value disables the cap. Create ignores them.
+	RetainBytes int64
+	RetainAge   time.Duration
+
+	// Clock, when set, replaces the wall clock, so that the same records
+	// produce byte-for-byte the same files: it is meant for fixture
+	// generators and tests, not live workers. Clock is read once, by Create
+	// or CreateDir, for the first file's start; from then on the
+	// recorder's time is the latest record time it has written (or that
+	// start, if later), which names rotated files and times the writer's
+	// own records. Frame, keyframe and rotation decisions use record times,
+	// no background timer runs, and Handle waits for room in the queue
+	// instead of dropping.
+	Clock func() time.Time
+
+	// Worker is the name prefix of the files CreateDir writes:
+	// <Worker>-<UTC start time>.zst, such as
+	// "w1-20261127T031200.123Z.zst". The default is "recording".
+	Worker string
+
+	// wrap, when set by a test, wraps every file the recorder opens, to
+	// stall or fail its writes.
+	wrap func(outFile) outFile
+}
+
+// settings are Options with every default applied.
+type settings struct {
+	Options
+	level       slog.Level
+	queueBlocks bool
+}
+
+func (o *Options) resolve() settings {
+	var s settings
+	if o != nil {
+		s.Options = *o
+	}
+	if s.Level != nil {
+		s.level = s.Level.Level()
+	} else {
+		s.level = slog.LevelDebug
+	}
+	defDur := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	defDur(&s.FlushInterval, DefaultFlushInterval)
+	defDur(&s.KeyframeInterval, DefaultKeyframeInterval)
+	defDur(&s.SyncInterval, DefaultSyncInterval)
+	defDur(&s.MaxFileAge, DefaultMaxFileAge)
+	defDur(&s.RetainAge, DefaultRetainAge)
+	if s.FlushInterval < 0 {
+		s.FlushInterval = DefaultFlushInterval
+	}
+	if s.KeyframeInterval < 0 {
+		s.KeyframeInterval = DefaultKeyframeInterval
+	}
+	if s.FrameBytes <= 0 {
+		s.FrameBytes = DefaultFrameBytes
+	}
+	s.FrameBytes = min(s.FrameBytes, maxFrameBytes)
+	if s.EncoderLevel == 0 {
+		s.EncoderLevel = zstd.SpeedDefault
+	}
+	if s.QueueBytes <= 0 {
+		s.QueueBytes = DefaultQueueBytes
+	}
+	if s.QueueRecords <= 0 {
+		s.QueueRecords = DefaultQueueRecords
+	}
+	if s.MaxFileBytes == 0 {
+		s.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if s.RetainBytes == 0 {
+		s.RetainBytes = DefaultRetainBytes
+	}
+	if s.Worker == "" {
+		s.Worker = DefaultWorker
+	}
+	s.queueBlocks = s.Clock != nil
+	return s
+}
