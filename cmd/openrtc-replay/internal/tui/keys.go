@@ -239,13 +239,13 @@ func (m *model) togglePlay() tea.Cmd {
 	}
 	m.playing = true
 	m.playGen++
-	m.playClock, m.playWall = m.view.Time, time.Now()
+	m.playClock, m.playWall = m.view.Time, m.now()
 	return m.nextPlayTick()
 }
 
 func (m *model) nextPlayTick() tea.Cmd {
 	gen := m.playGen
-	return tea.Tick(playTick, func(time.Time) tea.Msg { return playTickMsg{gen: gen} })
+	return m.tick(playTick, func(time.Time) tea.Msg { return playTickMsg{gen: gen} })
 }
 
 // playStep advances playback by the wall time since the previous tick
@@ -254,7 +254,7 @@ func (m *model) playStep(msg playTickMsg) tea.Cmd {
 	if !m.playing || msg.gen != m.playGen {
 		return nil
 	}
-	now := time.Now()
+	now := m.now()
 	adv := time.Duration(float64(now.Sub(m.playWall)) * playSpeeds[m.speedIdx])
 	m.playWall = now
 	m.playClock = m.playClock.Add(adv)

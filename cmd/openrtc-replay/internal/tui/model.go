@@ -57,6 +57,11 @@ type model struct {
 	refreshing bool // a live refresh is running
 	note       string
 	noteErr    bool
+
+	// Timers and the clock, replaced by tests to drive playback and
+	// refreshes without waiting.
+	tick func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
+	now  func() time.Time
 }
 
 // drill is the drill-down screen of one session.
@@ -93,6 +98,7 @@ func newModel(src Source, opts Options) *model {
 	m := &model{
 		src: src, mu: new(sync.Mutex), opts: opts,
 		width: opts.Width, height: opts.Height, stallIdx: -1,
+		tick: tea.Tick, now: time.Now,
 	}
 	m.live, _ = src.(LiveSource)
 	if m.width <= 0 {
@@ -219,7 +225,7 @@ func (m *model) load() {
 func (m *model) setNote(err bool, s string) { m.note, m.noteErr = s, err }
 
 func (m *model) scheduleRefresh() tea.Cmd {
-	return tea.Tick(m.opts.refreshInterval(), func(time.Time) tea.Msg { return refreshTickMsg{} })
+	return m.tick(m.opts.refreshInterval(), func(time.Time) tea.Msg { return refreshTickMsg{} })
 }
 
 // refresh fetches a live view off the event loop, so a worker that answers

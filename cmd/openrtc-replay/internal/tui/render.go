@@ -18,7 +18,7 @@ const footerHeight = 2
 // sessions: only the rows on screen are formatted.
 func (m *model) render() string {
 	lines := make([]string, 0, m.height)
-	lines = append(lines, m.header()...)
+	lines = append(lines, m.header()[:m.headerHeight()]...)
 	bodyH := max(m.height-len(lines)-footerHeight, 1)
 	var body []string
 	switch {
@@ -37,6 +37,10 @@ func (m *model) render() string {
 		lines = append(lines, "")
 	}
 	lines = append(lines, m.footer()...)
+	if len(lines) > m.height {
+		// A tiny terminal: the key line and the prompt matter most.
+		lines = lines[len(lines)-max(m.height, 1):]
+	}
 	for i, l := range lines {
 		lines[i] = fit(l, m.width)
 	}
@@ -44,12 +48,13 @@ func (m *model) render() string {
 }
 
 // headerHeight is the number of header lines: a live screen has no
-// timeline strip.
+// timeline strip, and a short terminal keeps room for a row or two.
 func (m *model) headerHeight() int {
+	n := 4
 	if m.live != nil {
-		return 3
+		n = 3
 	}
-	return 4
+	return min(n, max(m.height-footerHeight-2, 1))
 }
 
 // tableHeight is the number of session rows on screen.
