@@ -114,6 +114,22 @@ func TestSigkill(t *testing.T) {
 		if f.torn {
 			torn++
 		}
+		// The package's reader must agree: the same frames, and at most a
+		// truncated tail.
+		set, err := Open(path)
+		if err != nil {
+			t.Fatalf("kill %d: Open: %v", i, err)
+		}
+		fi := set.Files()[0]
+		for _, d := range fi.Damage {
+			if d.Kind != TruncatedTail {
+				t.Errorf("kill %d: reader reports %v", i, d)
+			}
+		}
+		if fi.Frames != len(f.frames) || fi.Records != int64(len(f.lines())) {
+			t.Errorf("kill %d: reader sees %d frames and %d records, walker %d and %d", i, fi.Frames, fi.Records, len(f.frames), len(f.lines()))
+		}
+		set.Close()
 		t.Logf("kill %d: %d whole frames, %d records, torn tail: %v", i, len(f.frames), len(f.lines()), f.torn)
 	}
 	t.Logf("%d of 6 kills left a torn tail", torn)

@@ -1,3 +1,18 @@
+// Package recorder writes and reads recordings: the events of a worker (and
+// any other slog records of the application) as slog JSON lines, in
+// independent zstd frames with an index, so that a day of recording can be
+// replayed from any moment after the fact.
+//
+// The writing side is [Recorder], a [slog.Handler]: an application fans its
+// logger out to its console and to a recording, and the recorder compresses,
+// indexes, keyframes, rotates and prunes files on one background goroutine,
+// never making a caller wait for the disk. The reading side ([Open], [Set],
+// [Scanner]) scans recordings, and plain slog JSON logs, in time order,
+// seeks by time through the index, and recovers what a crash left.
+//
+// A recording stays a plain structured log: `zstdcat rec.zst | jq` reads it,
+// and `zstd -t` validates it. docs/recording-format.md describes the layout
+// for readers in other languages; format.go is its definition.
 package recorder
 
 import (

@@ -212,3 +212,38 @@ func wtReadClosed(t testing.TB, path string) *wtFile {
 	}
 	return f
 }
+
+// TestEveryPrefixIsTorn cuts a closed recording at every length: each prefix
+// must read as its whole frames and a torn tail, never as damage, which is
+// what a crash at any moment leaves.
+func TestEveryPrefixIsTorn(t *testing.T) {
+	r, path := wtCreate(t, &Options{Keyframer: &wtKeyframer{}})
+	for i := range 3 {
+		wtHandle(t, r, wtT0.Add(time.Duration(i)*time.Second), wtEvents()[i])
+		if err := r.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wtClose(t, r)
+	data, _ := os.ReadFile(path)
+	whole := wtRead(t, path)
+	for n := range len(data) {
+		f, err := wtWalk(data[:n])
+		if err != nil {
+			t.Fatalf("prefix of %d bytes: %v", n, err)
+		}
+		want := 0
+		for _, fr := range whole.frames {
+			if fr.entry.DataOffset+int64(fr.entry.CompLen) <= int64(n) {
+				want++
+			}
+		}
+		boundary := n == 0 || n == skipHeaderLen+fileHeaderLen
+		for _, fr := range whole.frames {
+			boundary = boundary || fr.entry.DataOffset+int64(fr.entry.CompLen) == int64(n)
+		}
+		if len(f.frames) != want || f.torn == boundary {
+			t.Fatalf("prefix of %d bytes: %d frames (want %d), torn %v", n, len(f.frames), want, f.torn)
+		}
+	}
+}
