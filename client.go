@@ -106,9 +106,10 @@ func fetchError(ctx context.Context, path string, err error) error {
 // byte: what a worker does to a client of another user.
 var errNoSnapshot = errors.New("the worker closed the connection without sending a snapshot (is it run by another user?)")
 
-// readLine reads up to the first newline and returns what precedes it. It
-// reads straight into one growing buffer rather than through bufio, because
-// a snapshot is read once and can be large.
+// readLine reads up to the first newline and returns what precedes it,
+// reading at most limit bytes, the newline included. It reads straight into
+// one buffer that doubles as needed rather than through bufio, because a
+// snapshot is read once and can be large.
 func readLine(r io.Reader, limit int) ([]byte, error) {
 	buf := make([]byte, 0, 32<<10)
 	for {

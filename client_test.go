@@ -237,3 +237,24 @@ func BenchmarkFetchSnapshot(b *testing.B) {
 		})
 	}
 }
+
+// FuzzReadLine checks readLine against the obvious definition: the bytes
+// before the first newline, when there is one within the limit.
+func FuzzReadLine(f *testing.F) {
+	for _, seed := range []string{"{}\n", "", "\n", "abc", "{\"a\":1}\n{\"b\":2}\n", "abcdef\n", "\n\n"} {
+		f.Add([]byte(seed), uint8(5))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, limit uint8) {
+		lim := int(limit) + 1
+		got, err := readLine(iotest.HalfReader(bytes.NewReader(in)), lim)
+		i := bytes.IndexByte(in, '\n')
+		switch {
+		case i > 0 && i < lim: // the limit counts the newline
+			if err != nil || !bytes.Equal(got, in[:i]) {
+				t.Fatalf("readLine(%q, %d) = %q, %v; want %q", in, lim, got, err, in[:i])
+			}
+		case err == nil:
+			t.Fatalf("readLine(%q, %d) = %q, want an error", in, lim, got)
+		}
+	})
+}
