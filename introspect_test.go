@@ -299,3 +299,5 @@ func TestMiddleware(t *testing.T) {
 		t.Errorf("outcomes = %v", got)
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,0 +1,57 @@
+package introspect_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/openrtc-go/introspect"
+)
+
+// The README's quick start: begin a session, name a shared loop, record to a
+// file. It runs as a test, so it cannot rot.
+func Example() {
+	dir, _ := os.MkdirTemp("", "quickstart")
+	defer os.RemoveAll(dir)
+
+	in, err := introspect.Start(introspect.Options{
+		Worker: "voice-worker",
+		Record: filepath.Join(dir, "rec.zst"),   // replay it with openrtc-replay
+		Socket: filepath.Join(dir, "live.sock"), // watch it with openrtc-replay live
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer in.Close()
+
+	mixer := in.Loop("mixer") // something every session shares
+	ctx, end := in.Begin(context.Background(), "call-42", introspect.Agent("voice"), introspect.Tenant("acme"))
+	leave := mixer.Enter(ctx)
+	time.Sleep(time.Millisecond) // mix a frame
+	leave()
+	end(nil)
+
+	fmt.Println(in.View().Worker.SessionsBegun, "session")
+	// Output: 1 session
+}
+
+// One session per HTTP request (or WebSocket connection): the middleware
+// begins it with an id taken from the request and ends it with the outcome.
+func ExampleIntrospector_Middleware() {
+	in, _ := introspect.Start(introspect.Options{Socket: introspect.SocketOff, Logger: slog.New(slog.DiscardHandler)})
+	defer in.Close()
+
+	call := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// r.Context() carries the session; goroutines started here belong to it.
+		fmt.Fprintln(w, "hello")
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/call/{id}", in.Middleware(func(r *http.Request) string {
+		return r.PathValue("id")
+	}, introspect.Agent("voice"))(call))
+	_ = mux // http.ListenAndServe(":8080", mux)
+}
