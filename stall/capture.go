@@ -53,12 +53,18 @@ func holdersFromProfile(data []byte) (map[string][]frame, error) {
 	return out, nil
 }
 
-// limiter is a token bucket allowing rate events per second with bursts of
-// up to max(rate, 1). It is used by the watchdog goroutine alone.
+// captureDuty is the largest share of the watchdog's time that goroutine
+// profiles may take: after one that took d, the next waits (1/captureDuty-1)·d.
+const captureDuty = 0.01
+
+// limiter allows rate captures per second, with bursts of up to max(rate, 1)
+// (a token bucket), and keeps their total cost under captureDuty. It is used
+// by the watchdog goroutine alone.
 type limiter struct {
-	rate   float64
-	tokens float64
-	last   time.Time
+	rate      float64
+	tokens    float64
+	last      time.Time
+	notBefore time.Time
 }
 
 func newLimiter(rate int) *limiter {
@@ -67,7 +73,7 @@ func newLimiter(rate int) *limiter {
 
 // allow reports whether an event may happen at now, and spends a token if so.
 func (l *limiter) allow(now time.Time) bool {
-	if l.rate <= 0 {
+	if l.rate <= 0 || now.Before(l.notBefore) {
 		return false
 	}
 	if !l.last.IsZero() {
@@ -79,4 +85,9 @@ func (l *limiter) allow(now time.Time) bool {
 	}
 	l.tokens--
 	return true
+}
+
+// spent records that a capture allowed at now took d.
+func (l *limiter) spent(now time.Time, d time.Duration) {
+	l.notBefore = now.Add(time.Duration(float64(d) * (1/captureDuty - 1)))
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 )
 
@@ -39,44 +38,53 @@ func (l *Loop) Name() string { return l.name }
 // goroutine, and ctx should be the context whose labels the goroutine runs
 // with (as pprof.Do arranges).
 //
-// Enter and leave take a few hundred nanoseconds and are safe for concurrent
-// use.
+// Enter and leave cost a few hundred nanoseconds, most of it building the
+// labelled context, and are safe for concurrent use.
 func (l *Loop) Enter(ctx context.Context) (leave func()) {
 	h := l.enter(ctx)
 	return h.leave
 }
 
-// hold is one goroutine's hold on a Loop. Fields above the line are set by
-// Enter before the hold is published under Loop.mu and are read-only after;
-// end and leftAt are set by leave before the hold is queued under
-// Watchdog.finMu; the rest belong to the watchdog goroutine alone.
+// hold is one goroutine's hold on a Loop. Its fields are set by Enter before
+// the hold is published under Loop.mu and are read-only after, except the
+// list links (Loop.mu), left (atomic) and watch (the watchdog goroutine's).
+// It is kept small: Enter allocates one per hold.
 type hold struct {
 	loop  *Loop
 	ctx   context.Context
 	id    uint64
-	start time.Time
-	idBuf [20]byte // backs the HoldLabel value without another allocation
+	start int64 // monotonic, see monoNow
 
 	prev, next *hold
+	watch      *watch // nil until the hold first crosses the threshold
 	left       atomic.Bool
+	idBuf      [20]byte // backs the HoldLabel value without another allocation
+}
 
-	end    time.Time
-	leftAt []uintptr // where the hold ended, for a stall no profile caught
-
-	// Watchdog-owned.
-	reported   bool          // an ongoing report was made
-	nextReport time.Duration // the duration due the next ongoing report
-	captured   bool          // a profile was taken since the hold crossed the threshold
+// watch is what the watchdog goroutine, and only it, keeps about a hold that
+// crossed the threshold.
+type watch struct {
+	reported   bool  // an ongoing report was made
+	nextReport int64 // the duration due the next ongoing report
+	bare       bool  // the last ongoing report carried no stack
+	captured   bool  // a profile was taken since the hold crossed the threshold
 	frame      string
 	stack      []string
+}
+
+// ended is a hold that ended as a stall, queued for its final report.
+type ended struct {
+	h      *hold
+	end    int64     // monotonic
+	leftAt []uintptr // where it ended, for a stall no profile caught
 }
 
 func (l *Loop) enter(ctx context.Context) *hold {
 	h := &hold{loop: l, ctx: ctx, id: newID()}
 	label := strconv.AppendUint(h.idBuf[:0], h.id, 10)
 	// The string aliases idBuf, which is never written again.
-	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels(HoldLabel, unsafe.String(&label[0], len(label)))))
-	h.start = time.Now()
+	pprof.SetGoroutineLabels(withHoldLabel(ctx, unsafe.String(&label[0], len(label))))
+	h.start = monoNow()
 	l.mu.Lock()
 	h.next = l.head
 	if l.head != nil {
@@ -87,11 +95,49 @@ func (l *Loop) enter(ctx context.Context) *hold {
 	return h
 }
 
+// withHoldLabel returns a context whose pprof labels are those of ctx plus
+// HoldLabel=id. It is only for pprof.SetGoroutineLabels, which reads nothing
+// but the labels, so it need not descend from ctx; building the label set in
+// one piece saves pprof.WithLabels' merge (three allocations of five).
+func withHoldLabel(ctx context.Context, id string) context.Context {
+	var kv [2 * 8]string
+	n, ok := 0, true
+	put := func(k, v string) {
+		if n+2 > len(kv) {
+			ok = false
+			return
+		}
+		kv[n], kv[n+1] = k, v
+		n += 2
+	}
+	placed := false
+	pprof.ForLabels(ctx, func(k, v string) bool {
+		// ForLabels yields keys in sorted order; keep them sorted so
+		// pprof.Labels takes its fast path.
+		if !placed && k >= HoldLabel {
+			put(HoldLabel, id)
+			placed = true
+			if k == HoldLabel {
+				return true // an outer hold's label; ours replaces it
+			}
+		}
+		put(k, v)
+		return ok
+	})
+	if !placed {
+		put(HoldLabel, id)
+	}
+	if !ok {
+		return pprof.WithLabels(ctx, pprof.Labels(HoldLabel, id))
+	}
+	return pprof.WithLabels(context.Background(), pprof.Labels(kv[:n]...))
+}
+
 func (h *hold) leave() {
 	if h.left.Swap(true) {
 		return
 	}
-	end := time.Now()
+	end := monoNow()
 	pprof.SetGoroutineLabels(h.ctx)
 	l := h.loop
 	l.mu.Lock()
@@ -105,14 +151,11 @@ func (h *hold) leave() {
 	}
 	h.prev, h.next = nil, nil
 	l.mu.Unlock()
-	if end.Sub(h.start) < l.w.opts.Threshold {
+	if end-h.start < int64(l.w.opts.Threshold) {
 		return
 	}
 	// A stall: remember where it ended in case no profile caught the
-	// holder while it lasted, and hand it to the watchdog for the final
-	// report.
+	// holder while it lasted, and hand it over for the final report.
 	pcs := make([]uintptr, maxStack+4)
-	h.leftAt = pcs[:runtime.Callers(2, pcs)]
-	h.end = end
-	l.w.finished(h)
+	l.w.finished(ended{h: h, end: end, leftAt: pcs[:runtime.Callers(2, pcs)]})
 }

@@ -31,12 +31,6 @@ type SchedProbe struct {
 
 const defaultProbeInterval = 20 * time.Millisecond
 
-// epoch anchors monotonic timestamps kept in atomics.
-var epoch = time.Now()
-
-// monoNow returns a monotonic timestamp that is never 0.
-func monoNow() int64 { return int64(time.Since(epoch)) + 1 }
-
 // Run measures until ctx is done.
 func (p *SchedProbe) Run(ctx context.Context) {
 	iv := p.Interval

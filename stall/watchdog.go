@@ -2,6 +2,7 @@ package stall
 
 import (
 	"bytes"
+	"cmp"
 	"log/slog"
 	"runtime/pprof"
 	"slices"
@@ -22,7 +23,7 @@ type Watchdog struct {
 	order []*Loop // loops in creation order, for the checks
 
 	finMu sync.Mutex
-	fin   []*hold       // holds that ended as stalls, awaiting their final report
+	fin   []ended       // holds that ended as stalls, awaiting their final report
 	wake  chan struct{} // nudges the watchdog goroutine when fin grows
 
 	stop      chan struct{}
@@ -30,9 +31,10 @@ type Watchdog struct {
 	closeOnce sync.Once
 
 	// Owned by the watchdog goroutine.
-	captures *limiter
-	buf      bytes.Buffer
-	due      []*hold
+	captures    *limiter
+	lastCapture time.Duration // how long the last goroutine profile took
+	buf         bytes.Buffer
+	due         []*hold
 }
 
 // New starts a watchdog with the given options.
@@ -81,9 +83,9 @@ func (w *Watchdog) Close() error {
 }
 
 // finished queues a hold that ended as a stall for its final report.
-func (w *Watchdog) finished(h *hold) {
+func (w *Watchdog) finished(e ended) {
 	w.finMu.Lock()
-	w.fin = append(w.fin, h)
+	w.fin = append(w.fin, e)
 	w.finMu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -117,13 +119,19 @@ func (w *Watchdog) check(now time.Time) {
 	loops := slices.Clone(w.order)
 	w.mu.Unlock()
 
-	thr := w.opts.Threshold
+	mono := monoOf(now)
+	thr := int64(w.opts.Threshold)
 	w.due = w.due[:0]
 	for _, l := range loops {
 		l.mu.Lock()
 		for h := l.head; h != nil; h = h.next {
-			if held := now.Sub(h.start); held >= thr && (h.dueReport(held) || !h.captured) {
-				w.due = append(w.due, h)
+			if held := mono - h.start; held >= thr {
+				if h.watch == nil {
+					h.watch = new(watch)
+				}
+				if h.watch.dueReport(held) || !h.watch.captured {
+					w.due = append(w.due, h)
+				}
 			}
 		}
 		l.mu.Unlock()
@@ -131,31 +139,67 @@ func (w *Watchdog) check(now time.Time) {
 	if len(w.due) == 0 {
 		return
 	}
-	// One profile serves every due hold. Holds due a report get a fresh
-	// stack, since a wedged holder may have moved since the last one; a
-	// hold reported while the budget was spent gets its first stack late,
-	// for its next or final report.
-	if w.captures.allow(now) {
-		if stacks, err := captureHolders(&w.buf); err == nil {
+	slices.SortFunc(w.due, func(a, b *hold) int { return cmp.Compare(a.start, b.start) })
+	// A goroutine profile is cheap in a small process and costs hundreds
+	// of milliseconds with 10,000 goroutines. While it is cheap, take it
+	// first so the first report carries the stack; once it is not, report
+	// first so detection does not wait for it, and follow up with the stack.
+	if w.lastCapture <= w.opts.Interval/2 {
+		w.capture(now)
+		w.reportDue(mono)
+	} else {
+		w.reportDue(mono)
+		if w.capture(now) {
 			for _, h := range w.due {
-				h.captured = true
-				if fs, ok := stacks[strconv.FormatUint(h.id, 10)]; ok {
-					if top, st := describe(fs); top != "" {
-						h.frame, h.stack = top, st
-					}
+				if h.watch.bare && h.watch.frame != "" {
+					w.report(h, monoNow()-h.start)
 				}
 			}
 		}
 	}
-	slices.SortFunc(w.due, func(a, b *hold) int { return a.start.Compare(b.start) })
+	clear(w.due) // let ended holds be collected
+}
+
+// reportDue makes the ongoing reports due at mono.
+func (w *Watchdog) reportDue(mono int64) {
 	for _, h := range w.due {
-		if held := now.Sub(h.start); h.dueReport(held) {
-			h.reported = true
-			h.nextReport = 2 * held
-			w.opts.Report(h.stall(held, true))
+		if held := mono - h.start; h.watch.dueReport(held) {
+			w.report(h, held)
 		}
 	}
-	clear(w.due) // let ended holds be collected
+}
+
+// report makes an ongoing report of h, held for held nanoseconds.
+func (w *Watchdog) report(h *hold, held int64) {
+	h.watch.reported = true
+	h.watch.nextReport = 2 * held
+	h.watch.bare = h.watch.frame == ""
+	w.opts.Report(h.stall(time.Duration(held), true))
+}
+
+// capture takes one goroutine profile, if the budget allows, and gives
+// every due hold found in it a fresh stack; a wedged holder may have moved
+// since its last report. It reports whether a profile was taken.
+func (w *Watchdog) capture(now time.Time) bool {
+	if !w.captures.allow(now) {
+		return false
+	}
+	t0 := time.Now()
+	stacks, err := captureHolders(&w.buf)
+	w.lastCapture = time.Since(t0)
+	w.captures.spent(now, w.lastCapture)
+	if err != nil {
+		return false
+	}
+	for _, h := range w.due {
+		h.watch.captured = true
+		if fs, ok := stacks[strconv.FormatUint(h.id, 10)]; ok {
+			if top, st := describe(fs); top != "" {
+				h.watch.frame, h.watch.stack = top, st
+			}
+		}
+	}
+	return true
 }
 
 // reportFinished makes the final report of every hold that ended as a stall.
@@ -164,30 +208,35 @@ func (w *Watchdog) reportFinished() {
 	fin := w.fin
 	w.fin = nil
 	w.finMu.Unlock()
-	for _, h := range fin {
-		if h.frame == "" {
-			h.frame, h.stack = describe(callerFrames(h.leftAt))
+	for _, e := range fin {
+		h := e.h
+		if h.watch == nil {
+			h.watch = new(watch)
 		}
-		w.opts.Report(h.stall(h.end.Sub(h.start), false))
+		if h.watch.frame == "" {
+			h.watch.frame, h.watch.stack = describe(callerFrames(e.leftAt))
+		}
+		w.opts.Report(h.stall(time.Duration(e.end-h.start), false))
 	}
 }
 
-// dueReport reports whether h, held for held, is due an ongoing report:
-// its first, or the next after its duration doubled.
-func (h *hold) dueReport(held time.Duration) bool {
-	return !h.reported || held >= h.nextReport
+// dueReport reports whether a hold held for held nanoseconds is due an
+// ongoing report: its first, or the next after its duration doubled.
+func (wt *watch) dueReport(held int64) bool {
+	return !wt.reported || held >= wt.nextReport
 }
 
-// stall builds the report of h. Only the watchdog goroutine calls it.
+// stall builds a report of h. Only the watchdog goroutine calls it.
 func (h *hold) stall(blocked time.Duration, ongoing bool) Stall {
 	s := Stall{
 		ID:      h.id,
 		Source:  h.loop.name,
-		Start:   h.start,
+		Start:   wallOf(h.start),
 		Blocked: blocked,
 		Ongoing: ongoing,
-		Frame:   h.frame,
-		Stack:   h.stack,
+	}
+	if h.watch != nil {
+		s.Frame, s.Stack = h.watch.frame, h.watch.stack
 	}
 	s.Session, _ = pprof.Label(h.ctx, LabelSession)
 	s.Agent, _ = pprof.Label(h.ctx, LabelAgent)

@@ -18,10 +18,14 @@ import (
 var sleepLine int
 
 // holdFor holds l for d on behalf of ctx's session, sleeping inside the hold
-// as a synchronous call would, and sets ending just before it leaves.
-func holdFor(ctx context.Context, l *stall.Loop, d time.Duration, ending *atomic.Bool) {
+// as a synchronous call would, and sets ending just before it leaves. If
+// until is not nil, the hold also lasts until it is closed.
+func holdFor(ctx context.Context, l *stall.Loop, d time.Duration, ending *atomic.Bool, until <-chan struct{}) {
 	leave := l.Enter(ctx)
 	time.Sleep(here(&sleepLine, d))
+	if until != nil {
+		<-until
+	}
 	ending.Store(true)
 	leave()
 }
@@ -32,14 +36,20 @@ func TestHoldReportedWhileOngoingThenFinal(t *testing.T) {
 	defer w.Close()
 	loop := w.Loop("room-loop")
 
+	// The hold lasts 200ms, and until the first ongoing report arrives:
+	// normally 75ms in, but a starved shared box may delay the watchdog
+	// past 200ms. A watchdog that only reported holds after they end
+	// would never report this one.
 	const hold = 200 * time.Millisecond
 	var ending atomic.Bool
+	reported := make(chan struct{})
 	begin := time.Now()
 	done := inSession(sessionCtx("job-c1d550", "voice"), func(ctx context.Context) {
-		holdFor(ctx, loop, hold, &ending)
+		holdFor(ctx, loop, hold, &ending, reported)
 	})
 
 	first := r.next(t, ongoing)
+	close(reported)
 	if ending.Load() {
 		t.Errorf("first ongoing report arrived after the hold ended: %v", first)
 	}
@@ -213,7 +223,7 @@ func TestConcurrentHoldsOfOneLoop(t *testing.T) {
 	}
 	slow := inSession(sessionCtx("job-slow", "voice"), func(ctx context.Context) {
 		var ending atomic.Bool
-		holdFor(ctx, loop, 100*time.Millisecond, &ending)
+		holdFor(ctx, loop, 100*time.Millisecond, &ending, nil)
 	})
 	wg.Wait()
 	<-slow

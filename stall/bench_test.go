@@ -1,0 +1,246 @@
+package stall
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func benchCtx() context.Context {
+	return pprof.WithLabels(context.Background(), pprof.Labels("session", "job-bench", "agent", "voice"))
+}
+
+// BenchmarkEnterLeave measures the cost a session pays per hold, against the
+// two things a hold is made of: a label switch and an uncontended lock.
+func BenchmarkEnterLeave(b *testing.B) {
+	ctx := benchCtx()
+	w := New(Options{Report: func(Stall) {}})
+	defer w.Close()
+	defer pprof.SetGoroutineLabels(context.Background())
+
+	b.Run("baseline=SetGoroutineLabels", func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, cpuTime())
+		for b.Loop() {
+			pprof.SetGoroutineLabels(ctx)
+		}
+	})
+	b.Run("baseline=WithLabels+Set", func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, cpuTime())
+		for b.Loop() {
+			pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels(HoldLabel, "12345")))
+			pprof.SetGoroutineLabels(ctx)
+		}
+	})
+	b.Run("baseline=sync.Mutex", func(b *testing.B) {
+		var mu sync.Mutex
+		b.ReportAllocs()
+		defer reportCPU(b, cpuTime())
+		for b.Loop() {
+			mu.Lock()
+			mu.Unlock() //nolint:staticcheck // measuring the empty critical section
+		}
+	})
+	b.Run("Loop", func(b *testing.B) {
+		l := w.Loop("bench")
+		b.ReportAllocs()
+		defer reportCPU(b, cpuTime())
+		for b.Loop() {
+			l.Enter(ctx)()
+		}
+	})
+	b.Run("Mutex", func(b *testing.B) {
+		m := w.Mutex("bench-mu")
+		b.ReportAllocs()
+		defer reportCPU(b, cpuTime())
+		for b.Loop() {
+			m.LockCtx(ctx)
+			m.Unlock()
+		}
+	})
+	b.Run("Loop/parallel", func(b *testing.B) {
+		l := w.Loop("bench-par")
+		b.ReportAllocs()
+		defer reportCPU(b, cpuTime())
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				l.Enter(ctx)()
+			}
+		})
+	})
+}
+
+// parkSessions starts n goroutines, each labelled as its own session and
+// parked until the returned stop is called.
+func parkSessions(n int) (stop func()) {
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		ctx := pprof.WithLabels(context.Background(), pprof.Labels("session", fmt.Sprintf("job-%d", i)))
+		go func() {
+			defer wg.Done()
+			pprof.SetGoroutineLabels(ctx)
+			<-release
+		}()
+	}
+	return func() { close(release); wg.Wait() }
+}
+
+// BenchmarkCapture measures one stack capture (goroutine profile, parse,
+// pick the holder) with 1k and 10k other goroutines, each its own session.
+func BenchmarkCapture(b *testing.B) {
+	w := New(Options{Report: func(Stall) {}})
+	defer w.Close()
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("goroutines=%d", n), func(b *testing.B) {
+			stop := parkSessions(n)
+			defer stop()
+			entered := make(chan *hold)
+			release := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				h := w.Loop("capture").enter(benchCtx())
+				entered <- h
+				<-release
+				h.leave()
+			}()
+			h := <-entered
+			label := fmt.Sprint(h.id)
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				stacks, err := captureHolders(&buf)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, ok := stacks[label]; !ok {
+					b.Fatal("holder not found")
+				}
+			}
+			reportCPU(b, cpu0)
+			b.ReportMetric(float64(buf.Len()), "profile-bytes")
+			close(release)
+			<-done
+		})
+	}
+}
+
+// BenchmarkCheck measures one watchdog check over many holds that are all
+// under the threshold: the steady cost of watching, paid every Interval.
+func BenchmarkCheck(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("holds=%d", n), func(b *testing.B) {
+			w := New(Options{Threshold: time.Hour, Report: func(Stall) {}})
+			defer w.Close()
+			l := w.Loop("many")
+			ctx := benchCtx()
+			holds := make([]*hold, n)
+			for i := range holds {
+				holds[i] = l.enter(ctx)
+			}
+			pprof.SetGoroutineLabels(context.Background())
+			now := time.Now()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				w.check(now)
+			}
+			reportCPU(b, cpu0)
+			for _, h := range holds {
+				h.leave()
+			}
+			pprof.SetGoroutineLabels(context.Background())
+		})
+	}
+}
+
+// BenchmarkDetectionLatency holds a loop for 200ms with the default options
+// and reports how long after the hold began the first ongoing report came
+// (detect-ms; the goal is at most threshold + interval = 75ms, plus the
+// capture) and how long after the hold ended the final report came
+// (final-ms).
+func BenchmarkDetectionLatency(b *testing.B) {
+	type seen struct {
+		at time.Time
+		s  Stall
+	}
+	ch := make(chan seen, 64)
+	w := New(Options{Report: func(s Stall) { ch <- seen{time.Now(), s} }})
+	defer w.Close()
+	l := w.Loop("room-loop")
+	var detect, final, worst time.Duration
+	for b.Loop() {
+		var begin, end time.Time
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			ctx := benchCtx()
+			begin = time.Now()
+			leave := l.Enter(ctx)
+			time.Sleep(200 * time.Millisecond)
+			leave()
+			end = time.Now()
+			pprof.SetGoroutineLabels(context.Background())
+		}()
+		first := <-ch
+		<-done
+		last := <-ch
+		for last.s.Ongoing {
+			last = <-ch
+		}
+		d := first.at.Sub(begin)
+		detect += d
+		worst = max(worst, d)
+		final += last.at.Sub(end)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(detect.Milliseconds())/n, "detect-ms")
+	b.ReportMetric(float64(worst.Milliseconds()), "worst-detect-ms")
+	b.ReportMetric(float64(final.Microseconds())/n/1000, "final-ms")
+}
+
+// BenchmarkProbeUnderLoad loads every P with busy goroutines and compares,
+// per window of 50ms, the worst delay the Gosched probe sees (probe-ms) with
+// the worst lateness of a 1ms sleep (sleep-late-ms), the measure the probe
+// replaces: timer-woken goroutines jump the run queue, so it reads low.
+func BenchmarkProbeUnderLoad(b *testing.B) {
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range 4 * runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for x := 0; !stop.Load(); x++ {
+			}
+		})
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+	var probe SchedProbe
+	var probeWorst, sleepWorst time.Duration
+	var probeSum, sleepSum time.Duration
+	for b.Loop() {
+		var pw, sw time.Duration
+		for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+			probe.measure()
+			t0 := time.Now()
+			time.Sleep(time.Millisecond)
+			sw = max(sw, time.Since(t0)-time.Millisecond)
+		}
+		pw = probe.Worst()
+		probeSum += pw
+		sleepSum += sw
+		probeWorst, sleepWorst = max(probeWorst, pw), max(sleepWorst, sw)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(probeSum.Microseconds())/n/1000, "probe-ms")
+	b.ReportMetric(float64(sleepSum.Microseconds())/n/1000, "sleep-late-ms")
+	b.ReportMetric(float64(probeWorst.Milliseconds()), "probe-max-ms")
+	b.ReportMetric(float64(sleepWorst.Milliseconds()), "sleep-late-max-ms")
+}

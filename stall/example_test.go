@@ -1,0 +1,85 @@
+package stall_test
+
+import (
+	"context"
+	"fmt"
+	"runtime/pprof"
+	"time"
+
+	"github.com/openrtc-go/introspect/stall"
+)
+
+// A session holds a shared mixer for longer than the threshold. The watchdog
+// reports it while it lasts (Ongoing) and once more with the total when it
+// ends; this example prints the final report only.
+func ExampleLoop_Enter() {
+	w := stall.New(stall.Options{Report: func(s stall.Stall) {
+		if !s.Ongoing {
+			fmt.Printf("%s held %s for at least 100ms: %v\n", s.Session, s.Source, s.Blocked >= 100*time.Millisecond)
+		}
+	}})
+	mixer := w.Loop("mixer")
+
+	ctx := pprof.WithLabels(context.Background(), pprof.Labels("session", "job-c1d550", "agent", "voice"))
+	pprof.Do(ctx, pprof.Labels(), func(ctx context.Context) {
+		leave := mixer.Enter(ctx)
+		defer leave()
+		time.Sleep(100 * time.Millisecond) // a synchronous call on a shared loop
+	})
+
+	w.Close() // makes the final reports of stalls that have ended
+	// Output: job-c1d550 held mixer for at least 100ms: true
+}
+
+// A Mutex blames the session that holds it, not those waiting for it.
+func ExampleMutex() {
+	w := stall.New(stall.Options{Threshold: 20 * time.Millisecond, Report: func(s stall.Stall) {
+		if !s.Ongoing {
+			fmt.Println(s.Session, "held", s.Source)
+		}
+	}})
+	state := w.Mutex("room-state")
+
+	pprof.Do(context.Background(), pprof.Labels("session", "job-1"), func(ctx context.Context) {
+		state.LockCtx(ctx)
+		defer state.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	})
+
+	w.Close()
+	// Output: job-1 held room-state
+}
+
+// Attribute names the session that dominated the CPU while the scheduler
+// lagged, or nobody.
+func ExampleAttribute() {
+	session, confidence := stall.Attribute(map[string]int64{"job-hot": 36, "job-2": 4}, 48)
+	fmt.Printf("%q %.2f\n", session, confidence)
+	session, confidence = stall.Attribute(map[string]int64{"job-1": 20, "job-2": 18}, 40)
+	fmt.Printf("%q %.2f\n", session, confidence)
+	// Output:
+	// "job-hot" 0.75
+	// "" 0.00
+}
+
+// Once per window the caller reads the probe's worst delay, the runtime's
+// scheduling-latency maximum and its CPU samples per session, and asks
+// whether the window was a scheduler stall.
+func ExampleSchedStall() {
+	var probe stall.SchedProbe
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go probe.Run(ctx)
+
+	win := stall.SchedWindow{
+		End:          time.Now(),
+		ProbeWorst:   probe.Worst(),
+		LatencyMax:   320 * time.Millisecond, // from /sched/latencies:seconds
+		CPUBySession: map[string]int64{"job-c1d550": 90, "job-2": 6},
+		CPUTotal:     100,
+	}
+	if s, ok := stall.SchedStall(win, 50*time.Millisecond); ok {
+		fmt.Println(s.Session, s.Blocked >= 320*time.Millisecond, s.Confidence)
+	}
+	// Output: job-c1d550 true 0.9
+}
