@@ -34,7 +34,8 @@ type model struct {
 	stalls     []fold.Stall
 	stallsRead bool // the recording's stalls are in stalls (they are read once, off the event loop)
 
-	sortIdx, statusIdx int
+	sortIdx   int
+	statusIdx int // into fold.StatusFilters; -1 for Options.Status when it is not in the cycle (ended)
 	text               string // the / filter
 
 	sel   int    // selected row, an index into rows
@@ -111,7 +112,7 @@ func newModel(src Source, opts Options) *model {
 		m.sortIdx = max(0, indexOf(fold.SortKeys, opts.Sort))
 	}
 	if opts.Status != "" {
-		m.statusIdx = max(0, indexOf(fold.StatusFilters, opts.Status))
+		m.statusIdx = indexOf(fold.StatusFilters, opts.Status)
 	}
 	m.start, m.end = src.Span()
 	m.setView(src.View())
@@ -209,9 +210,17 @@ func (m *model) rebuild() {
 	m.scrollToSelection()
 }
 
+// status returns the status filter in force.
+func (m *model) status() string {
+	if m.statusIdx < 0 {
+		return m.opts.Status
+	}
+	return fold.StatusFilters[m.statusIdx]
+}
+
 func (m *model) filter() fold.Filter {
 	return fold.Filter{
-		Status: fold.StatusFilters[m.statusIdx],
+		Status: m.status(),
 		Agent:  m.opts.Agent, Tenant: m.opts.Tenant, Text: m.text,
 	}
 }

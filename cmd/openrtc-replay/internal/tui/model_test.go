@@ -546,6 +546,21 @@ func TestInitialOptions(t *testing.T) {
 	if err := (Options{Status: "bogus"}).validate(); err == nil {
 		t.Error("a bad status filter was accepted")
 	}
+
+	// --status ended is not in the f cycle; f goes on to all.
+	h = newHarness(t, newFoldSource(t, lines), Options{Status: fold.StatusEnded})
+	h.seek(34)
+	if got := h.tableOrder(); !sameOrder(got, nil) || !strings.Contains(h.status(), "status ended ") {
+		t.Errorf("status ended at 34s: rows %v, status %q", got, h.status())
+	}
+	h.seek(102) // call-a ended ok at 100s
+	if got := h.tableOrder(); !sameOrder(got, []string{"call-a"}) {
+		t.Errorf("status ended at 102s: rows %v", got)
+	}
+	h.press("f")
+	if !strings.Contains(h.status(), "status all ") {
+		t.Errorf("f after ended: %q", h.status())
+	}
 }
 
 func TestScreenFits(t *testing.T) {

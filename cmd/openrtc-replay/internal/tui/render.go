@@ -303,7 +303,7 @@ func (m *model) footer() []string {
 	if key == fold.SortAgent || key == fold.SortSession {
 		dir = "▲"
 	}
-	fmt.Fprintf(&b, "sort %s %s · status %s", key, dir, fold.StatusFilters[m.statusIdx])
+	fmt.Fprintf(&b, "sort %s %s · status %s", key, dir, m.status())
 	if m.opts.Agent != "" {
 		b.WriteString(" · agent " + clean(m.opts.Agent))
 	}

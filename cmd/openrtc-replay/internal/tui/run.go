@@ -25,8 +25,9 @@ type Options struct {
 	// Sort is the initial sort key, one of [fold.SortKeys]; "" is
 	// [fold.SortMem]. The s key cycles from there.
 	Sort string
-	// Status is the initial status filter, one of [fold.StatusFilters];
-	// "" is "all". The f key cycles from there.
+	// Status is the initial status filter, one of [fold.StatusFilters] or
+	// [fold.StatusEnded]; "" is "all". The f key cycles through
+	// fold.StatusFilters from there (from ended, to all).
 	Status string
 	// Agent and Tenant keep only the sessions of that agent or tenant, as
 	// the --agent and --tenant flags; "" keeps all. They stay in force and
@@ -55,8 +56,8 @@ func (o Options) validate() error {
 	if o.Sort != "" && !fold.ValidSort(o.Sort) {
 		return fmt.Errorf("tui: unknown sort key %q (want one of %v)", o.Sort, fold.SortKeys)
 	}
-	if o.Status != "" && indexOf(fold.StatusFilters, o.Status) < 0 {
-		return fmt.Errorf("tui: unknown status filter %q (want one of %v)", o.Status, fold.StatusFilters)
+	if o.Status != "" && o.Status != fold.StatusEnded && indexOf(fold.StatusFilters, o.Status) < 0 {
+		return fmt.Errorf("tui: unknown status filter %q (want one of %v or %s)", o.Status, fold.StatusFilters, fold.StatusEnded)
 	}
 	return nil
 }
