@@ -81,15 +81,8 @@ type CursorStats struct {
 
 // NewCursor returns a cursor on set at the end of the recording.
 func NewCursor(set *recorder.Set) (*Cursor, error) {
-	first, last := set.Span()
-	if first.IsZero() {
-		return nil, ErrEmpty
-	}
-	c := &Cursor{set: set, first: first, last: last}
-	if err := c.load(last); err != nil {
-		return nil, err
-	}
-	return c, nil
+	_, last := set.Span()
+	return NewCursorAt(set, last)
 }
 
 // Span returns the time of the first and the last record of the recording.
@@ -346,3 +339,17 @@ func CollectStalls(sc *recorder.Scanner, progress func(time.Time)) ([]Stall, err
 
 // progressEvery is how many records pass between progress calls.
 const progressEvery = 4096
+
+// NewCursorAt returns a cursor on set at the moment t, clamped to the
+// recording.
+func NewCursorAt(set *recorder.Set, t time.Time) (*Cursor, error) {
+	first, last := set.Span()
+	if first.IsZero() {
+		return nil, ErrEmpty
+	}
+	c := &Cursor{set: set, first: first, last: last}
+	if err := c.load(c.clamp(t)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -114,3 +114,24 @@ func WorstStalls(stalls []Stall, n int) []Stall {
 	}
 	return out
 }
+
+// ParseStall reads one slow-session report from a JSON line, as a stall of
+// one report; ok is false for any other line. It is for following a
+// recording as it is written, where reports are shown as they come rather
+// than merged.
+func ParseStall(line []byte) (s Stall, ok bool) {
+	if KindOf(line) != events.KindSlowSession {
+		return Stall{}, false
+	}
+	d, err := events.Decode(line)
+	if err != nil {
+		return Stall{}, false
+	}
+	e, ok := d.Event.(events.SlowSession)
+	if !ok {
+		return Stall{}, false
+	}
+	var l StallList
+	l.Add(d.Time, e)
+	return l.stalls[0], true
+}

@@ -375,7 +375,7 @@ func times(n int) string {
 }
 
 func msString(ms float64) string {
-	if ms >= 1000 {
+	if ms >= 10000 {
 		return fmt.Sprintf("%.1fs", ms/1000)
 	}
 	return fmt.Sprintf("%.0fms", ms)

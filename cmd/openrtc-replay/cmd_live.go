@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrtc-go/introspect"
+	"github.com/openrtc-go/introspect/cmd/openrtc-replay/internal/tui"
+	"github.com/openrtc-go/introspect/fold"
+)
+
+type liveFlags struct {
+	socket, worker string
+	once, json     bool
+	rate           float64
+	rows           rowFlags
+}
+
+func (a *app) liveCmd() *cobra.Command {
+	var f liveFlags
+	c := &cobra.Command{
+		Use:   "live",
+		Short: "The live view of a running worker, from its socket: the same screen as top, now",
+		Long: `live shows a running worker's current view, read from its private snapshot
+socket: the same screen and keys as top, without time travel. The socket is
+--socket, or the default path of --worker, or, when neither is given, the one
+worker socket of this user if there is exactly one.
+
+With no worker listening it prints a one-line hint and exits with status 1.`,
+		Example: `  openrtc-replay live
+  openrtc-replay live --worker densitydemo
+  openrtc-replay live --socket /run/user/1000/openrtc-1000/w1.sock --refresh-rate 2
+  openrtc-replay live --once --sort cpu_pct
+  openrtc-replay live --json | jq '.sessions | length'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error { return a.live(c, f) },
+	}
+	fs := c.Flags()
+	fs.StringVar(&f.socket, "socket", "", "the worker's snapshot socket")
+	fs.StringVar(&f.worker, "worker", "", "the worker's name: its socket is at the default path for that name")
+	fs.BoolVar(&f.once, "once", false, "print the current view as a table and exit")
+	fs.BoolVar(&f.json, "json", false, "print the current view as JSON and exit")
+	fs.Float64Var(&f.rate, "refresh-rate", tui.DefaultRefreshRate, "refreshes per second, 0.5 to 10")
+	f.rows.add(c)
+	return c
+}
+
+func (a *app) live(c *cobra.Command, f liveFlags) error {
+	if err := f.rows.check(c); err != nil {
+		return err
+	}
+	if f.rate < tui.MinRefreshRate || f.rate > tui.MaxRefreshRate {
+		return usageErr(c, "--refresh-rate %g: want %g to %g", f.rate, float64(tui.MinRefreshRate), float64(tui.MaxRefreshRate))
+	}
+	if f.once && f.json {
+		return usageErr(c, "--once and --json: pick one")
+	}
+	if f.socket != "" && f.worker != "" {
+		return usageErr(c, "--socket and --worker: pick one")
+	}
+	path, err := socketPath(f)
+	if err != nil {
+		return err
+	}
+	fetch := func() (fold.View, error) {
+		var v fold.View
+		b, err := introspect.FetchSnapshot(a.ctx, path)
+		if err != nil {
+			return v, err
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			return v, fmt.Errorf("the worker at %s sent a snapshot that is not a view: %w", path, err)
+		}
+		return v, nil
+	}
+	if a.outTTY && !f.once && !f.json {
+		p, err := tui.NewPoller(fetch)
+		if err != nil {
+			return noWorker(path, err)
+		}
+		return a.interactive(a.ctx, p, tui.Options{Sort: f.rows.sort, Status: f.rows.status, Agent: f.rows.agent,
+			Tenant: f.rows.tenant, Title: "live " + filepath.Base(path), RefreshRate: f.rate})
+	}
+	v, err := fetch()
+	if err != nil {
+		return noWorker(path, err)
+	}
+	v.Sessions = f.rows.apply(v.Sessions)
+	if f.json {
+		return writeJSON(a.out, v)
+	}
+	return writeView(a.out, v, viewPlace{title: "live", loc: a.loc})
+}
+
+// socketPath finds the socket to read: the flag's, the named worker's, or
+// the only one in this user's socket directory.
+func socketPath(f liveFlags) (string, error) {
+	switch {
+	case f.socket != "":
+		return f.socket, nil
+	case f.worker != "":
+		return introspect.DefaultSocketPath(f.worker), nil
+	}
+	dir := filepath.Dir(introspect.DefaultSocketPath("worker"))
+	found, _ := filepath.Glob(filepath.Join(dir, "*.sock"))
+	switch len(found) {
+	case 0:
+		return "", &exitError{code: exitFailed, err: fmt.Errorf("no worker is serving a live view in %s: "+
+			"start the worker with introspection on, or pass --socket PATH or --worker NAME", dir)}
+	case 1:
+		return found[0], nil
+	}
+	var names []string
+	for _, p := range found {
+		names = append(names, strings.TrimSuffix(filepath.Base(p), ".sock"))
+	}
+	return "", &exitError{code: exitBadArgs, err: fmt.Errorf("several workers serve a live view in %s (%s): pass --worker NAME",
+		dir, strings.Join(names, ", "))}
+}
+
+// noWorker turns a failed first fetch into the one-line hint of live.
+func noWorker(path string, err error) error {
+	if errors.Is(err, introspect.ErrNoWorker) {
+		return &exitError{code: exitFailed, err: fmt.Errorf("no worker is serving at %s: "+
+			"start the worker with introspection on, or pass --socket PATH or --worker NAME", path)}
+	}
+	return err
+}

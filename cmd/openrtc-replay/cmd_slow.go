@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrtc-go/introspect/fold"
+	"github.com/openrtc-go/introspect/recorder"
+)
+
+type slowFlags struct {
+	session      string
+	min          time.Duration
+	since, until string
+	json, follow bool
+}
+
+func (a *app) slowCmd() *cobra.Command {
+	var f slowFlags
+	c := &cobra.Command{
+		Use:   "slow [REC...]",
+		Short: "Every stall in time order, one grep-friendly line each, with its frame",
+		Long: `slow lists every stall of the recording in time order: a session that held a
+shared loop or section, or a scheduler lag, longer than the threshold. Each
+stall is one line in the form operators grep for, with its time (its last
+report: the end of the stall), the loop or "scheduler", and the holder's frame:
+
+  2026-11-27T03:12:04.210Z [slow-session] session_id=job-c1d550 blocked room-loop for 320ms at agent/loop.go:42 main.(*Room).mix
+
+A stall reported while ongoing and again when it ended is listed once, with
+its full length. With --follow, slow keeps reading a recording (or a
+directory of rotated ones, or a log) that is still being written, like
+tail -f, and prints each report as it arrives: an ongoing one says "so far".`,
+		Example: `  openrtc-replay slow rec.zst
+  openrtc-replay slow --min 100ms --since 03:10 --until 03:15 rec.zst
+  openrtc-replay slow --session job-c1d550 --json rec.zst | jq .frame
+  openrtc-replay slow --follow /var/lib/worker/rec/`,
+		RunE: func(c *cobra.Command, args []string) error { return a.slow(c, args, f) },
+	}
+	fs := c.Flags()
+	fs.StringVar(&f.session, "session", "", "only the stalls held by this session")
+	fs.DurationVar(&f.min, "min", 0, "only stalls at least this long, such as 100ms")
+	fs.StringVar(&f.since, "since", "", "only stalls reported at or after this time")
+	fs.StringVar(&f.until, "until", "", "only stalls reported at or before this time")
+	fs.BoolVar(&f.json, "json", false, "print one JSON object per stall (JSON lines)")
+	fs.BoolVarP(&f.follow, "follow", "f", false, "keep reading as the recording grows, across rotations, until interrupted")
+	return c
+}
+
+func (a *app) slow(c *cobra.Command, args []string, f slowFlags) error {
+	if f.min < 0 {
+		return usageErr(c, "--min %s is negative", f.min)
+	}
+	if f.follow {
+		return a.follow(c, args, f)
+	}
+	in, err := a.open(c, args)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	from, to, err := in.rangeFlags(c, f.since, f.until)
+	if err != nil {
+		return err
+	}
+	if !to.IsZero() {
+		to = to.Add(time.Nanosecond) // --until is inclusive
+	}
+	bar := a.newProgress(in, "reading stalls")
+	stalls, err := fold.CollectStalls(in.set.ScanRange(from, to), bar.update)
+	bar.done()
+	if err != nil {
+		return err
+	}
+	for _, s := range stalls {
+		if !f.keep(s) {
+			continue
+		}
+		if err := writeStall(a.out, s, f.json, in.loc); err != nil {
+			return err
+		}
+	}
+	a.warnDamage(in)
+	return nil
+}
+
+func (f slowFlags) keep(s fold.Stall) bool {
+	return (f.session == "" || s.SessionID == f.session) && s.Blocked() >= f.min
+}
+
+// follow prints stall reports as they are appended to one recording, log
+// or directory of rotated recordings, until interrupted or --until.
+func (a *app) follow(c *cobra.Command, args []string, f slowFlags) error {
+	if len(args) != 1 || args[0] == "-" {
+		return usageErr(c, "--follow reads one recording, log or directory, not standard input or several")
+	}
+	var since, until time.Time
+	loc := a.loc
+	if loc == nil {
+		loc = time.Local
+	}
+	for _, fl := range []struct {
+		name, val string
+		t         *time.Time
+	}{{"since", f.since, &since}, {"until", f.until, &until}} {
+		if fl.val == "" {
+			continue
+		}
+		// A growing recording has no end yet: only absolute times apply.
+		t, err := time.Parse(time.RFC3339Nano, fl.val)
+		if err != nil {
+			return usageErr(c, "--%s with --follow: want an RFC 3339 time (2026-11-27T03:12:00Z), got %q", fl.name, fl.val)
+		}
+		*fl.t = t
+	}
+	ctx, cancel := context.WithCancel(a.ctx)
+	defer cancel()
+	fw, err := recorder.Follow(ctx, args[0], recorder.FollowOptions{Since: since})
+	if err != nil {
+		return a.openError(c, args, err)
+	}
+	defer fw.Close()
+	for fw.Next() {
+		r := fw.Record()
+		if !until.IsZero() && r.Time.After(until) {
+			break
+		}
+		s, ok := fold.ParseStall(r.Line)
+		if !ok || !f.keep(s) {
+			continue
+		}
+		if a.loc == nil {
+			loc = r.Time.Location()
+		}
+		if err := writeStall(a.out, s, f.json, loc); err != nil {
+			return err
+		}
+	}
+	if d := fw.Damage(); len(d) > 0 {
+		fmt.Fprintf(a.err, "openrtc-replay: warning: damaged input, the rest was read: %s\n",
+			damageLine([]recorder.FileInfo{{Path: fw.Path(), Damage: d, BadLines: countBad(d)}}))
+	}
+	if err := fw.Err(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func countBad(ds []recorder.Damage) (n int64) {
+	for _, d := range ds {
+		if d.Kind == recorder.BadLine {
+			n++
+		}
+	}
+	return n
+}
+
+// writeStall prints one stall as its grep-friendly line or as JSON.
+func writeStall(w io.Writer, s fold.Stall, asJSON bool, loc *time.Location) error {
+	if asJSON {
+		b, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	_, err := io.WriteString(w, stallLine(s, loc)+"\n")
+	return err
+}
+
+// stallLine is OpenRTC's log line, "[slow-session] session_id=… blocked
+// event loop for 320ms", with the time in front and the loop and frame
+// named.
+func stallLine(s fold.Stall, loc *time.Location) string {
+	var b strings.Builder
+	id := s.SessionID
+	if id == "" {
+		id = "-"
+	}
+	fmt.Fprintf(&b, "%s [slow-session] session_id=%s blocked %s for %s", s.At.In(loc).Format(timeLayout), id,
+		orDash(s.Source), msText(s.BlockedMs))
+	if s.Ongoing {
+		b.WriteString(" so far")
+	}
+	if s.Frame != "" {
+		b.WriteString(" at " + s.Frame)
+	}
+	if s.Confidence > 0 && s.Confidence < 1 {
+		fmt.Fprintf(&b, " (confidence %.2f)", s.Confidence)
+	}
+	return b.String()
+}
+
+// timeLayout is how the line-oriented outputs write a moment: RFC 3339 to
+// the millisecond, as sortable as the recording's own.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func msText(ms float64) string {
+	if ms >= 10000 {
+		return fmt.Sprintf("%.1fs", ms/1000)
+	}
+	return fmt.Sprintf("%.0fms", ms)
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrtc-go/introspect/fold"
+	"github.com/openrtc-go/introspect/recorder"
+)
+
+type summaryFlags struct {
+	json bool
+}
+
+func (a *app) summaryCmd() *cobra.Command {
+	var f summaryFlags
+	c := &cobra.Command{
+		Use:   "summary [REC...]",
+		Short: "The post-mortem page: what happened, who did it, and which runbook section to read",
+		Long: `summary reads the whole input once and prints the post-mortem page: the inputs
+and their time range, damage found, the worker's runs, peak concurrency and
+when, RSS low and high and its trend, the top sessions by CPU seconds, the
+worst stalls with their frames, and the findings, each with the section of
+runbook/density-debugging.md it points to and the top command to look at it.`,
+		Example: `  openrtc-replay summary rec.zst
+  openrtc-replay summary /var/lib/worker/rec/
+  openrtc-replay summary --json rec.zst | jq -r '.findings[].runbook'`,
+		RunE: func(c *cobra.Command, args []string) error { return a.summary(c, args, f) },
+	}
+	c.Flags().BoolVar(&f.json, "json", false, "print the summary as JSON")
+	return c
+}
+
+func (a *app) summary(c *cobra.Command, args []string, f summaryFlags) error {
+	in, err := a.open(c, args)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	bar := a.newProgress(in, "reading the recording")
+	r, err := fold.ReadReport(in.set.Scan(), bar.update)
+	bar.done()
+	if err != nil {
+		return err
+	}
+	s := r.Summary()
+	s.Inputs, s.Damage = in.inputs(), in.damageNotes()
+	if f.json {
+		err = writeJSON(a.out, s)
+	} else {
+		err = writeSummary(a.out, s, in)
+	}
+	a.warnDamage(in)
+	return err
+}
+
+// displayPath is the name of an input file for people: the bundled
+// incident is spooled to a temporary file that nobody should see.
+func (in *input) displayPath(p string) string {
+	if len(in.names) == 1 && in.names[0] == bundledName {
+		return bundledName
+	}
+	return p
+}
+
+func (in *input) inputs() []fold.Input {
+	var out []fold.Input
+	for _, fi := range in.set.Files() {
+		out = append(out, fold.Input{Path: in.displayPath(fi.Path), Bytes: fi.Size, Start: fi.First, End: fi.Last})
+	}
+	return out
+}
+
+// damageNotes lists the structural damage of every file, and its bad lines
+// as one note per file.
+func (in *input) damageNotes() []fold.DamageNote {
+	out := []fold.DamageNote{}
+	for _, fi := range in.set.Files() {
+		var firstBad *recorder.Damage
+		for i, d := range fi.Damage {
+			if d.Kind == recorder.BadLine {
+				if firstBad == nil {
+					firstBad = &fi.Damage[i]
+				}
+				continue
+			}
+			detail := ""
+			if d.Err != nil {
+				detail = d.Err.Error()
+			}
+			out = append(out, fold.DamageNote{Path: in.displayPath(fi.Path), Kind: d.Kind.String(),
+				Offset: d.Offset, Bytes: d.Bytes, Detail: detail})
+		}
+		if fi.BadLines > 0 && firstBad != nil {
+			out = append(out, fold.DamageNote{Path: in.displayPath(fi.Path), Kind: recorder.BadLine.String(),
+				Offset: firstBad.Offset, Bytes: fi.BadLines,
+				Detail: fmt.Sprintf("%s skipped, the first at offset %d", plural(int(fi.BadLines), "line"), firstBad.Offset)})
+		}
+	}
+	return out
+}
+
+// writeSummary prints the post-mortem page.
+func writeSummary(w io.Writer, s fold.Summary, in *input) error {
+	loc := in.loc
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.In(loc).Format(timeLayout)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "openrtc-replay summary · %s\n\n", in.title())
+
+	b.WriteString("inputs\n")
+	for _, i := range s.Inputs {
+		fmt.Fprintf(&b, "  %s  %s, %s → %s\n", i.Path, size(i.Bytes), at(i.Start), at(i.End))
+	}
+	fmt.Fprintf(&b, "  time range  %s → %s (%s)\n", at(s.Start), at(s.End), clock(secs(s.DurationS)))
+	if len(s.Damage) == 0 {
+		b.WriteString("  damage      none\n")
+	}
+	for i, d := range s.Damage {
+		label := "  damage      "
+		if i > 0 {
+			label = "              "
+		}
+		what := fmt.Sprintf("%s at offset %d (%d bytes)", d.Kind, d.Offset, d.Bytes)
+		if d.Kind == recorder.BadLine.String() {
+			what = "bad lines: " + d.Detail
+		} else if d.Detail != "" {
+			what += ": " + d.Detail
+		}
+		fmt.Fprintf(&b, "%s%s: %s\n", label, d.Path, what)
+	}
+	kinds := make([]string, 0, len(s.Events))
+	for k := range s.Events {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	var counts []string
+	for _, k := range kinds {
+		counts = append(counts, fmt.Sprintf("%s %d", k, s.Events[k]))
+	}
+	fmt.Fprintf(&b, "  records     %d lines, %s of JSON: %s\n", s.Lines, size(s.Bytes), strings.Join(counts, ", "))
+	if s.BadLines > 0 {
+		fmt.Fprintf(&b, "  malformed   %s skipped\n", plural(int(s.BadLines), "event line"))
+	}
+	if s.NewerSchema {
+		b.WriteString("  schema      some records are of a newer schema: their unknown fields were skipped\n")
+	}
+	for _, wl := range s.Workers {
+		end := "no clean stop (crash or kill)"
+		if wl.Stopped {
+			end = "stopped cleanly"
+			if wl.StopReason != "" {
+				end += " (" + wl.StopReason + ")"
+			}
+		}
+		fmt.Fprintf(&b, "  worker      %s pid %d on %s, %s, %s → %s, %s", orDash(wl.Name), wl.PID, orDash(wl.Host),
+			orDash(wl.GoVersion), at(wl.Start), at(wl.End), end)
+		if wl.Dropped > 0 {
+			fmt.Fprintf(&b, ", %d events dropped by the recorder", wl.Dropped)
+		}
+		b.WriteString("\n")
+	}
+
+	b.WriteString("\nworker\n")
+	fmt.Fprintf(&b, "  sessions    %d (%d failed), peak %d live at %s\n", s.Sessions, s.Failed, s.PeakLive, at(s.PeakLiveAt))
+	if s.RSS.Trend == "unknown" {
+		b.WriteString("  rss         no samples\n")
+	} else {
+		fmt.Fprintf(&b, "  rss         low %s at %s, high %s at %s\n", mib(s.RSS.LowBytes), at(s.RSS.LowAt), mib(s.RSS.HighBytes), at(s.RSS.HighAt))
+		fmt.Fprintf(&b, "  rss trend   %s, %+.1f MiB/h (fit %.2f)\n", s.RSS.Trend, s.RSS.SlopeMiBPerHour, s.RSS.Fit)
+	}
+	fmt.Fprintf(&b, "  stalls      %d\n", s.Stalls)
+
+	b.WriteString("\ntop sessions by CPU\n")
+	if len(s.TopCPU) == 0 {
+		b.WriteString("  none on CPU\n")
+	} else {
+		t := newTable("session", "agent", "tenant", ">cpu_s", ">max_cpu%", ">dur(s)", ">gor_peak", ">stalls", "outcome")
+		for _, r := range s.TopCPU {
+			t.add(r.SessionID, r.AgentName, tenantOf(r), f2(r.CPUSeconds), f1(r.MaxCPUPct), f1(r.DurationS),
+				fmt.Sprint(r.GorPeak), fmt.Sprint(r.Stalls), outcome(r))
+		}
+		indent(&b, t)
+	}
+
+	b.WriteString("\nworst stalls\n")
+	if len(s.WorstStalls) == 0 {
+		b.WriteString("  none\n")
+	}
+	for _, st := range s.WorstStalls {
+		fmt.Fprintf(&b, "  %s\n", stallLine(st, loc))
+		for _, fr := range st.Stack {
+			fmt.Fprintf(&b, "      %s\n", fr)
+		}
+	}
+
+	b.WriteString("\nfindings\n")
+	for i, fd := range s.Findings {
+		fmt.Fprintf(&b, "  %d. %s\n     → %s", i+1, fd.Title, fd.Runbook)
+		if !fd.At.IsZero() {
+			fmt.Fprintf(&b, " · look: openrtc-replay top --at %s%s", fd.At.In(loc).Format(time.RFC3339Nano), in.argsText())
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// argsText is the inputs as a command line's arguments, for the commands
+// the summary suggests; nothing for the bundled incident.
+func (in *input) argsText() string {
+	if len(in.names) == 1 && in.names[0] == bundledName {
+		return ""
+	}
+	return " " + strings.Join(in.names, " ")
+}
+
+// indent writes t with every line indented by two spaces.
+func indent(b *strings.Builder, t *table) {
+	var tb strings.Builder
+	t.write(&tb)
+	for _, l := range strings.SplitAfter(tb.String(), "\n") {
+		if l != "" {
+			b.WriteString("  " + l)
+		}
+	}
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

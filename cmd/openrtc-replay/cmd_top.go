@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrtc-go/introspect/cmd/openrtc-replay/internal/tui"
+	"github.com/openrtc-go/introspect/fold"
+)
+
+// rowFlags select and order a view's rows, as in openrtc top.
+type rowFlags struct {
+	sort, status, agent, tenant string
+}
+
+// statusValues are the values of --status: the f key's cycle, and ended.
+var statusValues = append(slices.Clone(fold.StatusFilters), fold.StatusEnded)
+
+func (r *rowFlags) add(c *cobra.Command) {
+	fs := c.Flags()
+	fs.StringVar(&r.sort, "sort", fold.SortMem, "sort rows by "+strings.Join(fold.SortKeys, ", ")+" (numbers descending)")
+	fs.StringVar(&r.status, "status", "all", "show only rows of this status: "+strings.Join(statusValues, ", "))
+	fs.StringVar(&r.agent, "agent", "", "show only the sessions of this agent")
+	fs.StringVar(&r.tenant, "tenant", "", "show only the sessions of this tenant")
+	complete(c, "sort", fold.SortKeys...)
+	complete(c, "status", statusValues...)
+}
+
+func (r rowFlags) check(c *cobra.Command) error {
+	if !fold.ValidSort(r.sort) {
+		return usageErr(c, "--sort %q: want one of %s", r.sort, strings.Join(fold.SortKeys, ", "))
+	}
+	if !slices.Contains(statusValues, r.status) {
+		return usageErr(c, "--status %q: want one of %s", r.status, strings.Join(statusValues, ", "))
+	}
+	return nil
+}
+
+// apply filters and sorts rows in place.
+func (r rowFlags) apply(rows []fold.Row) []fold.Row {
+	rows = fold.FilterRows(rows, fold.Filter{Status: r.status, Agent: r.agent, Tenant: r.tenant})
+	fold.SortRows(rows, r.sort)
+	return rows
+}
+
+// complete registers the fixed values of a flag for shell completion.
+func complete(c *cobra.Command, flag string, values ...string) {
+	_ = c.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
+type topFlags struct {
+	once, json bool
+	at         string
+	rows       rowFlags
+}
+
+func (a *app) topCmd(use string) *cobra.Command {
+	var f topFlags
+	c := &cobra.Command{
+		Use:   use,
+		Short: "The view of the worker at a moment: interactive on a terminal, a table with --once",
+		Long: `top shows the worker at one moment of the recording, as openrtc top showed it
+live: the header (the moment and where it sits in the recording, RSS, live
+sessions, CPU used by sessions, scheduling latency, a CPU sparkline of the
+last minute) and one row per session: session, agent, tenant, dur(s),
+mem(MB), peak, cpu%, cpu_s, gor, stalls, status, pin.
+
+On a terminal it is interactive: t/→ and T/← step a sample, j/J jump, [ and ]
+go to the previous or next stall, g/G to the ends, space plays, enter drills
+into a session, ? lists every key. With --once it prints the view at --at
+(default: the end) as a plain table and exits; with --json it prints the view
+as JSON, with the session rows in OpenRTC's field names.`,
+		Example: `  openrtc-replay                                 # the bundled incident
+  openrtc-replay top rec.zst                     # interactive, at the end
+  openrtc-replay top --once --at 03:12 rec.zst   # the table at 03:12
+  openrtc-replay top --json --at +90s rec/ | jq '.sessions[0]'
+  openrtc-replay top --once --sort cpu_pct --status slow rec.zst`,
+		RunE: func(c *cobra.Command, args []string) error { return a.top(c, args, f) },
+	}
+	fs := c.Flags()
+	fs.BoolVar(&f.once, "once", false, "print the view at --at as a table and exit")
+	fs.BoolVar(&f.json, "json", false, "print the view at --at as JSON and exit")
+	fs.StringVar(&f.at, "at", "", "the moment to show: RFC 3339, 15:04[:05], +90s from the start, -5m before the end (default: the end)")
+	f.rows.add(c)
+	return c
+}
+
+func (a *app) top(c *cobra.Command, args []string, f topFlags) error {
+	if err := f.rows.check(c); err != nil {
+		return err
+	}
+	if f.once && f.json {
+		return usageErr(c, "--once and --json: pick one")
+	}
+	in, err := a.open(c, args)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	at := in.last
+	if f.at != "" {
+		if at, err = in.moment(c, "at", f.at); err != nil {
+			return err
+		}
+	}
+	if a.outTTY && !f.once && !f.json {
+		cur, err := fold.NewCursorAt(in.set, at)
+		if err != nil {
+			return err
+		}
+		err = a.interactive(a.ctx, cur, tui.Options{Sort: f.rows.sort, Status: f.rows.status,
+			Agent: f.rows.agent, Tenant: f.rows.tenant, Title: in.title()})
+		a.warnDamage(in)
+		return err
+	}
+	state, err := fold.StateAt(in.set, at)
+	if err != nil {
+		return err
+	}
+	v := state.View(at)
+	v.Sessions = f.rows.apply(v.Sessions)
+	if f.json {
+		err = writeJSON(a.out, v)
+	} else {
+		err = writeView(a.out, v, viewPlace{title: in.title(), first: in.first, last: in.last, loc: in.loc})
+	}
+	a.warnDamage(in)
+	return err
+}
+
+// writeJSON prints v as indented JSON and a newline.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("json: %w", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}

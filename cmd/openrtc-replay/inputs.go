@@ -1,0 +1,197 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openrtc-go/introspect/fold"
+	"github.com/openrtc-go/introspect/recorder"
+)
+
+// input is what a replay command reads: the inputs opened as one stream,
+// their time range and the time zone their records are written in.
+type input struct {
+	set         *recorder.Set
+	names       []string // as given, or the bundled incident's name
+	first, last time.Time
+	loc         *time.Location
+	cleanup     func()
+	warned      bool
+}
+
+// open opens the command's inputs, or the bundled incident when there are
+// none. A missing file, a file that is not a recording and an empty
+// recording are bad input (exit status 2).
+func (a *app) open(c *cobra.Command, args []string) (*input, error) {
+	in := &input{names: args, cleanup: func() {}}
+	paths := args
+	if len(args) == 0 {
+		path, remove, err := spoolBundled()
+		if err != nil {
+			return nil, badInput(err)
+		}
+		in.cleanup, in.names, paths = remove, []string{bundledName}, []string{path}
+	}
+	if len(paths) > 1 {
+		for _, p := range paths {
+			if p == "-" {
+				return nil, usageErr(c, "- (standard input) cannot be read with other inputs")
+			}
+		}
+	}
+	set, err := recorder.Open(paths...)
+	if err != nil {
+		in.cleanup()
+		return nil, a.openError(c, args, err)
+	}
+	in.set = set
+	in.first, in.last = set.Span()
+	if in.first.IsZero() {
+		in.close()
+		return nil, badInput(fmt.Errorf("%s: %w", strings.Join(in.names, ", "), fold.ErrEmpty))
+	}
+	in.loc = a.loc
+	if in.loc == nil {
+		// Show times as the recording writes them: what zstdcat | jq shows.
+		in.loc = time.UTC
+		sc := set.Scan()
+		if sc.Next() {
+			in.loc = sc.Record().Time.Location()
+		}
+	}
+	return in, nil
+}
+
+// openError turns the reader's error into one line that names the input.
+func (a *app) openError(c *cobra.Command, args []string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg := fmt.Sprintf("%s: %v", pe.Path, pe.Err)
+		if errors.Is(err, fs.ErrNotExist) && len(args) > 0 && !c.HasParent() {
+			// `openrtc-replay sumary` reaches the root as an input name.
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 && !strings.ContainsAny(args[0], `./\`) {
+				msg = fmt.Sprintf("%s is neither a file nor a command (did you mean %s?)", args[0], s[0])
+			}
+		}
+		return badInput(errors.New(msg))
+	}
+	return badInput(err)
+}
+
+func (in *input) close() {
+	if in.set != nil {
+		in.set.Close()
+	}
+	in.cleanup()
+}
+
+// title names the inputs for headers: base names, joined.
+func (in *input) title() string {
+	var parts []string
+	for _, n := range in.names {
+		if n == bundledName || n == "-" {
+			parts = append(parts, n)
+			continue
+		}
+		parts = append(parts, filepath.Base(filepath.Clean(n)))
+	}
+	return strings.Join(parts, " + ")
+}
+
+// moment reads the value of a time flag; a bad one is a usage error, one
+// outside the recording bad input.
+func (in *input) moment(c *cobra.Command, flag, s string) (time.Time, error) {
+	t, err := parseMoment(s, in.first, in.last, in.loc)
+	if errors.Is(err, errOutside) {
+		return t, badInput(fmt.Errorf("--%s %s: %w", flag, s, err))
+	}
+	if err != nil {
+		return t, usageErr(c, "--%s: %v", flag, err)
+	}
+	return t, nil
+}
+
+// rangeFlags reads --since and --until; unset ones are zero.
+func (in *input) rangeFlags(c *cobra.Command, since, until string) (from, to time.Time, err error) {
+	if since != "" {
+		if from, err = in.moment(c, "since", since); err != nil {
+			return
+		}
+	}
+	if until != "" {
+		if to, err = in.moment(c, "until", until); err != nil {
+			return
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		err = usageErr(c, "--until %s is before --since %s", until, since)
+	}
+	return
+}
+
+// warnDamage prints, once, one line on standard error that says what of the
+// inputs could not be read; nothing when they are intact.
+func (a *app) warnDamage(in *input) {
+	if in.warned {
+		return
+	}
+	in.warned = true
+	if line := damageLine(in.set.Files()); line != "" {
+		fmt.Fprintf(a.err, "openrtc-replay: warning: damaged input, the rest was read: %s\n", line)
+	}
+}
+
+// damageLine sums up the damage of each file in a few words.
+func damageLine(files []recorder.FileInfo) string {
+	var parts []string
+	for _, f := range files {
+		var torn, corrupt []recorder.Damage
+		for _, d := range f.Damage {
+			switch d.Kind {
+			case recorder.TruncatedTail:
+				torn = append(torn, d)
+			case recorder.CorruptFrame:
+				corrupt = append(corrupt, d)
+			}
+		}
+		var what []string
+		for _, d := range torn {
+			what = append(what, fmt.Sprintf("torn tail at offset %d (%d bytes lost)", d.Offset, d.Bytes))
+		}
+		if n := len(corrupt); n > 0 {
+			var offs []string
+			var bytes int64
+			for i, d := range corrupt {
+				bytes += d.Bytes
+				if i < 3 {
+					offs = append(offs, fmt.Sprint(d.Offset))
+				}
+			}
+			if n > 3 {
+				offs = append(offs, "…")
+			}
+			what = append(what, fmt.Sprintf("%s skipped at offset %s (%d bytes)",
+				plural(n, "corrupt frame"), strings.Join(offs, ", "), bytes))
+		}
+		if f.BadLines > 0 {
+			what = append(what, plural(int(f.BadLines), "bad line")+" skipped")
+		}
+		if len(what) > 0 {
+			parts = append(parts, filepath.Base(f.Path)+": "+strings.Join(what, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

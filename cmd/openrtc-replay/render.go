@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/openrtc-go/introspect/fold"
+)
+
+// viewPlace says where a view sits: in a recording (first and last set) or
+// live (zero).
+type viewPlace struct {
+	title       string
+	first, last time.Time
+	loc         *time.Location
+}
+
+// writeView prints a top view as the plain text of `top --once`: four
+// header lines, a blank line and the session table.
+func writeView(w io.Writer, v fold.View, p viewPlace) error {
+	h := v.Worker
+	loc := p.loc
+	if loc == nil {
+		loc = time.Local
+	}
+	var b strings.Builder
+	b.WriteString("openrtc-replay")
+	if p.title != "" {
+		b.WriteString(" " + p.title)
+	}
+	if h.Name != "" {
+		b.WriteString(" · worker " + h.Name)
+	}
+	fmt.Fprintf(&b, " · %s", v.Time.In(loc).Format("2006-01-02 15:04:05.000 MST"))
+	if p.first.IsZero() {
+		fmt.Fprintf(&b, " · live, up %s", clock(secs(h.UptimeS)))
+	} else {
+		fmt.Fprintf(&b, " · +%s of %s", clock(v.Time.Sub(p.first)), clock(p.last.Sub(p.first)))
+	}
+	b.WriteString("\n")
+
+	sessions := fmt.Sprint(h.ActiveSessions)
+	if h.MaxSessions > 0 {
+		sessions += fmt.Sprintf("/%d", h.MaxSessions)
+	}
+	cpu := fmt.Sprintf("cpu %s%% in sessions, %s%% process", f1(h.CPUPct), f1(h.ProcessCPUPct))
+	if h.CPUUnavailable != "" {
+		cpu = "cpu unavailable: " + h.CPUUnavailable
+	}
+	fmt.Fprintf(&b, "rss %s · heap %s · sessions %s · %s · sched p99 %s max %s ms · gc %d (%s ms) · stalls %d",
+		mib(h.RSSBytes), mib(h.HeapBytes), sessions, cpu, f2(h.SchedP99Ms), f2(h.SchedMaxMs),
+		h.GCCycles, f2(h.GCPauseMs), h.Stalls)
+	if h.OngoingStalls > 0 {
+		fmt.Fprintf(&b, " (%d ongoing)", h.OngoingStalls)
+	}
+	if h.Dropped > 0 {
+		fmt.Fprintf(&b, " · %d events dropped", h.Dropped)
+	}
+	if h.Stopped {
+		b.WriteString(" · stopped")
+	}
+	b.WriteString("\n")
+
+	peak := 0.0
+	for _, x := range h.CPUHistory {
+		peak = max(peak, x)
+	}
+	fmt.Fprintf(&b, "cpu%% last minute %s peak %s%%\n", orDash(spark(h.CPUHistory, peak)), f1(peak))
+	if !p.first.IsZero() {
+		fmt.Fprintf(&b, "recording %s %s → %s\n", strip(p.first, p.last, v.Time, 48),
+			p.first.In(loc).Format("15:04:05"), p.last.In(loc).Format("15:04:05"))
+	}
+	b.WriteString("\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	return rowsTable(v.Sessions).write(w)
+}
+
+// rowsTable is the session table of top, with OpenRTC's columns and ours.
+func rowsTable(rows []fold.Row) *table {
+	t := newTable("session", "agent", "tenant", ">dur(s)", ">mem(MB)", ">peak", ">cpu%", ">cpu_s", ">gor", ">stalls", "status", "pin")
+	for _, r := range rows {
+		tenant, gor, pin := "", "", ""
+		if r.Tenant != nil {
+			tenant = *r.Tenant
+		}
+		if r.Goroutines != nil {
+			gor = fmt.Sprint(*r.Goroutines)
+		}
+		if r.Pinned {
+			pin = "yes"
+		}
+		t.add(r.SessionID, r.AgentName, tenant, f1(r.DurationS), f2(r.MemMB), f2(r.PeakMB), f1(r.CPUPct),
+			f2(r.CPUSeconds), gor, fmt.Sprint(r.Stalls), r.Status, pin)
+	}
+	return t
+}
+
+// sparkLevels are the bars of a sparkline, blank for nothing.
+var sparkLevels = []rune(" ▁▂▃▄▅▆▇█")
+
+func spark(vals []float64, top float64) string {
+	var b strings.Builder
+	for _, v := range vals {
+		i := 0
+		if v > 0 && top > 0 {
+			i = 1 + int(v/top*float64(len(sparkLevels)-2)+0.5)
+		}
+		b.WriteRune(sparkLevels[min(i, len(sparkLevels)-1)])
+	}
+	return b.String()
+}
+
+// strip is the recording as a bar of width cells with the moment marked.
+func strip(first, last, at time.Time, width int) string {
+	pos := 0
+	if span := last.Sub(first); span > 0 {
+		pos = int(float64(at.Sub(first)) / float64(span) * float64(width-1))
+	}
+	pos = min(max(pos, 0), width-1)
+	return "[" + strings.Repeat("─", pos) + "●" + strings.Repeat("─", width-1-pos) + "]"
+}
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}
+
+func mib(b uint64) string {
+	if b >= 10<<30 {
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
+
+func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// clock formats a duration as 1h02m03s, 2m03s or 3s.
+func clock(d time.Duration) string {
+	neg := ""
+	if d < 0 {
+		neg, d = "-", -d
+	}
+	s := int64(d.Round(time.Second) / time.Second)
+	h, m := s/3600, s/60%60
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%s%dh%02dm%02ds", neg, h, m, s%60)
+	case m > 0:
+		return fmt.Sprintf("%s%dm%02ds", neg, m, s%60)
+	}
+	return fmt.Sprintf("%s%ds", neg, s)
+}
