@@ -44,8 +44,10 @@ func (m *model) drillLines(h int) []string {
 		if r.Outcome != "" {
 			b.WriteString(" (" + clean(r.Outcome) + ")")
 		}
-	} else {
+	} else if m.live != nil {
 		b.WriteString(" · live")
+	} else {
+		b.WriteString(" · still running at the end of the recording")
 	}
 	fmt.Fprintf(&b, " · %.1fs", r.DurationS)
 	lines = append(lines, b.String())

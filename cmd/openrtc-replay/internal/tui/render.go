@@ -107,7 +107,7 @@ func (m *model) header() []string {
 	} else {
 		fmt.Fprintf(&b, " · cpu sessions %.1f%% process %.1f%%", h.CPUPct, h.ProcessCPUPct)
 	}
-	fmt.Fprintf(&b, " · sched p99 %.1fms · gor %d · stalls %d", h.SchedP99Ms, h.Goroutines, h.Stalls)
+	fmt.Fprintf(&b, " · sched p99 %.2fms · gor %d · stalls %d", h.SchedP99Ms, h.Goroutines, h.Stalls)
 	if h.OngoingStalls > 0 {
 		b.WriteString(styleStall.Render(fmt.Sprintf(" (%d ongoing)", h.OngoingStalls)))
 	}

@@ -1,0 +1,152 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openrtc-go/introspect/fixtures"
+	"github.com/openrtc-go/introspect/fold"
+	"github.com/openrtc-go/introspect/recorder"
+)
+
+// helperEnv names the recording the test binary shows on the terminal when
+// it is started as the screen of TestTmux rather than to run tests.
+const helperEnv = "OPENRTC_TUI_HELPER_RECORDING"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(helperEnv); path != "" {
+		os.Exit(showRecording(path))
+	}
+	os.Exit(m.Run())
+}
+
+// showRecording is the helper program: the screen over a recording, on the
+// process's own terminal, as openrtc-replay top runs it.
+func showRecording(path string) int {
+	set, err := recorder.Open(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	defer set.Close()
+	cur, err := fold.NewCursor(set)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	if err := Run(context.Background(), cur, Options{Title: filepath.Base(path)}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 4
+	}
+	return 0
+}
+
+// tmux runs one tmux command on the test's own server.
+type tmux struct {
+	t    *testing.T
+	sock string
+}
+
+func (x tmux) run(args ...string) (string, error) {
+	out, err := exec.Command("tmux", append([]string{"-S", x.sock, "-f", "/dev/null"}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func (x tmux) must(args ...string) string {
+	x.t.Helper()
+	out, err := x.run(args...)
+	if err != nil {
+		x.t.Fatalf("tmux %v: %v: %s", args, err, out)
+	}
+	return out
+}
+
+// waitFor polls the pane until it shows every one of want, and none of
+// unwanted.
+func (x tmux) waitFor(what string, want []string, unwanted ...string) string {
+	x.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var screen string
+	for time.Now().Before(deadline) {
+		screen, _ = x.run("capture-pane", "-p", "-t", "tui")
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(screen, w)
+		}
+		for _, u := range unwanted {
+			ok = ok && !strings.Contains(screen, u)
+		}
+		if ok {
+			return screen
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	x.t.Fatalf("%s: the screen never showed %q (nor lost %q):\n%s", what, want, unwanted, screen)
+	return ""
+}
+
+// TestTmux runs the screen as a real program in a real pseudo-terminal:
+// tmux starts this test binary as the helper over a recording written by
+// the real recorder, the test presses keys with send-keys and reads the
+// screen with capture-pane, and q must end the process with status 0.
+func TestTmux(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (CI installs it: .ci/run)")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := filepath.Abs(fixture(fixtures.Stalls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	x := tmux{t: t, sock: filepath.Join(dir, "tmux.sock")}
+	status := filepath.Join(dir, "status")
+	t.Cleanup(func() { x.run("kill-server") })
+
+	shell := fmt.Sprintf("env %s=%s %s -test.run=^$ ; echo $? > %s",
+		helperEnv, shellQuote(rec), shellQuote(exe), shellQuote(status))
+	x.must("new-session", "-d", "-s", "tui", "-x", "140", "-y", "40", shell)
+
+	x.waitFor("start", []string{"openrtc-replay " + fixtures.Stalls, "dur(s)", "sort mem_mb ▼"})
+	x.must("send-keys", "-t", "tui", "s")
+	x.waitFor("s", []string{"sort cpu_pct ▼", "cpu%▼"})
+	x.must("send-keys", "-t", "tui", "g", "]")
+	x.waitFor("g ]", []string{"stall 1/"})
+	x.must("send-keys", "-t", "tui", "Enter")
+	x.waitFor("enter", []string{"drill-down (esc back)", "stalls "}, "dur(s)")
+	x.must("send-keys", "-t", "tui", "Escape")
+	x.waitFor("esc", []string{"dur(s)"}, "drill-down")
+	x.must("send-keys", "-t", "tui", "?")
+	x.waitFor("?", []string{"time travel"})
+	x.must("send-keys", "-t", "tui", "?", "q")
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, err := os.ReadFile(status)
+		if err == nil && len(b) > 0 {
+			if got := strings.TrimSpace(string(b)); got != "0" {
+				t.Fatalf("the screen exited with status %s", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			screen, _ := x.run("capture-pane", "-p", "-t", "tui")
+			t.Fatalf("the screen did not exit after q:\n%s", screen)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
