@@ -32,13 +32,19 @@ type Report struct {
 	rss rssTrend
 
 	// Per-session signals the rows do not keep.
-	hot map[string]int       // CPU windows in which the session had ≥ hotShare of samples
+	hot map[string]*hotTrack // sessions that had ≥ hotShare of a CPU window's samples
 	gor map[string]*gorTrack // goroutine counts over the session's life
 }
 
 // hotShare is the share of one CPU window's samples above which a session
 // counts as hot in that window.
 const hotShare = 25.0
+
+type hotTrack struct {
+	windows int       // windows at or over hotShare
+	peak    float64   // the highest share
+	peakAt  time.Time // the end of that window
+}
 
 type gorTrack struct {
 	first, last, peak int
@@ -53,7 +59,7 @@ func NewReport() *Report {
 	return &Report{
 		state:  s,
 		counts: make(map[string]int64),
-		hot:    make(map[string]int),
+		hot:    make(map[string]*hotTrack),
 		gor:    make(map[string]*gorTrack),
 	}
 }
@@ -132,8 +138,16 @@ func (r *Report) sample(t time.Time, e events.Sample) {
 	r.rss.add(t, e.RSSBytes)
 	if e.CPU.Valid() {
 		for id, n := range e.CPU.Sessions {
-			if pct(n, e.CPU.Total) >= hotShare {
-				r.hot[id]++
+			if p := pct(n, e.CPU.Total); p >= hotShare {
+				h := r.hot[id]
+				if h == nil {
+					h = &hotTrack{}
+					r.hot[id] = h
+				}
+				h.windows++
+				if p > h.peak {
+					h.peak, h.peakAt = p, t
+				}
 			}
 		}
 	}

@@ -268,7 +268,7 @@ func schedulerFindings(stalls []Stall) []Finding {
 // minHotLife is the shortest life over which a session's CPU rate is judged.
 const minHotLife = 10.0 // seconds
 
-func cpuFindings(rows []Row, hot map[string]int) []Finding {
+func cpuFindings(rows []Row, hot map[string]*hotTrack) []Finding {
 	var rates []float64
 	type cand struct {
 		row  Row
@@ -289,17 +289,18 @@ func cpuFindings(rows []Row, hot map[string]int) []Finding {
 	for _, c := range cands {
 		// Hot: a fifth of a core or more over its life, several times
 		// the typical session, and over the hot share in many windows.
-		if len(out) == maxPerSection || c.rate < 0.2 || (med > 0 && c.rate < 4*med) || hot[c.row.SessionID] < 5 {
+		h := hot[c.row.SessionID]
+		if len(out) == maxPerSection || c.rate < 0.2 || (med > 0 && c.rate < 4*med) || h == nil || h.windows < 5 {
 			break
 		}
 		ratio := "the other sessions used next to none"
 		if med > 0 {
 			ratio = fmt.Sprintf("%.1f× the median session", c.rate/med)
 		}
-		out = append(out, finding(SectionCPUHot, c.row.SessionID, time.Time{},
+		out = append(out, finding(SectionCPUHot, c.row.SessionID, h.peakAt,
 			"%s used %.1f CPU seconds, %.0f%% of a core over its %s life (%s); over %.0f%% of samples in %d windows, peak %.0f%%",
 			c.row.SessionID, c.row.CPUSeconds, 100*c.rate, durString(c.row.DurationS), ratio,
-			hotShare, hot[c.row.SessionID], c.row.MaxCPUPct))
+			hotShare, h.windows, h.peak))
 	}
 	return out
 }
@@ -317,7 +318,9 @@ func (r *Report) goroutineFindings() []Finding {
 	var cands []cand
 	for id, g := range r.gor {
 		growth := g.peak - g.first
-		if growth >= 50 && g.ups >= 3*max(1, g.downs) && float64(g.peak) >= 4*med {
+		// Leaking: it grew by a good number, nearly only up, far above
+		// the typical session. A random walk rises as often as it falls.
+		if growth >= 16 && g.ups >= 5 && g.ups >= 3*g.downs && float64(g.peak) >= 3*med {
 			cands = append(cands, cand{id, g})
 		}
 	}

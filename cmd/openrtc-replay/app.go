@@ -89,6 +89,7 @@ recording, bad flag; verify: unreadable).`
 	root.Version = version()
 	root.SilenceErrors = true
 	root.SilenceUsage = true
+	root.SuggestionsMinimumDistance = 2
 	root.CompletionOptions.HiddenDefaultCmd = false
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(c, "%v", err)

@@ -80,6 +80,9 @@ as JSON, with the session rows in OpenRTC's field names.`,
   openrtc-replay top --once --at 03:12 rec.zst   # the table at 03:12
   openrtc-replay top --json --at +90s rec/ | jq '.sessions[0]'
   openrtc-replay top --once --sort cpu_pct --status slow rec.zst`,
+		// Any argument is an input: the root takes them too, so that
+		// `openrtc-replay REC` is top.
+		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error { return a.top(c, args, f) },
 	}
 	fs := c.Flags()
