@@ -1,0 +1,212 @@
+package sampler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/pprof"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultCPUWindow is the nominal CPU window when CPUOptions.Window is zero.
+const DefaultCPUWindow = time.Second
+
+// DefaultTopFrames is the number of top frames kept per session when
+// CPUOptions.TopFrames is zero.
+const DefaultTopFrames = 3
+
+// stolenProfileTimeout bounds the wait for a profile that someone else
+// stopped to be written out in full. Writing takes milliseconds; the bound
+// only matters if the writer goroutine is starved for very long.
+const stolenProfileTimeout = 10 * time.Second
+
+// ErrCPUSamplerRunning is returned by [CPUSampler.Run] when the sampler is
+// already running.
+var ErrCPUSamplerRunning = errors.New("sampler: CPUSampler is already running")
+
+// CPUOptions configures a [CPUSampler]. The zero value is ready to use.
+type CPUOptions struct {
+	// Window is the nominal length of one profiling window. Zero or
+	// negative means DefaultCPUWindow (1s). Shorter windows react faster
+	// but hold fewer samples each (about 100 per busy core per second).
+	Window time.Duration
+
+	// TopFrames is the number of busiest frames kept per session in
+	// CPUWindow.Top. Zero means DefaultTopFrames; negative means none (and
+	// Top stays nil).
+	TopFrames int
+}
+
+// A CPUSampler runs the Go CPU profiler in back-to-back windows and reports,
+// for each window, how many samples each session received. See the package
+// documentation for how it shares the process-global profiler with the
+// application.
+type CPUSampler struct {
+	window  time.Duration
+	topN    int
+	running atomic.Bool
+}
+
+// NewCPUSampler returns a sampler configured by opts. It does not start
+// profiling; [CPUSampler.Run] does.
+func NewCPUSampler(opts CPUOptions) *CPUSampler {
+	s := &CPUSampler{window: opts.Window, topN: opts.TopFrames}
+	if s.window <= 0 {
+		s.window = DefaultCPUWindow
+	}
+	if s.topN == 0 {
+		s.topN = DefaultTopFrames
+	}
+	return s
+}
+
+// Run profiles in windows until ctx is done, calling fn with each window as
+// it completes, in order, from Run's goroutine. A window whose CPU could not
+// be sampled is delivered too, with its Unavailable field set, so that the
+// windows account for all of the time Run runs.
+//
+// The next window starts as soon as the previous one stops and fn is called
+// while it runs, so fn's time is not lost to sampling; fn should still
+// return promptly (hand the window to a channel or convert it to an event).
+// fn is not called once ctx is done: the window cut short by cancellation is
+// dropped. When Run returns, its profile is stopped and it has left no
+// goroutine behind. It returns nil after ctx is done, or
+// ErrCPUSamplerRunning if the sampler is already running.
+//
+// Run it in its own goroutine:
+//
+//	ctx, cancel := context.WithCancel(ctx)
+//	done := make(chan struct{})
+//	go func() { defer close(done); s.Run(ctx, handle) }()
+//	...
+//	cancel()
+//	<-done
+func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return ErrCPUSamplerRunning
+	}
+	defer s.running.Store(false)
+
+	deliver := func(w CPUWindow) {
+		if ctx.Err() == nil {
+			fn(w)
+		}
+	}
+	timer := time.NewTimer(s.window)
+	defer timer.Stop()
+
+	// pending is a window stopped by the sampler whose profile has not been
+	// parsed yet: parsing waits until the next window runs.
+	var pending *stoppedWindow
+	for ctx.Err() == nil {
+		buf := newProfileBuffer()
+		armed := time.Now()
+		if err := pprof.StartCPUProfile(buf); err != nil {
+			if pending != nil {
+				deliver(s.finish(pending))
+				pending = nil
+			}
+			reason := "pprof.StartCPUProfile: " + err.Error()
+			if ctx.Err() == nil && err.Error() == "cpu profiling already in use" {
+				reason = "another CPU profile is running (the application's or net/http/pprof's): " + err.Error()
+			}
+			s.standAside(ctx, timer, armed, reason, deliver)
+			continue
+		}
+		timer.Reset(s.window)
+		if pending != nil {
+			deliver(s.finish(pending))
+			pending = nil
+		}
+
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		case <-buf.written:
+		}
+		disarmed := time.Now()
+		if buf.received() {
+			// The application called StopCPUProfile during our window: our
+			// profile is (being) written into buf. Calling StopCPUProfile
+			// now would stop the next profile the application starts, so
+			// take what we were given and stand aside for a window, letting
+			// the application's StartCPUProfile in.
+			deliver(s.collectStolen(ctx, buf, armed, disarmed))
+			s.standAside(ctx, timer, time.Now(),
+				"the CPU profile was stopped by another caller (pprof.StopCPUProfile); standing aside for one window", deliver)
+			continue
+		}
+		pprof.StopCPUProfile()
+		pending = &stoppedWindow{buf: buf, armed: armed, disarmed: disarmed}
+	}
+	return nil
+}
+
+// stoppedWindow is a profile the sampler started and stopped.
+type stoppedWindow struct {
+	buf             *profileBuffer
+	armed, disarmed time.Time
+}
+
+// finish parses a stopped window's profile.
+func (s *CPUSampler) finish(sw *stoppedWindow) CPUWindow {
+	return s.toWindow(sw.buf.bytes(), sw.armed, sw.disarmed)
+}
+
+// toWindow turns a profile into a CPUWindow, falling back to the sampler's own
+// clock where the profile lacks times, and to an unavailable window if the
+// profile does not parse.
+func (s *CPUSampler) toWindow(data []byte, armed, disarmed time.Time) CPUWindow {
+	w, err := parseCPUWindow(data, s.topN)
+	if err != nil {
+		w = CPUWindow{Unavailable: err.Error()}
+	}
+	if w.Start.IsZero() || w.Start.UnixNano() == 0 {
+		w.Start = armed
+	}
+	if w.Duration <= 0 {
+		w.Duration = disarmed.Sub(armed)
+	}
+	w.armed, w.disarmed = armed, disarmed
+	return w
+}
+
+// collectStolen waits for a profile that someone else stopped to be written
+// out in full, then parses it. The profile writer gives no signal of its own
+// but the end of its gzip stream, so the buffer is polled for that.
+func (s *CPUSampler) collectStolen(ctx context.Context, buf *profileBuffer, armed, disarmed time.Time) CPUWindow {
+	deadline := time.Now().Add(stolenProfileTimeout)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !buf.complete() {
+		if time.Now().After(deadline) {
+			return CPUWindow{
+				Start:       armed,
+				Duration:    disarmed.Sub(armed),
+				Unavailable: fmt.Sprintf("the CPU profile was stopped by another caller and not written out within %v", stolenProfileTimeout),
+				armed:       armed,
+				disarmed:    disarmed,
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return CPUWindow{}
+		case <-tick.C:
+		}
+	}
+	return s.toWindow(buf.bytes(), armed, disarmed)
+}
+
+// standAside waits for one window (or ctx) without profiling, then delivers
+// an unavailable window covering the wait.
+func (s *CPUSampler) standAside(ctx context.Context, timer *time.Timer, start time.Time, reason string, deliver func(CPUWindow)) {
+	timer.Reset(s.window)
+	select {
+	case <-ctx.Done():
+		return
+	case <-timer.C:
+	}
+	now := time.Now()
+	deliver(CPUWindow{Start: start, Duration: now.Sub(start), Unavailable: reason, armed: start, disarmed: start})
+}

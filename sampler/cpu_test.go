@@ -1,0 +1,339 @@
+package sampler
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+)
+
+// next returns the next window from ch, failing the test after timeout.
+func next(t *testing.T, ch <-chan CPUWindow, timeout time.Duration) CPUWindow {
+	t.Helper()
+	select {
+	case w, ok := <-ch:
+		if !ok {
+			t.Fatal("sampler stopped delivering windows")
+		}
+		return w
+	case <-time.After(timeout):
+		t.Fatalf("no window within %v", timeout)
+	}
+	panic("unreachable")
+}
+
+// TestCPUSharesFollowDutyCycles runs three sessions at 60%, 20% and 0% of a
+// core and checks that their shares of the sessions' samples come out near
+// 75%, 25% and 0%. The shares, not the absolute CPU, are asserted: on a
+// shared machine a busy-spinning goroutine gets less CPU than it asks for,
+// but the spinners are slowed alike, so their ratio holds.
+func TestCPUSharesFollowDutyCycles(t *testing.T) {
+	duty := map[string]float64{"a": 0.6, "b": 0.2, "c": 0}
+	var sum float64
+	for _, d := range duty {
+		sum += d
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var waits []func()
+	for id, d := range duty {
+		waits = append(waits, labelled(ctx, id, func(ctx context.Context) {
+			dutyCycle(ctx, d, 10*time.Millisecond)
+		}))
+	}
+	defer func() {
+		cancel()
+		for _, w := range waits {
+			w()
+		}
+	}()
+
+	sctx, stop := context.WithCancel(ctx)
+	ch, wait := collect(sctx, NewCPUSampler(CPUOptions{Window: 500 * time.Millisecond}))
+	defer func() { stop(); wait() }()
+
+	// Sample until the sessions have enough samples for the shares to be
+	// meaningful (a standard error under 3 points), or give up at 15s.
+	const enough = 250
+	got := map[string]int64{}
+	var sessions int64
+	var cpuTime, wall time.Duration
+	var windows []CPUWindow
+	deadline := time.Now().Add(15 * time.Second)
+	for sessions < enough && time.Now().Before(deadline) {
+		w := next(t, ch, 10*time.Second)
+		if w.Unavailable != "" {
+			t.Fatalf("window unavailable: %s", w.Unavailable)
+		}
+		windows = append(windows, w)
+		for id, n := range w.BySession {
+			got[id] += n
+			sessions += n
+		}
+		cpuTime += time.Duration(w.Total) * w.Period
+		wall += w.Duration
+	}
+	if sessions < 50 {
+		t.Fatalf("only %d session samples in %v: the profiler saw too little CPU", sessions, wall)
+	}
+	t.Logf("%d windows, %v profiled, %d session samples, process %.2f cores", len(windows), wall, sessions, cpuTime.Seconds()/wall.Seconds())
+	for _, id := range []string{"a", "b", "c"} {
+		want := duty[id] / sum
+		share := float64(got[id]) / float64(sessions)
+		cores := (time.Duration(got[id]) * windows[0].Period).Seconds() / wall.Seconds()
+		t.Logf("session %s: duty %.0f%%, %d samples, %.2f cores, share %.1f%% (want %.1f%%)",
+			id, 100*duty[id], got[id], cores, 100*share, 100*want)
+		if math.Abs(share-want) > 0.15 {
+			t.Errorf("session %s share %.3f, want %.3f ± 0.15", id, share, want)
+		}
+	}
+	if top := windows[len(windows)-1].Top["a"]; len(top) > 0 && !strings.Contains(top[0].Function, "spin") && !strings.Contains(top[0].Function, "dutyCycle") {
+		t.Errorf("session a's top frame is %v, want spin or dutyCycle", top[0])
+	}
+	logCoverage(t, "unsaturated", windows)
+}
+
+// logCoverage logs how much of the wall time between the first and last
+// sampled window the profiler was off (between one window's stop and the
+// next one's start), and how the profiles' own durations compare with the
+// sampler's clock.
+func logCoverage(t *testing.T, what string, ws []CPUWindow) (uncovered float64) {
+	t.Helper()
+	var gaps, maxGap, durDiff time.Duration
+	var n int
+	for i, w := range ws {
+		if w.Unavailable != "" || w.armed.IsZero() {
+			continue
+		}
+		n++
+		durDiff += w.Duration - w.disarmed.Sub(w.armed)
+		if i > 0 && ws[i-1].Unavailable == "" {
+			g := w.armed.Sub(ws[i-1].disarmed)
+			gaps += g
+			maxGap = max(maxGap, g)
+		}
+	}
+	if n < 2 {
+		return 0
+	}
+	span := ws[len(ws)-1].disarmed.Sub(ws[0].armed)
+	uncovered = gaps.Seconds() / span.Seconds()
+	t.Logf("%s coverage: %d windows over %v, profiler off %v (%.2f%%), longest gap %v, mean (profile duration − armed time) %v",
+		what, n, span.Round(time.Millisecond), gaps.Round(time.Microsecond), 100*uncovered, maxGap.Round(time.Microsecond), (durDiff / time.Duration(n)).Round(time.Microsecond))
+	return uncovered
+}
+
+// TestCPUSaturationCoverage saturates every core and measures how much wall
+// time no window covers: under saturation StopCPUProfile waits for the
+// profile writer goroutine to get through the run queue.
+func TestCPUSaturationCoverage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("saturates the CPU for 3s")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var waits []func()
+	for i := 0; i < 4*runtime.GOMAXPROCS(0); i++ {
+		waits = append(waits, labelled(ctx, "hot", func(ctx context.Context) {
+			for ctx.Err() == nil {
+				spin()
+			}
+		}))
+	}
+	defer func() {
+		cancel()
+		for _, w := range waits {
+			w()
+		}
+	}()
+
+	sctx, stop := context.WithTimeout(ctx, 3*time.Second)
+	ch, wait := collect(sctx, NewCPUSampler(CPUOptions{Window: 250 * time.Millisecond}))
+	var ws []CPUWindow
+	for w := range ch {
+		ws = append(ws, w)
+	}
+	stop()
+	wait()
+	if len(ws) < 2 {
+		t.Fatalf("%d windows under saturation, want at least 2", len(ws))
+	}
+	var hot, total int64
+	var wall time.Duration
+	for _, w := range ws {
+		if w.Unavailable != "" {
+			t.Fatalf("window unavailable: %s", w.Unavailable)
+		}
+		hot += w.BySession["hot"]
+		total += w.Total
+		wall += w.Duration
+	}
+	if total == 0 || hot == 0 {
+		t.Fatalf("no samples under saturation (total %d, hot %d)", total, hot)
+	}
+	t.Logf("saturated: %d windows, %.2f cores sampled, %.1f%% of samples in session hot",
+		len(ws), (time.Duration(total) * ws[0].Period).Seconds()/wall.Seconds(), 100*float64(hot)/float64(total))
+	logCoverage(t, "saturated", ws)
+}
+
+// TestCPUStepsAsideForAnotherProfile runs the sampler while the test holds
+// its own CPU profile: windows come back unavailable with a reason, and
+// sampling resumes once the test's profile stops.
+func TestCPUStepsAsideForAnotherProfile(t *testing.T) {
+	user := newProfileBuffer()
+	if err := pprof.StartCPUProfile(user); err != nil {
+		t.Fatal(err)
+	}
+	userRunning := true
+	defer func() {
+		if userRunning {
+			pprof.StopCPUProfile()
+		}
+	}()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, wait := collect(ctx, NewCPUSampler(CPUOptions{Window: 200 * time.Millisecond}))
+	defer func() { cancel(); wait() }()
+
+	for i := 0; i < 2; i++ {
+		w := next(t, ch, 5*time.Second)
+		if !strings.Contains(w.Unavailable, "already in use") {
+			t.Fatalf("window %d: Unavailable = %q, want the profiler-in-use reason", i, w.Unavailable)
+		}
+		if w.Duration <= 0 || w.Total != 0 || w.BySession != nil {
+			t.Errorf("window %d: unavailable window with duration %v, %d samples, BySession %v", i, w.Duration, w.Total, w.BySession)
+		}
+		t.Logf("window %d: %s", i, w.Unavailable)
+	}
+	if user.received() {
+		t.Fatal("the test's own profile was stopped by the sampler")
+	}
+	pprof.StopCPUProfile()
+	userRunning = false
+	if _, err := profile.ParseData(user.bytes()); err != nil {
+		t.Fatalf("the test's own profile does not parse: %v", err)
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w := next(t, ch, 5*time.Second)
+		if w.Unavailable == "" {
+			if w.Period <= 0 || w.Duration <= 0 {
+				t.Errorf("recovered window: period %v, duration %v", w.Period, w.Duration)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still unavailable 5s after the other profile stopped: %s", w.Unavailable)
+		}
+	}
+}
+
+// TestCPUUserStopsSamplerWindow has the application call StopCPUProfile in
+// the middle of a sampler window and start its own profile right away, as
+// the package documentation tells it to. The sampler must deliver the cut
+// window, stand aside, and never stop the application's profile.
+func TestCPUUserStopsSamplerWindow(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	burn := labelled(ctx, "u", func(ctx context.Context) { dutyCycle(ctx, 0.5, 10*time.Millisecond) })
+	defer func() { cancel(); burn() }()
+
+	const window = time.Second
+	sctx, stop := context.WithCancel(ctx)
+	ch, wait := collect(sctx, NewCPUSampler(CPUOptions{Window: window}))
+	defer func() { stop(); wait() }()
+
+	// A window is delivered after the next one has started, so once one
+	// arrives the sampler's profile is running.
+	if w := next(t, ch, 5*time.Second); w.Unavailable != "" {
+		t.Fatalf("first window unavailable: %s", w.Unavailable)
+	}
+	time.Sleep(300 * time.Millisecond)
+	pprof.StopCPUProfile() // ends the sampler's window
+	user := newProfileBuffer()
+	if err := pprof.StartCPUProfile(user); err != nil {
+		t.Fatalf("starting our own profile after stopping the sampler's: %v", err)
+	}
+	userStart := time.Now()
+
+	cut := next(t, ch, 5*time.Second)
+	if cut.Unavailable != "" {
+		t.Fatalf("cut window unavailable: %s", cut.Unavailable)
+	}
+	if cut.Duration >= window-100*time.Millisecond || cut.Duration <= 0 {
+		t.Errorf("cut window lasted %v, want less than the %v window", cut.Duration, window)
+	}
+	t.Logf("cut window: %v, %d samples, session u %d", cut.Duration, cut.Total, cut.BySession["u"])
+
+	// Hold the profile for 1.5 windows: the sampler stands aside for one
+	// window, then finds the profiler in use.
+	aside := next(t, ch, 5*time.Second)
+	if !strings.Contains(aside.Unavailable, "stopped by another caller") {
+		t.Errorf("after the cut window: Unavailable = %q, want the stand-aside reason", aside.Unavailable)
+	}
+	if rest := 3*window/2 - time.Since(userStart); rest > 0 {
+		time.Sleep(rest)
+	}
+	if user.received() {
+		t.Fatal("the sampler stopped the application's profile")
+	}
+	pprof.StopCPUProfile()
+	p, err := profile.ParseData(user.bytes())
+	if err != nil {
+		t.Fatalf("application profile: %v", err)
+	}
+	if d := time.Duration(p.DurationNanos); d < window {
+		t.Errorf("application profile lasted %v, want at least %v", d, window)
+	}
+
+	var sawInUse bool
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w := next(t, ch, 5*time.Second)
+		if w.Unavailable == "" {
+			break
+		}
+		sawInUse = sawInUse || strings.Contains(w.Unavailable, "already in use")
+		if time.Now().After(deadline) {
+			t.Fatalf("sampling did not resume: %s", w.Unavailable)
+		}
+	}
+	if !sawInUse {
+		t.Error("no window reported the application's profile in use")
+	}
+}
+
+// TestCPUSamplerRunTwice checks that a sampler refuses to run twice at once
+// and stops cleanly on cancellation.
+func TestCPUSamplerRunTwice(t *testing.T) {
+	s := NewCPUSampler(CPUOptions{Window: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Run(ctx, func(CPUWindow) {
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	<-started
+	if err := s.Run(ctx, func(CPUWindow) {}); err != ErrCPUSamplerRunning {
+		t.Errorf("second Run: %v, want ErrCPUSamplerRunning", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after cancel: %v", err)
+	}
+	// The profiler is free again.
+	if err := pprof.StartCPUProfile(newProfileBuffer()); err != nil {
+		t.Fatalf("profiler still in use after Run returned: %v", err)
+	}
+	pprof.StopCPUProfile()
+}

@@ -1,0 +1,231 @@
+package sampler
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/pprof/profile"
+)
+
+// SessionLabel is the pprof label key that names a goroutine's session.
+const SessionLabel = "session"
+
+// A CPUWindow is what the CPU profiler saw during one window: how many
+// samples it took, and how they split between sessions.
+//
+// Each sample stands for Period of CPU time, so a session's CPU time in the
+// window is about BySession[id] × Period, and its share of one core is that
+// divided by Duration. The profiler samples at 100 Hz per core busy, so a
+// window of one second on a busy core holds about 100 samples: figures for
+// small shares are statistical, as in any sampling profiler.
+type CPUWindow struct {
+	// Start is when the profile began, as recorded in the profile.
+	Start time.Time
+
+	// Duration is the profile's own duration (the profile's DurationNanos),
+	// which is the figure to divide by: a window can run longer than the
+	// nominal window (a slow stop under CPU saturation) or shorter (the
+	// application stopped it). For an unavailable window it is the time the
+	// sampler stood aside.
+	Duration time.Duration
+
+	// Period is the CPU time one sample stands for (10ms at the profiler's
+	// fixed 100 Hz). It is zero for an unavailable window.
+	Period time.Duration
+
+	// Total is the number of samples in the window, labelled or not, and
+	// Unlabelled the number of those whose goroutine had no session label
+	// (the worker's own goroutines, the garbage collector's assists on
+	// unlabelled goroutines, and so on).
+	Total, Unlabelled int64
+
+	// BySession maps each session seen on CPU in the window to its number
+	// of samples. Sessions with no samples are absent, so the map stays
+	// small however many sessions are live. It is nil for an unavailable
+	// window.
+	BySession map[string]int64
+
+	// Top maps each session in BySession to the frames where its samples
+	// landed most often, busiest first, at most CPUOptions.TopFrames of
+	// them. A sample's frame is the leaf-most frame of its stack that is
+	// not in the runtime or an internal package: the line of the session's
+	// own code (or of the library it called) that was on CPU.
+	Top map[string][]Frame
+
+	// Unavailable says why the CPU could not be sampled in this window (for
+	// example, another CPU profile was running); it is empty for a sampled
+	// window. An unavailable window carries no samples.
+	Unavailable string
+
+	// When the sampler armed and disarmed the profiler (its own clock):
+	// samples are taken only in between. Used to measure what the windows
+	// do not cover.
+	armed, disarmed time.Time
+}
+
+// A Frame is one line of code that samples landed on.
+type Frame struct {
+	// Function is the fully qualified function name, as in a stack trace
+	// (for example "example.com/worker/mixer.(*Room).mix").
+	Function string
+
+	// File is the source file's full path, and Line the line in it.
+	File string
+	Line int64
+
+	// Samples is the number of samples whose top frame was this line.
+	Samples int64
+}
+
+// String returns the frame as "file:line function", with the file shortened
+// to its last two path elements, for example
+// "mixer/room.go:88 example.com/worker/mixer.(*Room).mix".
+func (f Frame) String() string {
+	return shortFile(f.File) + ":" + strconv.FormatInt(f.Line, 10) + " " + f.Function
+}
+
+// shortFile returns the last two elements of a slash-separated path.
+func shortFile(file string) string {
+	i := strings.LastIndexByte(file, '/')
+	if i < 0 {
+		return file
+	}
+	if j := strings.LastIndexByte(file[:i], '/'); j >= 0 {
+		return file[j+1:]
+	}
+	return file
+}
+
+// isRuntimeFrame reports whether fn belongs to the runtime or an internal
+// package of the standard library: frames that say how Go did something,
+// not which code asked for it.
+func isRuntimeFrame(fn string) bool {
+	return strings.HasPrefix(fn, "runtime.") ||
+		strings.HasPrefix(fn, "runtime/") ||
+		strings.HasPrefix(fn, "internal/")
+}
+
+// topFrame returns the leaf-most frame of s that is not a runtime frame, or
+// the leaf-most frame of all when every frame is in the runtime. Locations
+// list the leaf first, and a location's lines list the innermost inlined
+// call first.
+func topFrame(s *profile.Sample) Frame {
+	var first *profile.Line
+	for _, loc := range s.Location {
+		for i := range loc.Line {
+			ln := &loc.Line[i]
+			if ln.Function == nil {
+				continue
+			}
+			if !isRuntimeFrame(ln.Function.Name) {
+				return Frame{Function: ln.Function.Name, File: ln.Function.Filename, Line: ln.Line}
+			}
+			if first == nil {
+				first = ln
+			}
+		}
+	}
+	if first != nil {
+		return Frame{Function: first.Function.Name, File: first.Function.Filename, Line: first.Line}
+	}
+	if len(s.Location) > 0 {
+		return Frame{Function: fmt.Sprintf("0x%x", s.Location[0].Address)}
+	}
+	return Frame{Function: "unknown"}
+}
+
+// sampleIndex returns the index of the sample count among a profile's sample
+// values: the value of type "samples" in a CPU profile, and the first value
+// otherwise (the count, in a goroutine profile).
+func sampleIndex(p *profile.Profile) int {
+	for i, st := range p.SampleType {
+		if st.Type == "samples" {
+			return i
+		}
+	}
+	return 0
+}
+
+// sessionOf returns the session label of s, or "" if it has none.
+func sessionOf(s *profile.Sample) string {
+	if v := s.Label[SessionLabel]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// parseCPUWindow reads a CPU profile as runtime/pprof writes it (gzipped
+// protocol buffer) and counts its samples per session, keeping the topN
+// busiest frames of each session.
+func parseCPUWindow(data []byte, topN int) (CPUWindow, error) {
+	p, err := profile.ParseData(data)
+	if err != nil {
+		return CPUWindow{}, fmt.Errorf("sampler: parse CPU profile (%d bytes): %w", len(data), err)
+	}
+	w := CPUWindow{
+		Start:     time.Unix(0, p.TimeNanos),
+		Duration:  time.Duration(p.DurationNanos),
+		Period:    time.Duration(p.Period),
+		BySession: make(map[string]int64),
+	}
+	idx := sampleIndex(p)
+	var frames map[string]map[Frame]int64
+	for _, s := range p.Sample {
+		if idx >= len(s.Value) || s.Value[idx] <= 0 {
+			continue
+		}
+		n := s.Value[idx]
+		w.Total += n
+		id := sessionOf(s)
+		if id == "" {
+			w.Unlabelled += n
+			continue
+		}
+		w.BySession[id] += n
+		if topN <= 0 {
+			continue
+		}
+		if frames == nil {
+			frames = make(map[string]map[Frame]int64)
+		}
+		m := frames[id]
+		if m == nil {
+			m = make(map[Frame]int64)
+			frames[id] = m
+		}
+		m[topFrame(s)] += n
+	}
+	if frames != nil {
+		w.Top = make(map[string][]Frame, len(frames))
+		for id, m := range frames {
+			w.Top[id] = busiest(m, topN)
+		}
+	}
+	return w, nil
+}
+
+// busiest returns the n frames of m with the most samples, most first; ties
+// go in file, line and function order so that output is stable.
+func busiest(m map[Frame]int64, n int) []Frame {
+	fs := make([]Frame, 0, len(m))
+	for f, c := range m {
+		f.Samples = c
+		fs = append(fs, f)
+	}
+	slices.SortFunc(fs, func(a, b Frame) int {
+		return cmp.Or(
+			cmp.Compare(b.Samples, a.Samples),
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Function, b.Function),
+		)
+	})
+	if len(fs) > n {
+		fs = fs[:n:n]
+	}
+	return fs
+}

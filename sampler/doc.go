@@ -1,0 +1,68 @@
+// Package sampler measures a dense Go worker from the inside: process RSS,
+// runtime vitals, CPU samples per session and goroutines per session.
+//
+// It only measures. It returns plain Go values (numbers, maps, durations) and
+// knows nothing of events, recordings or views; the root package turns its
+// results into events.
+//
+// Sessions are goroutines that carry the pprof label "session" (set with
+// [runtime/pprof.Do] or [runtime/pprof.WithLabels]; the labels "agent" and
+// "tenant" may ride along). Goroutines started inside inherit the labels, so
+// a session's whole goroutine tree is attributed to it.
+//
+// # What each reader costs
+//
+//   - [RSSReader] keeps /proc/self/statm open and re-reads it in place: a
+//     couple of microseconds, no allocation. Elsewhere it falls back to
+//     getrusage, which reports the peak RSS, not the current one.
+//   - [VitalsReader] reads [runtime/metrics]: no stop-the-world, no
+//     allocation after the first read, a few microseconds.
+//   - [CPUSampler] keeps the CPU profiler running in back-to-back windows and
+//     parses each window's profile: the profiler's own overhead (100 Hz
+//     sampling) plus a parse per window.
+//   - [GoroutinesBySession] takes a goroutine profile, whose cost grows with
+//     the number of goroutines; [GoroutineInterval] says how often to take it.
+//
+// # Sharing the CPU profiler
+//
+// The Go CPU profiler is process-global: only one profile runs at a time.
+// A [CPUSampler] never breaks a profile the application (or net/http/pprof)
+// takes:
+//
+//   - If [runtime/pprof.StartCPUProfile] fails because another profile is
+//     running, the sampler steps aside for that window: it delivers a
+//     [CPUWindow] whose Unavailable field gives the reason, and retries at the
+//     next window.
+//   - If the application calls [runtime/pprof.StopCPUProfile] while one of the
+//     sampler's windows runs, that call ends the sampler's window early and
+//     writes its profile into the sampler's buffer. The sampler notices that
+//     its buffer received the profile before it stopped the profiler itself,
+//     does not call StopCPUProfile (that would stop whatever profile the
+//     application starts next), delivers the shortened window, and then holds
+//     off for one whole window, reported as unavailable, so that the
+//     application's own StartCPUProfile wins.
+//
+// So, to take your own CPU profile while a sampler runs, call
+// pprof.StopCPUProfile() first and then pprof.StartCPUProfile(w): the
+// sampler stays out of the way until your profile stops. A plain
+// StartCPUProfile without the StopCPUProfile fails with "cpu profiling already
+// in use" for as long as a sampler window runs, as it would with any other
+// profile running.
+//
+// One race remains that the runtime/pprof API gives no way to close: if the
+// application's StopCPUProfile begins within about a millisecond of the end of
+// a sampler window (before the profile has been written into the sampler's
+// buffer) and the application then starts a new profile at once, the
+// sampler's own StopCPUProfile, queued behind the application's, may stop that
+// new profile.
+//
+// # CPU windows under saturation
+//
+// When every core is busy, StopCPUProfile waits for the profile writer
+// goroutine to get through the run queue, so a window's stop can take much
+// longer than usual. The sampler starts the next window as soon as the
+// previous one has stopped, parses the previous profile while the next one
+// runs, and reports each window's duration as the profile's own duration
+// (from the profile, not the nominal window), so samples × period ÷ duration
+// stays an honest CPU share even when windows stretch.
+package sampler
