@@ -35,8 +35,8 @@ type model struct {
 	stallsRead bool // the recording's stalls are in stalls (they are read once, off the event loop)
 
 	sortIdx   int
-	statusIdx int // into fold.StatusFilters; -1 for Options.Status when it is not in the cycle (ended)
-	text               string // the / filter
+	statusIdx int    // into fold.StatusFilters; -1 for Options.Status when it is not in the cycle (ended)
+	text      string // the / filter
 
 	sel   int    // selected row, an index into rows
 	selID string // its session, followed across moves and re-sorts

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/openrtc-go/introspect/fold"
 )
@@ -18,7 +19,9 @@ const footerHeight = 2
 // sessions: only the rows on screen are formatted.
 func (m *model) render() string {
 	lines := make([]string, 0, m.height)
-	lines = append(lines, m.header()[:m.headerHeight()]...)
+	for _, l := range m.header()[:m.headerHeight()] {
+		lines = append(lines, fit(l, m.width))
+	}
 	bodyH := max(m.height-len(lines)-footerHeight, 1)
 	var body []string
 	switch {
@@ -27,22 +30,26 @@ func (m *model) render() string {
 	case m.drill != nil:
 		body = m.drillLines(bodyH)
 	default:
-		body = m.tableLines(bodyH)
+		body = m.tableLines(bodyH) // fitted already, row by row before styling
 	}
 	if len(body) > bodyH {
 		body = body[:bodyH]
 	}
-	lines = append(lines, body...)
+	for _, l := range body {
+		if m.help || m.drill != nil {
+			l = fit(l, m.width)
+		}
+		lines = append(lines, l)
+	}
 	for len(lines) < m.height-footerHeight {
 		lines = append(lines, "")
 	}
-	lines = append(lines, m.footer()...)
+	for _, l := range m.footer() {
+		lines = append(lines, fit(l, m.width))
+	}
 	if len(lines) > m.height {
 		// A tiny terminal: the key line and the prompt matter most.
 		lines = lines[len(lines)-max(m.height, 1):]
-	}
-	for i, l := range lines {
-		lines[i] = fit(l, m.width)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -210,13 +217,13 @@ func (m *model) tableLines(h int) []string {
 		b.WriteString(pad(name, ws[i], c.right))
 		b.WriteByte(' ')
 	}
-	lines = append(lines, styleHead.Render(strings.TrimRight(b.String(), " ")))
+	lines = append(lines, styleHead.Render(fit(strings.TrimRight(b.String(), " "), m.width)))
 
 	if len(m.rows) == 0 {
 		if m.total == 0 {
-			return append(lines, styleDim.Render("no sessions at this moment"))
+			return append(lines, styleDim.Render(fit("no sessions at this moment", m.width)))
 		}
-		return append(lines, styleDim.Render(fmt.Sprintf("none of the %d sessions match the filter (f, /, esc)", m.total)))
+		return append(lines, styleDim.Render(fit(fmt.Sprintf("none of the %d sessions match the filter (f, /, esc)", m.total), m.width)))
 	}
 	buf := make([]byte, 0, 160)
 	for i := range visible {
@@ -237,12 +244,28 @@ func appendRow(b []byte, r *fold.Row, ws []int) []byte {
 		tenant = *r.Tenant
 	}
 	text := func(s string, w int) {
-		b = append(b, pad(clean(s), w, false)...)
-		b = append(b, ' ')
+		n := len(s)
+		if !isASCII(s) {
+			s = clean(s)
+			n = ansi.StringWidth(s)
+		}
+		if n > w {
+			s, n = ansi.Truncate(s, w, "…"), w
+		}
+		b = append(b, s...)
+		for ; n <= w; n++ {
+			b = append(b, ' ')
+		}
 	}
+	// A number wider than its column pushes the row right rather than
+	// being cut, which would make it lie.
 	num := func(f float64, prec, w int) {
 		var n [32]byte
-		b = append(b, pad(string(strconv.AppendFloat(n[:0], f, 'f', prec, 64)), w, true)...)
+		digits := strconv.AppendFloat(n[:0], f, 'f', prec, 64)
+		for i := len(digits); i < w; i++ {
+			b = append(b, ' ')
+		}
+		b = append(b, digits...)
 		b = append(b, ' ')
 	}
 	text(r.SessionID, ws[0])
@@ -254,8 +277,7 @@ func appendRow(b []byte, r *fold.Row, ws []int) []byte {
 	num(r.CPUPct, 1, ws[6])
 	num(r.CPUSeconds, 2, ws[7])
 	if r.Goroutines == nil {
-		b = append(b, pad("-", ws[8], true)...)
-		b = append(b, ' ')
+		text(strings.Repeat(" ", ws[8]-1)+"-", ws[8])
 	} else {
 		num(float64(*r.Goroutines), 0, ws[8])
 	}
@@ -272,28 +294,29 @@ func appendRow(b []byte, r *fold.Row, ws []int) []byte {
 
 // Row styles: slow rows stand out, ended ones step back.
 var (
-	rowSlow, rowSlowSel       = styleSlow, styleSlow.Reverse(true)
-	rowErrored, rowErroredSel = styleErrored, styleErrored.Reverse(true)
-	rowEnded, rowEndedSel     = styleEnded, styleEnded.Reverse(true)
-	rowPlain, rowPlainSel     = lipgloss.NewStyle(), styleSel
+	rowSlowSel    = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Red).Bold(true).Reverse(true))
+	rowErroredSel = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Magenta).Reverse(true))
+	rowEndedSel   = newPaint(lipgloss.NewStyle().Faint(true).Reverse(true))
 )
 
-func rowStyle(r *fold.Row, sel bool) lipgloss.Style {
-	var s, ss lipgloss.Style
-	switch r.Status {
-	case fold.StatusSlow:
-		s, ss = rowSlow, rowSlowSel
-	case fold.StatusErrored:
-		s, ss = rowErrored, rowErroredSel
-	case fold.StatusEnded:
-		s, ss = rowEnded, rowEndedSel
-	default:
-		s, ss = rowPlain, rowPlainSel
+func rowStyle(r *fold.Row, sel bool) paint {
+	switch {
+	case r.Status == fold.StatusSlow && sel:
+		return rowSlowSel
+	case r.Status == fold.StatusSlow:
+		return styleSlow
+	case r.Status == fold.StatusErrored && sel:
+		return rowErroredSel
+	case r.Status == fold.StatusErrored:
+		return styleErrored
+	case r.Status == fold.StatusEnded && sel:
+		return rowEndedSel
+	case r.Status == fold.StatusEnded:
+		return styleEnded
+	case sel:
+		return styleSel
 	}
-	if sel {
-		return ss
-	}
-	return s
+	return paint{}
 }
 
 func (m *model) footer() []string {

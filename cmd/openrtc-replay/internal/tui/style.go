@@ -14,21 +14,41 @@ import (
 // Styles use the 16 ANSI colors, so the terminal's own theme decides how
 // they look; Bubble Tea strips them on a terminal without color.
 var (
-	styleTitle    = lipgloss.NewStyle().Bold(true)
-	styleDim      = lipgloss.NewStyle().Faint(true)
-	styleHead     = lipgloss.NewStyle().Bold(true).Underline(true)
-	styleSel      = lipgloss.NewStyle().Reverse(true)
-	styleSlow     = lipgloss.NewStyle().Foreground(lipgloss.Red).Bold(true)
-	styleErrored  = lipgloss.NewStyle().Foreground(lipgloss.Magenta)
-	styleEnded    = lipgloss.NewStyle().Faint(true)
-	styleStall    = lipgloss.NewStyle().Foreground(lipgloss.Red).Bold(true)
-	styleCursor   = lipgloss.NewStyle().Foreground(lipgloss.BrightCyan).Bold(true)
-	styleNote     = lipgloss.NewStyle().Foreground(lipgloss.Yellow)
-	styleNoteErr  = lipgloss.NewStyle().Foreground(lipgloss.Red)
-	styleSpark    = lipgloss.NewStyle().Foreground(lipgloss.Green)
-	styleKey      = lipgloss.NewStyle().Bold(true)
-	styleLiveMark = lipgloss.NewStyle().Foreground(lipgloss.Green).Bold(true)
+	styleTitle    = newPaint(lipgloss.NewStyle().Bold(true))
+	styleDim      = newPaint(lipgloss.NewStyle().Faint(true))
+	styleHead     = newPaint(lipgloss.NewStyle().Bold(true).Underline(true))
+	styleSel      = newPaint(lipgloss.NewStyle().Reverse(true))
+	styleSlow     = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Red).Bold(true))
+	styleErrored  = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Magenta))
+	styleEnded    = newPaint(lipgloss.NewStyle().Faint(true))
+	styleStall    = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Red).Bold(true))
+	styleCursor   = newPaint(lipgloss.NewStyle().Foreground(lipgloss.BrightCyan).Bold(true))
+	styleNote     = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Yellow))
+	styleNoteErr  = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Red))
+	styleSpark    = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Green))
+	styleKey      = newPaint(lipgloss.NewStyle().Bold(true))
+	styleLiveMark = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Green).Bold(true))
 )
+
+// paint is a lipgloss style reduced to the escape sequences around its
+// text. The screen styles only single lines of text without padding or
+// borders, and lipgloss's general Render (which measures, wraps and pads)
+// was most of the cost of a frame.
+type paint struct{ pre, post string }
+
+func newPaint(s lipgloss.Style) paint {
+	out := s.Render("X")
+	i := strings.Index(out, "X")
+	return paint{pre: out[:i], post: out[i+1:]}
+}
+
+// Render returns s in the style.
+func (p paint) Render(s string) string {
+	if s == "" {
+		return ""
+	}
+	return p.pre + s + p.post
+}
 
 // fit cuts s, which may hold styles, to w cells.
 func fit(s string, w int) string {
