@@ -7,7 +7,6 @@ import (
 	"runtime/metrics"
 	"runtime/pprof"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -107,15 +106,6 @@ func BenchmarkGoroutinesBySession(b *testing.B) {
 			b.ReportMetric(histMax(delta, h.Buckets)*1e6, "stw-max-µs")
 		})
 	}
-}
-
-// processCPU returns the CPU time (user and system) the process has used.
-func processCPU(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Skip("getrusage:", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // cpuProfileFixture profiles 20 labelled sessions spinning at different

@@ -177,7 +177,7 @@ func TestCPUSaturationCoverage(t *testing.T) {
 		t.Fatalf("no samples under saturation (total %d, hot %d)", total, hot)
 	}
 	t.Logf("saturated: %d windows, %.2f cores sampled, %.1f%% of samples in session hot",
-		len(ws), (time.Duration(total) * ws[0].Period).Seconds()/wall.Seconds(), 100*float64(hot)/float64(total))
+		len(ws), (time.Duration(total)*ws[0].Period).Seconds()/wall.Seconds(), 100*float64(hot)/float64(total))
 	logCoverage(t, "saturated", ws)
 }
 

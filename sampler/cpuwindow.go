@@ -83,8 +83,12 @@ type Frame struct {
 
 // String returns the frame as "file:line function", with the file shortened
 // to its last two path elements, for example
-// "mixer/room.go:88 example.com/worker/mixer.(*Room).mix".
+// "mixer/room.go:88 example.com/worker/mixer.(*Room).mix". A frame without
+// symbols is its bare function, an address such as "0x4a1f00".
 func (f Frame) String() string {
+	if f.File == "" {
+		return f.Function
+	}
 	return shortFile(f.File) + ":" + strconv.FormatInt(f.Line, 10) + " " + f.Function
 }
 

@@ -13,7 +13,10 @@ import (
 //
 // Latencies and pauses taken from runtime histograms have the resolution of
 // the runtime's buckets, which are a quarter of a power of two wide (a
-// bucket's upper bound is at most 25% above its lower bound).
+// bucket's upper bound is at most 25% above its lower bound). The runtime
+// measures scheduling latency and lock waits on one goroutine state change
+// in eight and scales the lock waits up, so those figures are estimates
+// that need some traffic to be meaningful.
 type Vitals struct {
 	// Time is when the values were read.
 	Time time.Time
@@ -42,8 +45,10 @@ type Vitals struct {
 	GCCycles uint64
 
 	// GCPauseTotal is the total time the world was stopped for the garbage
-	// collector in the interval, and GCPauseMax the longest single such
-	// pause (at bucket resolution, rounded up).
+	// collector in the interval, stopping included
+	// (/sched/pauses/total/gc:seconds), estimated by taking each pause at
+	// its bucket's midpoint; GCPauseMax is the longest single pause, rounded
+	// up to its bucket's upper bound.
 	GCPauseTotal, GCPauseMax time.Duration
 
 	// SchedLatencyP50, SchedLatencyP99 and SchedLatencyMax describe how long
@@ -51,17 +56,20 @@ type Vitals struct {
 	// queue before they ran (/sched/latencies:seconds): the median, the
 	// 99th percentile (both interpolated within a bucket) and the maximum
 	// (the upper bound of the highest bucket reached). High values mean the
-	// process is CPU-saturated or paused. All three are zero when nothing
-	// was scheduled in the interval.
+	// process is CPU-saturated or paused. All three are zero when no
+	// scheduling was observed in the interval.
 	SchedLatencyP50, SchedLatencyP99, SchedLatencyMax time.Duration
 
-	// SchedCount is the number of times a goroutine was scheduled in the
-	// interval: the number of observations behind the latencies above.
+	// SchedCount is the number of scheduling latencies observed in the
+	// interval, the observations behind the figures above. The runtime
+	// observes about one goroutine wake-up in eight.
 	SchedCount uint64
 
 	// MutexWait is the time goroutines spent blocked on a sync.Mutex, a
 	// sync.RWMutex or a runtime-internal lock in the interval, summed over
-	// goroutines (/sync/mutex/wait/total:seconds).
+	// goroutines (/sync/mutex/wait/total:seconds). The runtime times one
+	// block in eight and multiplies by eight, so a handful of waits may
+	// show as zero or as eight times their length.
 	MutexWait time.Duration
 
 	// MutexWaitRate is MutexWait divided by Interval: on average, how many
@@ -79,9 +87,7 @@ const (
 	mNotInGo
 	mHeapLive
 	mGCCycles
-	mGCPauseCPU
 	mGCPauses
-	mGOMAXPROCS
 	mSchedLatencies
 	mMutexWait
 	numMetrics
@@ -95,9 +101,7 @@ var vitalsMetricNames = [numMetrics]string{
 	mNotInGo:        "/sched/goroutines/not-in-go:goroutines",
 	mHeapLive:       "/gc/heap/live:bytes",
 	mGCCycles:       "/gc/cycles/total:gc-cycles",
-	mGCPauseCPU:     "/cpu/classes/gc/pause:cpu-seconds",
 	mGCPauses:       "/sched/pauses/total/gc:seconds",
-	mGOMAXPROCS:     "/sched/gomaxprocs:threads",
 	mSchedLatencies: "/sched/latencies:seconds",
 	mMutexWait:      "/sync/mutex/wait/total:seconds",
 }
@@ -111,13 +115,11 @@ type VitalsReader struct {
 	samples []metrics.Sample
 	last    time.Time
 
-	gcCycles   uint64
-	gcPauseCPU float64
-	gomaxprocs uint64
-	mutexWait  float64
-	latencies  []uint64 // cumulative bucket counts at the previous read
-	pauses     []uint64
-	delta      []uint64 // scratch for one interval's bucket counts
+	gcCycles  uint64
+	mutexWait float64
+	latencies []uint64 // cumulative bucket counts at the previous read
+	pauses    []uint64
+	delta     []uint64 // scratch for one interval's bucket counts
 }
 
 // NewVitalsReader returns a reader whose first [VitalsReader.Read] covers
@@ -153,16 +155,11 @@ func (r *VitalsReader) Read() Vitals {
 	if h := r.hist(mGCPauses); h != nil {
 		r.delta = resize(r.delta, len(h.Counts))
 		diffCounts(r.delta, r.pauses, h.Counts)
+		// /cpu/classes/gc/pause:cpu-seconds would give an exact total,
+		// but it leaves out the time spent stopping the world, which on a
+		// loaded machine can be most of a pause.
+		v.GCPauseTotal = seconds(histSum(r.delta, h.Buckets))
 		v.GCPauseMax = seconds(histMax(r.delta, h.Buckets))
-		// The pause CPU time is exactly the sum of the pauses times
-		// GOMAXPROCS at each pause; while GOMAXPROCS stays put, dividing by
-		// it gives the exact pause total rather than a bucket estimate.
-		procs := r.uint(mGOMAXPROCS)
-		if cpu := r.float(mGCPauseCPU); procs > 0 && procs == r.gomaxprocs && cpu >= r.gcPauseCPU {
-			v.GCPauseTotal = seconds((cpu - r.gcPauseCPU) / float64(procs))
-		} else {
-			v.GCPauseTotal = seconds(histSum(r.delta, h.Buckets))
-		}
 	}
 
 	if h := r.hist(mSchedLatencies); h != nil {
@@ -197,8 +194,6 @@ func (r *VitalsReader) read() { metrics.Read(r.samples) }
 func (r *VitalsReader) advance(now time.Time) {
 	r.last = now
 	r.gcCycles = r.uint(mGCCycles)
-	r.gcPauseCPU = r.float(mGCPauseCPU)
-	r.gomaxprocs = r.uint(mGOMAXPROCS)
 	r.mutexWait = r.float(mMutexWait)
 	if h := r.hist(mSchedLatencies); h != nil {
 		r.latencies = append(r.latencies[:0], h.Counts...)
