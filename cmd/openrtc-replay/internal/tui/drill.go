@@ -37,10 +37,10 @@ func (m *model) drillLines(h int) []string {
 		b.WriteString(" · pinned")
 	}
 	if !r.Start.IsZero() {
-		b.WriteString(" · started " + r.Start.Format("2006-01-02 15:04:05"))
+		b.WriteString(" · started " + m.stamp(r.Start))
 	}
 	if !r.End.IsZero() {
-		b.WriteString(" · ended " + clock(r.End))
+		b.WriteString(" · ended " + m.clock(r.End))
 		if r.Outcome != "" {
 			b.WriteString(" (" + clean(r.Outcome) + ")")
 		}
@@ -82,11 +82,11 @@ func (m *model) drillLines(h int) []string {
 	}
 	if len(tl.Points) > 0 {
 		first, last := tl.Points[0].At, tl.Points[len(tl.Points)-1].At
-		axis := fmt.Sprintf(label, "") + styleDim.Render(clock(first)+" → "+clock(last))
+		axis := fmt.Sprintf(label, "") + styleDim.Render(m.clock(first)+" → "+m.clock(last))
 		if now >= 0 {
 			cell := now * chartW / len(tl.Points)
-			axis = fmt.Sprintf(label, "") + strings.Repeat(" ", cell) + styleCursor.Render("▲ "+clock(m.view.Time)) +
-				styleDim.Render(fmt.Sprintf("  (%s → %s)", clock(first), clock(last)))
+			axis = fmt.Sprintf(label, "") + strings.Repeat(" ", cell) + styleCursor.Render("▲ "+m.clock(m.view.Time)) +
+				styleDim.Render(fmt.Sprintf("  (%s → %s)", m.clock(first), m.clock(last)))
 		}
 		lines = append(lines, axis)
 	} else {
@@ -106,7 +106,7 @@ func (m *model) drillLines(h int) []string {
 		if !r.Start.IsZero() {
 			rel = "+" + dur(st.At.Sub(r.Start))
 		}
-		line := fmt.Sprintf("  %s %-8s %7s  %-12s %s", clock(st.At), rel, millis(st.Blocked()), clean(st.Source), clean(st.Frame))
+		line := fmt.Sprintf("  %s %-8s %7s  %-12s %s", m.clock(st.At), rel, millis(st.Blocked()), clean(st.Source), clean(st.Frame))
 		if st.Ongoing {
 			line += " (ongoing)"
 		}

@@ -34,7 +34,7 @@ func TestFixtureStalls(t *testing.T) {
 	h.press("g")
 	for i, st := range stalls {
 		h.press("]")
-		if want := clock(st.At); !strings.Contains(h.screen(), want) {
+		if want := h.m.clock(st.At); !strings.Contains(h.screen(), want) {
 			t.Errorf("stall %d: the header does not show %s", i+1, want)
 		}
 		// The note on screen may be cut at the screen's width.

@@ -76,7 +76,7 @@ func parseJump(s string, now, start, end time.Time, back bool) (time.Time, error
 	}
 	if t.Before(start) || t.After(end) {
 		return time.Time{}, fmt.Errorf("jump: %s is outside the recording (%s to %s)",
-			t.In(now.Location()).Format(time.DateTime), start.Format(time.DateTime), end.Format(time.DateTime))
+			t.In(now.Location()).Format(time.DateTime), start.In(now.Location()).Format(time.DateTime), end.In(now.Location()).Format(time.DateTime))
 	}
 	return t, nil
 }

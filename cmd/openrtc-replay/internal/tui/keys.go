@@ -224,7 +224,7 @@ func (m *model) jumpStall(dir int) {
 	m.seek(st.At)
 	m.stallIdx, m.stallAt = i, m.view.Time
 	if m.note == "" {
-		m.setNote(false, fmt.Sprintf("stall %d/%d: %s", i+1, len(m.stalls), stallLine(st)))
+		m.setNote(false, fmt.Sprintf("stall %d/%d: %s", i+1, len(m.stalls), stallLine(st, m.clock)))
 	}
 }
 

@@ -585,3 +585,18 @@ func TestScreenFits(t *testing.T) {
 		}
 	}
 }
+
+func TestLocation(t *testing.T) {
+	lines := jsonLines(t, scenario())
+	cet := time.FixedZone("CET", 3600)
+	h := newHarness(t, newFoldSource(t, lines), Options{Location: cet})
+	h.contains("2026-11-27 04:14:00", "04:12:00 ─") // the header and the strip's ends
+	h.press("j")
+	h.typeText("04:13:10") // typed in the zone shown
+	h.press("enter")
+	h.contains("+1m10s of")
+	h.press("g", "]")
+	if !strings.Contains(h.last(), "04:12:30 call-b blocked room") {
+		t.Errorf("stall note: %q", h.last())
+	}
+}

@@ -75,7 +75,7 @@ func (m *model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 
 // jumpTo moves to what the jump prompt says.
 func (m *model) jumpTo(p *prompt) {
-	t, err := parseJump(p.buf, m.view.Time, m.start, m.end, p.back)
+	t, err := parseJump(p.buf, m.local(m.view.Time), m.start, m.end, p.back)
 	if err != nil {
 		m.setNote(true, err.Error())
 		return

@@ -81,7 +81,7 @@ func (m *model) header() []string {
 	if h.Name != "" {
 		b.WriteString(" · worker " + clean(h.Name))
 	}
-	b.WriteString(" · " + styleTitle.Render(m.view.Time.Format("2006-01-02 15:04:05")))
+	b.WriteString(" · " + styleTitle.Render(m.stamp(m.view.Time)))
 	if m.live != nil {
 		fmt.Fprintf(&b, " · up %s · %s", dur(secs(h.UptimeS)), styleLiveMark.Render(fmt.Sprintf("● live %g Hz", 1/m.opts.refreshInterval().Seconds())))
 	} else {
@@ -136,7 +136,7 @@ func (m *model) header() []string {
 
 // strip draws the whole recording on one line: its stalls and the cursor.
 func (m *model) strip() string {
-	left, right := clock(m.start)+" ", " "+clock(m.end)
+	left, right := m.clock(m.start)+" ", " "+m.clock(m.end)
 	w := m.width - len(left) - len(right)
 	if w < 8 {
 		return ""

@@ -33,6 +33,9 @@ type Options struct {
 	// the --agent and --tenant flags; "" keeps all. They stay in force and
 	// are shown in the footer.
 	Agent, Tenant string
+	// Location is the zone times are shown and typed in; nil is the
+	// recording's own (the zone of its records' times).
+	Location *time.Location
 	// Title names what is shown, such as the recording's file name; it
 	// heads the screen.
 	Title string

@@ -101,12 +101,25 @@ func clean(s string) string {
 	}, s)
 }
 
-// clock formats a moment of the recording, in the recording's zone.
-func clock(t time.Time) string {
+// local returns t in the zone the screen shows times in.
+func (m *model) local(t time.Time) time.Time {
+	if m.opts.Location != nil {
+		return t.In(m.opts.Location)
+	}
+	return t
+}
+
+// clock formats a moment's time of day.
+func (m *model) clock(t time.Time) string {
 	if t.IsZero() {
 		return "--:--:--"
 	}
-	return t.Format("15:04:05")
+	return m.local(t).Format("15:04:05")
+}
+
+// stamp formats a moment with its date.
+func (m *model) stamp(t time.Time) string {
+	return m.local(t).Format("2006-01-02 15:04:05")
 }
 
 // dur formats a duration compactly: 45s, 12m05s, 3h02m00s.
@@ -139,7 +152,7 @@ func millis(d time.Duration) string {
 func mb(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
 
 // stallLine is one stall on one line, in the words of the slow log line.
-func stallLine(st fold.Stall) string {
+func stallLine(st fold.Stall, clock func(time.Time) string) string {
 	who := st.SessionID
 	if who == "" {
 		who = "(unattributed)"
