@@ -53,4 +53,3 @@ func showRecording(path string) int {
 	}
 	return 0
 }
-
