@@ -188,3 +188,27 @@ func TestReportNothingStandsOut(t *testing.T) {
 		t.Errorf("findings %+v, want only nothing-stands-out", f)
 	}
 }
+
+// FuzzReportLine: no line, however broken, makes the replay side of the
+// fold panic; each is skipped or folded.
+func FuzzReportLine(f *testing.F) {
+	for _, l := range [][]byte{
+		[]byte(`{"time":"2026-11-27T03:00:00Z","level":"DEBUG","msg":"sample","v":1,"rss_bytes":1,"sessions":1,"cpu":{"dur_ms":1000,"period_ms":10,"total":3,"unlabelled":1,"sessions":{"a":2}},"gor":{"a":3}}`),
+		[]byte(`{"time":"2026-11-27T03:00:00Z","level":"DEBUG","msg":"keyframe","v":1,"worker":{"name":"w","sessions_started":1,"sessions_failed":0,"stalls":0},"live":1,"sessions":[{"session_id":"a","agent_name":"x","start":"2026-11-27T03:00:00Z","peak_bytes":0,"cpu_samples":0,"cpu_ns":0}]}`),
+		[]byte(`{"time":"2026-11-27T03:00:00Z","level":"WARN","msg":"slow-session","v":1,"session_id":"a","blocked_ms":120,"source":"loop","ongoing":false,"confidence":1,"stall_id":1}`),
+		[]byte(`{"time":"2026-11-27T03:00:00Z","msg":"session.start","v":1,"session_id":"a"}`),
+		[]byte(`{"msg":"keyframe","live":"x"}`),
+		[]byte(`not json`),
+	} {
+		f.Add(l)
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r := fold.NewReport()
+		_ = r.Line(line)
+		_ = r.Line(line)
+		_ = r.Summary()
+		_, _ = fold.ParseStall(line)
+		_ = fold.KindOf(line)
+		_ = fold.New().Agrees(line)
+	})
+}

@@ -37,7 +37,12 @@ With no worker listening it prints a one-line hint and exits with status 1.`,
   openrtc-replay live --socket /run/user/1000/openrtc-1000/w1.sock --refresh-rate 2
   openrtc-replay live --once --sort cpu_pct
   openrtc-replay live --json | jq '.sessions | length'`,
-		Args: cobra.NoArgs,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr(c, "live reads a running worker's socket, not %q: use top for a recording", args[0])
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error { return a.live(c, f) },
 	}
 	fs := c.Flags()
