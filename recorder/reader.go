@@ -80,7 +80,8 @@ func (s IndexSource) String() string {
 
 // FileInfo describes one input of a [Set]. Time and record facts cover the
 // frames whose contents are known: every frame of a recording, and the frames
-// of other zstd files once a scan or [Set.Span] has decoded them.
+// of other zstd files once a scan or [Set.Span] has decoded them. Frames found
+// corrupt are left out of them.
 type FileInfo struct {
 	Path          string // as given to Open; "-" for standard input
 	Format        Format
@@ -237,6 +238,9 @@ func (f *recFile) info() FileInfo {
 	for _, fr := range f.frames {
 		if fr.Keyframe() {
 			fi.Keyframes++
+		}
+		if fr.corrupt {
+			continue
 		}
 		if !fr.known {
 			fi.UnknownFrames++
