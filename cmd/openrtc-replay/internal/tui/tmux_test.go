@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -61,27 +62,57 @@ func (x tmux) waitFor(what string, want []string, unwanted ...string) string {
 // the real recorder, the test presses keys with send-keys and reads the
 // screen with capture-pane, and q must end the process with status 0.
 func TestTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (CI installs it: .ci/run)")
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := filepath.Abs(fixture(fixtures.Stalls))
+	rec := absFixture(t, fixtures.Stalls)
+	pressKeysInTmux(t, fmt.Sprintf("env %s=%s %s -test.run=^$", helperEnv, shellQuote(rec), shellQuote(exe)))
+}
+
+// TestTmuxOpenrtcReplay does the same with the command an operator runs:
+// openrtc-replay top, built from this module.
+func TestTmuxOpenrtcReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds openrtc-replay")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "openrtc-replay")
+	build := exec.Command(goTool, "build", "-o", bin, "github.com/openrtc-go/introspect/cmd/openrtc-replay")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build openrtc-replay: %v\n%s", err, out)
+	}
+	rec := absFixture(t, fixtures.Stalls)
+	pressKeysInTmux(t, shellQuote(bin)+" top "+shellQuote(rec))
+}
+
+func absFixture(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(fixture(name))
 	if err != nil {
 		t.Fatal(err)
+	}
+	return p
+}
+
+// pressKeysInTmux runs command, which shows fixtures.Stalls on the
+// screen, in a new tmux server of its own, and checks the screen's answer
+// to s, g ], enter, esc and ?; then q must end it with status 0.
+func pressKeysInTmux(t *testing.T, command string) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (CI installs it: .ci/run)")
 	}
 	dir := t.TempDir()
 	x := tmux{t: t, sock: filepath.Join(dir, "tmux.sock")}
 	status := filepath.Join(dir, "status")
 	t.Cleanup(func() { x.run("kill-server") })
+	x.must("new-session", "-d", "-s", "tui", "-x", "140", "-y", "40",
+		fmt.Sprintf("%s ; echo $? > %s", command, shellQuote(status)))
 
-	shell := fmt.Sprintf("env %s=%s %s -test.run=^$ ; echo $? > %s",
-		helperEnv, shellQuote(rec), shellQuote(exe), shellQuote(status))
-	x.must("new-session", "-d", "-s", "tui", "-x", "140", "-y", "40", shell)
-
-	x.waitFor("start", []string{"openrtc-replay " + fixtures.Stalls, "dur(s)", "sort mem_mb ▼"})
+	x.waitFor("start", []string{"openrtc-replay", fixtures.Stalls, "dur(s)", "sort mem_mb ▼"})
 	x.must("send-keys", "-t", "tui", "s")
 	x.waitFor("s", []string{"sort cpu_pct ▼", "cpu%▼"})
 	x.must("send-keys", "-t", "tui", "g", "]")
@@ -101,7 +132,7 @@ func TestTmux(t *testing.T) {
 			if got := strings.TrimSpace(string(b)); got != "0" {
 				t.Fatalf("the screen exited with status %s", got)
 			}
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			screen, _ := x.run("capture-pane", "-p", "-t", "tui")
