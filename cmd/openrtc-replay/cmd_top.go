@@ -117,7 +117,7 @@ func (a *app) top(c *cobra.Command, args []string, f topFlags) error {
 			return err
 		}
 		err = a.interactive(a.ctx, cur, tui.Options{Sort: f.rows.sort, Status: f.rows.status,
-			Agent: f.rows.agent, Tenant: f.rows.tenant, Title: in.title()})
+			Agent: f.rows.agent, Tenant: f.rows.tenant, Title: in.title(), Location: in.loc})
 		a.warnDamage(in)
 		return err
 	}
