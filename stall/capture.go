@@ -10,7 +10,9 @@ import (
 )
 
 // captureHolders takes one goroutine profile and returns the stack, leaf
-// first, of every goroutine that carries HoldLabel, keyed by its value.
+// first, of every goroutine that carries HoldLabel, keyed by its value. A
+// value that more than one goroutine carries maps to nil: a holder's child
+// inherits its labels, and nothing in the profile tells them apart.
 // buf is reused between calls.
 func captureHolders(buf *bytes.Buffer) (map[string][]frame, error) {
 	buf.Reset()
@@ -21,7 +23,8 @@ func captureHolders(buf *bytes.Buffer) (map[string][]frame, error) {
 }
 
 // holdersFromProfile parses a goroutine profile (gzipped or plain proto) and
-// returns the stacks of the samples labelled with HoldLabel.
+// returns the stacks of the samples labelled with HoldLabel, as
+// captureHolders does.
 func holdersFromProfile(data []byte) (map[string][]frame, error) {
 	p, err := profile.ParseData(data)
 	if err != nil {
@@ -46,8 +49,18 @@ func holdersFromProfile(data []byte) (map[string][]frame, error) {
 				frames = append(frames, frame{fn: ln.Function.Name, file: ln.Function.Filename, line: ln.Line})
 			}
 		}
+		if len(frames) == 0 {
+			frames = []frame{} // present, unlike an ambiguous label
+		}
+		if len(ids) > 1 {
+			frames = nil // malformed: one goroutine has one label set
+		}
 		for _, id := range ids {
-			out[id] = frames
+			if _, dup := out[id]; dup {
+				out[id] = nil
+			} else {
+				out[id] = frames
+			}
 		}
 	}
 	return out, nil
@@ -55,7 +68,8 @@ func holdersFromProfile(data []byte) (map[string][]frame, error) {
 
 // captureDuty is the largest share of the watchdog's time that goroutine
 // profiles may take: after one that took d, the next waits (1/captureDuty-1)·d.
-const captureDuty = 0.01
+// A variable only so that tests can shorten the wait.
+var captureDuty = 0.01
 
 // limiter allows rate captures per second, with bursts of up to max(rate, 1)
 // (a token bucket), and keeps their total cost under captureDuty. It is used

@@ -141,9 +141,9 @@ func TestCaptureHoldersFindsTheHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, ok := stacks[fmt.Sprint(h.id)]
+	fs, ok := stacks[h.entry.label]
 	if !ok {
-		t.Fatalf("holder %d not in %v", h.id, stacks)
+		t.Fatalf("holder %s not in %v", h.entry.label, stacks)
 	}
 	// This test is in the package describe skips, so look at the raw frames.
 	if !slices.ContainsFunc(fs, func(f frame) bool { return strings.HasSuffix(f.file, "stall/frames_test.go") }) {

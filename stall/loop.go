@@ -4,10 +4,8 @@ import (
 	"context"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 )
 
 // A Loop is a named loop or critical section shared by sessions, such as a
@@ -21,8 +19,9 @@ type Loop struct {
 	w    *Watchdog
 	name string
 
-	mu   sync.Mutex
-	head *hold // active holds, a doubly linked list so leave is O(1)
+	mu    sync.Mutex
+	head  *hold                  // active holds, a doubly linked list so leave is O(1)
+	cache map[uint64]*labelEntry // labelled contexts by label-set hash, see labels.go
 }
 
 // Name returns the loop's name, the Source of its stalls.
@@ -38,8 +37,14 @@ func (l *Loop) Name() string { return l.name }
 // goroutine, and ctx should be the context whose labels the goroutine runs
 // with (as pprof.Do arranges).
 //
-// Enter and leave cost a few hundred nanoseconds, most of it building the
-// labelled context, and are safe for concurrent use.
+// Enter and leave are cheap (a few hundred nanoseconds, one allocation once
+// a session's labelled context is cached on the loop) and safe for
+// concurrent use.
+//
+// Holds may nest (a mutex taken inside a loop's work), but the goroutine
+// carries one hold label at a time: after the inner leave, the outer hold
+// is no longer found in goroutine profiles, and its report falls back to the
+// stack captured earlier, or to where it was left.
 func (l *Loop) Enter(ctx context.Context) (leave func()) {
 	h := l.enter(ctx)
 	return h.leave
@@ -56,9 +61,9 @@ type hold struct {
 	start int64 // monotonic, see monoNow
 
 	prev, next *hold
-	watch      *watch // nil until the hold first crosses the threshold
+	watch      *watch      // nil until the hold first crosses the threshold
+	entry      *labelEntry // the labelled context lent to this hold
 	left       atomic.Bool
-	idBuf      [20]byte // backs the HoldLabel value without another allocation
 }
 
 // watch is what the watchdog goroutine, and only it, keeps about a hold that
@@ -81,56 +86,23 @@ type ended struct {
 
 func (l *Loop) enter(ctx context.Context) *hold {
 	h := &hold{loop: l, ctx: ctx, id: newID()}
-	label := strconv.AppendUint(h.idBuf[:0], h.id, 10)
-	// The string aliases idBuf, which is never written again.
-	pprof.SetGoroutineLabels(withHoldLabel(ctx, unsafe.String(&label[0], len(label))))
+	labels := readLabels(ctx)
 	h.start = monoNow()
 	l.mu.Lock()
+	if !l.take(&labels, h) {
+		l.mu.Unlock()
+		e := newEntry(&labels, ctx) // allocates: not under the lock
+		l.mu.Lock()
+		l.adopt(&labels, e, h)
+	}
 	h.next = l.head
 	if l.head != nil {
 		l.head.prev = h
 	}
 	l.head = h
 	l.mu.Unlock()
+	pprof.SetGoroutineLabels(h.entry.ctx)
 	return h
-}
-
-// withHoldLabel returns a context whose pprof labels are those of ctx plus
-// HoldLabel=id. It is only for pprof.SetGoroutineLabels, which reads nothing
-// but the labels, so it need not descend from ctx; building the label set in
-// one piece saves pprof.WithLabels' merge (three allocations of five).
-func withHoldLabel(ctx context.Context, id string) context.Context {
-	var kv [2 * 8]string
-	n, ok := 0, true
-	put := func(k, v string) {
-		if n+2 > len(kv) {
-			ok = false
-			return
-		}
-		kv[n], kv[n+1] = k, v
-		n += 2
-	}
-	placed := false
-	pprof.ForLabels(ctx, func(k, v string) bool {
-		// ForLabels yields keys in sorted order; keep them sorted so
-		// pprof.Labels takes its fast path.
-		if !placed && k >= HoldLabel {
-			put(HoldLabel, id)
-			placed = true
-			if k == HoldLabel {
-				return true // an outer hold's label; ours replaces it
-			}
-		}
-		put(k, v)
-		return ok
-	})
-	if !placed {
-		put(HoldLabel, id)
-	}
-	if !ok {
-		return pprof.WithLabels(ctx, pprof.Labels(HoldLabel, id))
-	}
-	return pprof.WithLabels(context.Background(), pprof.Labels(kv[:n]...))
 }
 
 func (h *hold) leave() {
@@ -150,6 +122,7 @@ func (h *hold) leave() {
 		h.next.prev = h.prev
 	}
 	h.prev, h.next = nil, nil
+	h.entry.owner = nil
 	l.mu.Unlock()
 	if end-h.start < int64(l.w.opts.Threshold) {
 		return

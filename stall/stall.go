@@ -20,9 +20,9 @@ const (
 )
 
 // HoldLabel is the pprof label a goroutine carries while it holds a watched
-// loop or section. Its value is the hold's [Stall.ID] in decimal, which is how
-// the watchdog finds the holder in a goroutine profile. It also shows in CPU
-// profiles taken meanwhile.
+// loop or section. Its value, a number unique among the holds going on at
+// the time, is how the watchdog finds the holder in a goroutine profile. It
+// also shows in CPU profiles taken meanwhile.
 const HoldLabel = "openrtc_hold"
 
 // A Stall is one report of a stall: a session held a watched loop or section,

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -193,7 +192,16 @@ func (w *Watchdog) capture(now time.Time) bool {
 	}
 	for _, h := range w.due {
 		h.watch.captured = true
-		if fs, ok := stacks[strconv.FormatUint(h.id, 10)]; ok {
+		// A cached label passes from hold to hold of one session: if h
+		// has ended, the goroutine now carrying its label may be another.
+		if h.left.Load() {
+			continue
+		}
+		fs, ok := stacks[h.entry.label]
+		if ok && fs == nil {
+			h.loop.pollute(h.entry)
+		}
+		if ok && fs != nil {
 			if top, st := describe(fs); top != "" {
 				h.watch.frame, h.watch.stack = top, st
 			}

@@ -237,7 +237,10 @@ func TestConcurrentHoldsOfOneLoop(t *testing.T) {
 			continue
 		}
 		found = true
-		if !strings.HasSuffix(s.Frame, "stall_test.holdFor") {
+		// An ongoing report may lack a stack when stalls of the fast
+		// holders spent the capture budget; the final one has at least
+		// the place where the hold was left.
+		if (s.Frame != "" || !s.Ongoing) && !strings.HasSuffix(s.Frame, "stall_test.holdFor") {
 			t.Errorf("job-slow's Frame = %q, want holdFor", s.Frame)
 		}
 		if !s.Ongoing && s.Blocked < 100*time.Millisecond {
@@ -350,4 +353,60 @@ func TestStallString(t *testing.T) {
 			t.Errorf("String() = %q, want %q", got, tt.want)
 		}
 	}
+}
+
+// orphan is a goroutine a holder starts, which outlives the hold and keeps
+// the hold's labels.
+func orphan(release <-chan struct{}) {
+	<-release
+}
+
+func TestChildOfHolderIsNeverTakenForTheHolder(t *testing.T) {
+	defer stall.SetCaptureDuty(0.5)()
+	r := newReports()
+	w := stall.New(stall.Options{Report: r.report})
+	defer w.Close()
+	loop := w.Loop("room-loop")
+	release := make(chan struct{})
+	defer close(release)
+	ctx := sessionCtx("job-parent", "voice")
+
+	// A short hold starts a long-lived goroutine, which inherits the
+	// hold's labels.
+	<-inSession(ctx, func(ctx context.Context) {
+		leave := loop.Enter(ctx)
+		go orphan(release)
+		leave()
+	})
+	// Then the same session stalls twice. The first stall's profile shows
+	// its label on two goroutines: the watchdog must not guess. The second
+	// stall gets a fresh label, and its holder is found; it lasts until an
+	// ongoing report carries its stack.
+	var ending atomic.Bool
+	<-inSession(ctx, func(ctx context.Context) {
+		holdFor(ctx, loop, 150*time.Millisecond, &ending, nil)
+	})
+	first := r.next(t, final)
+	framed := make(chan struct{})
+	done := inSession(ctx, func(ctx context.Context) {
+		holdFor(ctx, loop, 0, &ending, framed)
+	})
+	withFrame := r.next(t, func(s stall.Stall) bool { return s.Ongoing && s.Frame != "" && s.ID != first.ID })
+	close(framed)
+	<-done
+	second := r.next(t, final)
+	w.Close()
+
+	for _, s := range r.snapshot() {
+		if strings.HasSuffix(s.Frame, "stall_test.orphan") {
+			t.Errorf("stall blamed on the holder's child: %v", s)
+		}
+		if s.ID == first.ID && s.Ongoing && s.Frame != "" {
+			t.Errorf("ambiguous profile gave the first stall a frame: %v", s)
+		}
+	}
+	if !strings.HasSuffix(withFrame.Frame, "stall_test.holdFor") || second.Frame != withFrame.Frame {
+		t.Errorf("second stall's Frame = %q, final %q, want holdFor", withFrame.Frame, second.Frame)
+	}
+	t.Logf("reports: %v", r.snapshot())
 }

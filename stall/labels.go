@@ -1,0 +1,168 @@
+package stall
+
+import (
+	"context"
+	"hash/maphash"
+	"runtime/pprof"
+	"strconv"
+)
+
+// Labelling a holder costs pprof.WithLabels: a merged label set, a map and a
+// context, five allocations on every hold. A session enters the same loops
+// again and again with the same labels, so each Loop keeps, per label set, a
+// labelled context with its own HoldLabel value, lent to one hold at a time.
+// A second concurrent hold with the same labels gets a fresh one.
+//
+// One leak remains: a goroutine started by a holder inherits its labels, and
+// keeps them after the hold ends. When a profile shows a label on more than
+// one goroutine, the watchdog cannot tell the holder from such a child; it
+// takes no stack from that profile rather than a wrong one, and marks the
+// entry polluted so that later holds get a fresh label. To bound how long a
+// child can shadow later holders, an entry is lent at most maxLends times.
+
+const (
+	// maxLabelPairs is the most labels a context may carry for its
+	// labelled context to be cached; more is unusual, and works uncached.
+	maxLabelPairs = 8
+	// maxLends is how many holds one labelled context serves before it is
+	// rebuilt with a new label: rebuilding costs about as much as 15 holds.
+	maxLends = 16
+	// labelCacheSize bounds a loop's cache. When it is full, the entries
+	// not lent out are dropped; they are rebuilt on demand.
+	labelCacheSize = 256
+)
+
+// labelSeed keys the hash of label sets; it only needs to be stable within
+// the process.
+var labelSeed = maphash.MakeSeed()
+
+// sessionLabels is a context's pprof labels, flattened as key, value, ...
+// in key order, without HoldLabel.
+type sessionLabels struct {
+	kv   [2 * maxLabelPairs]string
+	n    int
+	ok   bool // every label fitted in kv
+	hash uint64
+}
+
+func readLabels(ctx context.Context) sessionLabels {
+	s := sessionLabels{ok: true}
+	var h maphash.Hash
+	h.SetSeed(labelSeed)
+	pprof.ForLabels(ctx, func(k, v string) bool {
+		if k == HoldLabel {
+			return true
+		}
+		if s.n == len(s.kv) {
+			s.ok = false
+			return false
+		}
+		s.kv[s.n], s.kv[s.n+1] = k, v
+		s.n += 2
+		h.WriteString(k)
+		h.WriteByte(0)
+		h.WriteString(v)
+		h.WriteByte(0)
+		return true
+	})
+	s.hash = h.Sum64()
+	return s
+}
+
+// equal reports whether s holds exactly the labels kv.
+func (s *sessionLabels) equal(kv []string) bool {
+	if s.n != len(kv) {
+		return false
+	}
+	for i, x := range kv {
+		if s.kv[i] != x {
+			return false
+		}
+	}
+	return true
+}
+
+// labelEntry is a labelled context for one label set.
+type labelEntry struct {
+	kv    []string        // the session's labels, to confirm a hash match
+	ctx   context.Context // only for pprof.SetGoroutineLabels
+	label string          // the HoldLabel value in ctx
+
+	// Guarded by Loop.mu.
+	owner    *hold // the hold it is lent to
+	lends    int   // holds served so far
+	polluted bool  // seen on a goroutine other than its holder: do not lend again
+}
+
+// newEntry builds the labelled context for s, or for ctx when its labels
+// did not fit in s.
+func newEntry(s *sessionLabels, ctx context.Context) *labelEntry {
+	e := &labelEntry{label: strconv.FormatUint(newID(), 10)}
+	if !s.ok {
+		e.ctx = pprof.WithLabels(ctx, pprof.Labels(HoldLabel, e.label))
+		return e
+	}
+	e.kv = append([]string(nil), s.kv[:s.n]...)
+	// Build the whole label set in one piece, keys sorted so pprof.Labels
+	// takes its fast path. The context need not descend from ctx:
+	// SetGoroutineLabels reads nothing but its labels.
+	var kv [2*maxLabelPairs + 2]string
+	n, placed := 0, false
+	for i := 0; i < s.n; i += 2 {
+		if !placed && s.kv[i] > HoldLabel {
+			kv[n], kv[n+1], n, placed = HoldLabel, e.label, n+2, true
+		}
+		kv[n], kv[n+1], n = s.kv[i], s.kv[i+1], n+2
+	}
+	if !placed {
+		kv[n], kv[n+1], n = HoldLabel, e.label, n+2
+	}
+	e.ctx = pprof.WithLabels(context.Background(), pprof.Labels(kv[:n]...))
+	return e
+}
+
+// take lends h the cached entry for s if there is one and it is free.
+// l.mu must be held.
+func (l *Loop) take(s *sessionLabels, h *hold) bool {
+	if !s.ok {
+		return false
+	}
+	e := l.cache[s.hash]
+	if e == nil || e.owner != nil || e.polluted || e.lends >= maxLends || !s.equal(e.kv) {
+		return false
+	}
+	e.lends++
+	e.owner, h.entry = h, e
+	return true
+}
+
+// adopt lends h the new entry e and caches it if its slot is free.
+// l.mu must be held.
+func (l *Loop) adopt(s *sessionLabels, e *labelEntry, h *hold) {
+	e.owner, h.entry, e.lends = h, e, 1
+	if !s.ok {
+		return
+	}
+	if old := l.cache[s.hash]; old != nil {
+		if old.owner != nil && !old.polluted && old.lends < maxLends {
+			return // lent out: e serves this hold only
+		}
+	} else if len(l.cache) >= labelCacheSize {
+		for k, x := range l.cache {
+			if x.owner == nil {
+				delete(l.cache, k)
+			}
+		}
+	}
+	if l.cache == nil {
+		l.cache = make(map[uint64]*labelEntry)
+	}
+	l.cache[s.hash] = e
+}
+
+// pollute marks e as carried by a goroutine other than its holder.
+func (l *Loop) pollute(e *labelEntry) {
+	l.mu.Lock()
+	e.polluted = true
+	l.mu.Unlock()
+}
