@@ -112,7 +112,7 @@ func (m *model) header() []string {
 	if h.CPUUnavailable != "" {
 		b.WriteString(" · cpu unavailable: " + clean(h.CPUUnavailable))
 	} else {
-		fmt.Fprintf(&b, " · cpu sessions %.1f%% process %.1f%%", h.CPUPct, h.ProcessCPUPct)
+		fmt.Fprintf(&b, " · cpu %.1f%% process, %.1f%% of it in sessions", h.ProcessCPUPct, h.CPUPct)
 	}
 	fmt.Fprintf(&b, " · sched p99 %.2fms · gor %d · stalls %d", h.SchedP99Ms, h.Goroutines, h.Stalls)
 	if h.OngoingStalls > 0 {
@@ -337,7 +337,11 @@ func (m *model) footer() []string {
 		fmt.Fprintf(&b, " · text %q", m.text)
 	}
 	fmt.Fprintf(&b, " · %d of %d sessions", len(m.rows), m.total)
-	if len(m.stalls) > 0 && m.live == nil {
+	switch {
+	case m.live != nil:
+	case !m.stallsRead:
+		b.WriteString(" · reading the stalls…")
+	case len(m.stalls) > 0:
 		fmt.Fprintf(&b, " · %d stalls in recording", len(m.stalls))
 	}
 	status := styleDim.Render(b.String())
