@@ -33,10 +33,12 @@ type Introspector struct {
 	live map[string]string // live session id → agent
 	anon uint64
 
-	fmu   sync.Mutex // guards state: the live fold served on the socket
+	fmu   sync.Mutex // guards state and lastT, and orders events into the recording
 	state *fold.State
+	lastT time.Time
 
-	out      slog.Handler // console, plus the recorder when recording
+	console  slog.Handler
+	out      slog.Handler // console, plus the recorder when recording: for Handler
 	rec      *recorder.Recorder
 	watchdog *stall.Watchdog
 	server   *snapshotServer
@@ -67,7 +69,7 @@ func Start(opts Options) (*Introspector, error) {
 	in.state = fold.New()
 
 	console := consoleHandler(opts.Logger)
-	in.out = console
+	in.console, in.out = console, console
 	if opts.Record != "" {
 		rec, err := openRecording(opts.Record, opts.Worker, opts.RecordOptions)
 		if err != nil {
@@ -86,11 +88,11 @@ func Start(opts Options) (*Introspector, error) {
 			in.closeRecording()
 			return nil, fmt.Errorf("introspect: live socket: %w", err)
 		}
-		in.server = startSnapshotServer(ln, in.snapshot, serverOptions{})
+		in.server = startSnapshotServer(ln, in.snapshot, serverOptions{OnError: in.socketError})
 	}
 
 	host, _ := os.Hostname()
-	in.emit(time.Now(), events.WorkerStart{
+	in.emit(events.WorkerStart{
 		Worker: opts.Worker, PID: os.Getpid(), Host: host, GoVersion: runtime.Version(),
 		MaxSessions: opts.MaxSessions,
 		Config: events.Config{
@@ -131,7 +133,7 @@ func (in *Introspector) Close() error {
 		in.cancel()
 		in.wg.Wait()
 		in.watchdog.Close()
-		in.emit(time.Now(), events.WorkerStop{Reason: "closed"})
+		in.emit(events.WorkerStop{Reason: "closed"})
 		err := in.closeServer()
 		in.closeErr = errors.Join(err, in.closeRecording())
 	})
@@ -184,16 +186,44 @@ func (in *Introspector) snapshot() []byte {
 	return b
 }
 
-// emit folds e into the live state and logs it. The fold is applied to the
-// typed event directly; replay applies the same event decoded from its JSON
-// line, and the events package's round-trip tests keep the two equal.
-func (in *Introspector) emit(t time.Time, e events.Event) {
-	in.fmu.Lock()
-	in.state.Apply(events.Decoded{Time: t, Level: e.Level(), Kind: e.Kind(), V: events.SchemaVersion, Event: e})
-	in.fmu.Unlock()
+// emit stamps e with the current time, folds it into the live state and logs
+// it. Stamping, folding and queueing for the recording happen under one lock,
+// so the recording's times never go backwards and replay, which folds up to
+// the first record past the moment asked for, misses nothing. The recorder
+// only queues, so the lock is never held over I/O; the console, which may
+// block on a slow terminal, is written outside it.
+//
+// The fold is applied to the typed event directly; replay applies the same
+// event decoded from its JSON line, and the events package's round-trip
+// tests keep the two equal.
+func (in *Introspector) emit(e events.Event) {
 	ctx := context.Background()
-	if in.out.Enabled(ctx, e.Level()) {
-		_ = in.out.Handle(ctx, events.Record(t, e))
+	in.fmu.Lock()
+	t := time.Now()
+	if t.Before(in.lastT) {
+		t = in.lastT // the wall clock stepped back
+	}
+	in.lastT = t
+	in.state.Apply(events.Decoded{Time: t, Level: e.Level(), Kind: e.Kind(), V: events.SchemaVersion, Event: e})
+	r := events.Record(t, e)
+	if in.rec != nil && in.rec.Enabled(ctx, e.Level()) {
+		_ = in.rec.Handle(ctx, r)
+	}
+	in.fmu.Unlock()
+	if in.console.Enabled(ctx, e.Level()) {
+		_ = in.console.Handle(ctx, r)
+	}
+}
+
+// socketError reports a problem serving the live view (a refused peer, a
+// client that stopped reading) on the console at DEBUG: it is not an event
+// of the worker and is not recorded.
+func (in *Introspector) socketError(err error) {
+	ctx := context.Background()
+	if in.console.Enabled(ctx, slog.LevelDebug) {
+		r := slog.NewRecord(time.Now(), slog.LevelDebug, "live socket", 0)
+		r.AddAttrs(slog.String("error", err.Error()))
+		_ = in.console.Handle(ctx, r)
 	}
 }
 

@@ -3,7 +3,6 @@ package introspect
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/stall"
@@ -94,11 +93,7 @@ func (in *Introspector) reportStall(s stall.Stall) {
 	if agent == "" && s.Session != "" {
 		agent = in.agentOf(s.Session)
 	}
-	at := time.Now()
-	if !s.Ongoing && s.Source == stall.SourceScheduler && !s.Start.IsZero() {
-		at = s.Start.Add(s.Blocked)
-	}
-	in.emit(at, events.SlowSession{
+	in.emit(events.SlowSession{
 		StallID: s.ID, SessionID: s.Session, Agent: agent, Source: s.Source,
 		Blocked: s.Blocked, Ongoing: s.Ongoing, Confidence: s.Confidence,
 		Frame: s.Frame, Stack: s.Stack,

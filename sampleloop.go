@@ -92,7 +92,7 @@ func (sl *sampleLoop) tick(now time.Time) {
 		e.GoroutinesBySession = sl.goroutines(v.Goroutines)
 		sl.nextGorAt = now.Add(sampler.GoroutineInterval(v.Goroutines, sl.in.opts.SampleInterval))
 	}
-	sl.in.emit(now, e)
+	sl.in.emit(e)
 
 	sw := stall.SchedWindow{End: now, ProbeWorst: sl.probe.Worst(), LatencyMax: v.SchedLatencyMax}
 	if haveWin {

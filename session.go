@@ -6,7 +6,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/openrtc-go/introspect/events"
 )
@@ -86,7 +85,7 @@ func (in *Introspector) Begin(ctx context.Context, id string, opts ...SessionOpt
 	}
 	sctx := pprof.WithLabels(ctx, pprof.Labels(labels...))
 	pprof.SetGoroutineLabels(sctx)
-	in.emit(time.Now(), events.SessionStart{SessionID: s.id, Agent: s.agent, Tenant: s.tenant, Pinned: s.pinned, Labels: s.labels})
+	in.emit(events.SessionStart{SessionID: s.id, Agent: s.agent, Tenant: s.tenant, Pinned: s.pinned, Labels: s.labels})
 
 	var once sync.Once
 	return sctx, func(err error) {
@@ -101,7 +100,7 @@ func (in *Introspector) Begin(ctx context.Context, id string, opts ...SessionOpt
 			default:
 				e.Outcome, e.Error = events.OutcomeError, err.Error()
 			}
-			in.emit(time.Now(), e)
+			in.emit(e)
 		})
 	}
 }
