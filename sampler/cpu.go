@@ -154,21 +154,15 @@ func (s *CPUSampler) finish(sw *stoppedWindow) CPUWindow {
 	return s.toWindow(sw.buf.bytes(), sw.armed, sw.disarmed)
 }
 
-// toWindow turns a profile into a CPUWindow, falling back to the sampler's own
-// clock where the profile lacks times, and to an unavailable window if the
-// profile does not parse.
+// toWindow turns a profile into a CPUWindow timed by the sampler's own
+// clock, or into an unavailable window if the profile does not parse.
 func (s *CPUSampler) toWindow(data []byte, armed, disarmed time.Time) CPUWindow {
 	w, err := parseCPUWindow(data, s.topN)
 	if err != nil {
 		w = CPUWindow{Unavailable: err.Error()}
 	}
-	if w.Start.IsZero() || w.Start.UnixNano() == 0 {
-		w.Start = armed
-	}
-	if w.Duration <= 0 {
-		w.Duration = disarmed.Sub(armed)
-	}
-	w.armed, w.disarmed = armed, disarmed
+	w.profileDuration = w.Duration
+	w.Start, w.Duration = armed, disarmed.Sub(armed)
 	return w
 }
 
@@ -185,8 +179,6 @@ func (s *CPUSampler) collectStolen(ctx context.Context, buf *profileBuffer, arme
 				Start:       armed,
 				Duration:    disarmed.Sub(armed),
 				Unavailable: fmt.Sprintf("the CPU profile was stopped by another caller and not written out within %v", stolenProfileTimeout),
-				armed:       armed,
-				disarmed:    disarmed,
 			}
 		}
 		select {
@@ -208,5 +200,5 @@ func (s *CPUSampler) standAside(ctx context.Context, timer *time.Timer, start ti
 	case <-timer.C:
 	}
 	now := time.Now()
-	deliver(CPUWindow{Start: start, Duration: now.Sub(start), Unavailable: reason, armed: start, disarmed: start})
+	deliver(CPUWindow{Start: start, Duration: now.Sub(start), Unavailable: reason})
 }

@@ -23,14 +23,23 @@ const SessionLabel = "session"
 // window of one second on a busy core holds about 100 samples: figures for
 // small shares are statistical, as in any sampling profiler.
 type CPUWindow struct {
-	// Start is when the profile began, as recorded in the profile.
+	// Start is when the sampler turned the profiler on for this window.
 	Start time.Time
 
-	// Duration is the profile's own duration (the profile's DurationNanos),
-	// which is the figure to divide by: a window can run longer than the
-	// nominal window (a slow stop under CPU saturation) or shorter (the
-	// application stopped it). For an unavailable window it is the time the
-	// sampler stood aside.
+	// Duration is how long the profiler was on for this window: from just
+	// before the sampler's StartCPUProfile to just before its
+	// StopCPUProfile (or to when another caller's StopCPUProfile began
+	// writing the profile out). Samples are taken exactly while the
+	// profiler is on, so this, not the nominal window, is the figure to
+	// divide by. A window runs longer than nominal when the sampler's
+	// goroutine waits for a CPU, and shorter when the application stops it.
+	//
+	// It is not the profile's own DurationNanos: the profile writer
+	// goroutine measures that from when it first runs to when it builds the
+	// profile, and under CPU saturation both ends slip by that goroutine's
+	// wait in the run queue, by hundreds of milliseconds on a busy machine.
+	//
+	// For an unavailable window it is the time the sampler stood aside.
 	Duration time.Duration
 
 	// Period is the CPU time one sample stands for (10ms at the profiler's
@@ -61,10 +70,9 @@ type CPUWindow struct {
 	// window. An unavailable window carries no samples.
 	Unavailable string
 
-	// When the sampler armed and disarmed the profiler (its own clock):
-	// samples are taken only in between. Used to measure what the windows
-	// do not cover.
-	armed, disarmed time.Time
+	// profileDuration is the profile's own DurationNanos, kept to measure
+	// how far it strays from Duration.
+	profileDuration time.Duration
 }
 
 // A Frame is one line of code that samples landed on.
@@ -164,7 +172,8 @@ func sessionOf(s *profile.Sample) string {
 
 // parseCPUWindow reads a CPU profile as runtime/pprof writes it (gzipped
 // protocol buffer) and counts its samples per session, keeping the topN
-// busiest frames of each session.
+// busiest frames of each session. Start and Duration come from the profile;
+// the sampler replaces them with its own clock.
 func parseCPUWindow(data []byte, topN int) (CPUWindow, error) {
 	p, err := profile.ParseData(data)
 	if err != nil {

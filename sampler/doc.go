@@ -60,9 +60,10 @@
 //
 // When every core is busy, StopCPUProfile waits for the profile writer
 // goroutine to get through the run queue, so a window's stop can take much
-// longer than usual. The sampler starts the next window as soon as the
-// previous one has stopped, parses the previous profile while the next one
-// runs, and reports each window's duration as the profile's own duration
-// (from the profile, not the nominal window), so samples × period ÷ duration
-// stays an honest CPU share even when windows stretch.
+// longer than usual, and the profiler is off meanwhile. The sampler starts
+// the next window as soon as the previous one has stopped and parses the
+// previous profile while the next one runs. Each window's Duration is the
+// time the profiler was actually on (the sampler's clock around Start and
+// Stop), so samples × period ÷ duration stays an honest CPU share however
+// much windows stretch, and the gaps between windows are simply unobserved.
 package sampler

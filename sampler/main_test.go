@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,15 +47,17 @@ func dutyCycle(ctx context.Context, duty float64, period time.Duration) {
 }
 
 // spinSink keeps spin's work from being optimised away.
-var spinSink uint64
+var spinSink atomic.Uint64
 
 // spin does a little pure CPU work.
 func spin() {
-	x := spinSink
+	x := uint64(time.Now().UnixNano())
 	for i := 0; i < 1000; i++ {
 		x = x*6364136223846793005 + 1442695040888963407
 	}
-	spinSink = x
+	if x == 0 {
+		spinSink.Add(1)
+	}
 }
 
 // collect runs s until ctx is done and returns the windows it delivered.
