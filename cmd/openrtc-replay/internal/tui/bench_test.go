@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openrtc-go/introspect/events"
+	"github.com/openrtc-go/introspect/fixtures"
 	"github.com/openrtc-go/introspect/fold"
 )
 
@@ -91,4 +92,22 @@ func manyStalls(start, end time.Time, n int) []fold.Stall {
 		out[i] = fold.Stall{At: start.Add(time.Duration(float64(end.Sub(start)) * float64(i) / float64(max(n, 1))))}
 	}
 	return out
+}
+
+// BenchmarkKeyStep is what one press of t costs on a real recording through
+// the real cursor: the cursor's step, the view, the table's rebuild and a
+// frame. At the end it goes back to the start, as g would.
+func BenchmarkKeyStep(b *testing.B) {
+	cur := openCursor(b, fixture(fixtures.Normal))
+	m := newModel(cur, Options{Width: 160, Height: 50})
+	m.seek(m.start)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.step(true)
+		if m.note != "" {
+			m.note = ""
+			m.seek(m.start)
+		}
+		_ = m.View()
+	}
 }
