@@ -27,9 +27,10 @@ const (
 	// maxLends is how many holds one labelled context serves before it is
 	// rebuilt with a new label: rebuilding costs about as much as 15 holds.
 	maxLends = 16
-	// labelCacheSize bounds a loop's cache. When it is full, the entries
-	// not lent out are dropped; they are rebuilt on demand.
-	labelCacheSize = 256
+	// labelCacheSize bounds a loop's cache, at a few hundred bytes an
+	// entry. When it is full, the entries not lent out are dropped; they
+	// are rebuilt on demand.
+	labelCacheSize = 4096
 )
 
 // labelSeed keys the hash of label sets; it only needs to be stable within
@@ -152,6 +153,9 @@ func (l *Loop) adopt(s *sessionLabels, e *labelEntry, h *hold) {
 			if x.owner == nil {
 				delete(l.cache, k)
 			}
+		}
+		if len(l.cache) >= labelCacheSize {
+			return // all lent out: e serves this hold only
 		}
 	}
 	if l.cache == nil {

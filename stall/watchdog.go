@@ -21,9 +21,10 @@ type Watchdog struct {
 	loops map[string]*Loop
 	order []*Loop // loops in creation order, for the checks
 
-	finMu sync.Mutex
-	fin   []ended       // holds that ended as stalls, awaiting their final report
-	wake  chan struct{} // nudges the watchdog goroutine when fin grows
+	finMu  sync.Mutex
+	fin    []ended       // holds that ended as stalls, awaiting their final report
+	closed bool          // the watchdog goroutine has stopped: fin is not drained
+	wake   chan struct{} // nudges the watchdog goroutine when fin grows
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -33,6 +34,7 @@ type Watchdog struct {
 	captures    *limiter
 	lastCapture time.Duration // how long the last goroutine profile took
 	buf         bytes.Buffer
+	loopsBuf    []*Loop
 	due         []*hold
 }
 
@@ -74,7 +76,8 @@ func (w *Watchdog) Loop(name string) *Loop {
 // Close stops the watchdog goroutine after making the final reports of
 // stalls that have already ended. Holds still going on are not reported
 // again. Loops and mutexes keep working after Close, unwatched. Close may be
-// called more than once.
+// called more than once, but not from Report. It returns nil; the error is
+// there so a Watchdog is an io.Closer.
 func (w *Watchdog) Close() error {
 	w.closeOnce.Do(func() { close(w.stop) })
 	<-w.done
@@ -84,6 +87,10 @@ func (w *Watchdog) Close() error {
 // finished queues a hold that ended as a stall for its final report.
 func (w *Watchdog) finished(e ended) {
 	w.finMu.Lock()
+	if w.closed {
+		w.finMu.Unlock()
+		return
+	}
 	w.fin = append(w.fin, e)
 	w.finMu.Unlock()
 	select {
@@ -99,6 +106,9 @@ func (w *Watchdog) run() {
 	for {
 		select {
 		case <-w.stop:
+			w.finMu.Lock()
+			w.closed = true
+			w.finMu.Unlock()
 			w.reportFinished()
 			return
 		case <-w.wake:
@@ -115,13 +125,13 @@ func (w *Watchdog) run() {
 // check reports the holds that are past the threshold and due a report.
 func (w *Watchdog) check(now time.Time) {
 	w.mu.Lock()
-	loops := slices.Clone(w.order)
+	w.loopsBuf = append(w.loopsBuf[:0], w.order...)
 	w.mu.Unlock()
 
 	mono := monoOf(now)
 	thr := int64(w.opts.Threshold)
 	w.due = w.due[:0]
-	for _, l := range loops {
+	for _, l := range w.loopsBuf {
 		l.mu.Lock()
 		for h := l.head; h != nil; h = h.next {
 			if held := mono - h.start; held >= thr {

@@ -1,8 +1,10 @@
 package stall_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -409,4 +411,73 @@ func TestChildOfHolderIsNeverTakenForTheHolder(t *testing.T) {
 		t.Errorf("second stall's Frame = %q, final %q, want holdFor", withFrame.Frame, second.Frame)
 	}
 	t.Logf("reports: %v", r.snapshot())
+}
+
+func TestNestedHoldsAreBothReported(t *testing.T) {
+	r := newReports()
+	w := stall.New(stall.Options{Report: r.report})
+	outer, inner := w.Loop("room-loop"), w.Mutex("room-state")
+
+	<-inSession(sessionCtx("job-nested", "voice"), func(ctx context.Context) {
+		leave := outer.Enter(ctx)
+		time.Sleep(60 * time.Millisecond)
+		inner.LockCtx(ctx)
+		time.Sleep(120 * time.Millisecond)
+		inner.Unlock()
+		leave()
+	})
+	w.Close()
+
+	finals := map[string]stall.Stall{}
+	for _, s := range r.snapshot() {
+		if !s.Ongoing {
+			finals[s.Source] = s
+		}
+	}
+	o, i := finals["room-loop"], finals["room-state"]
+	if o.Session != "job-nested" || o.Blocked < 180*time.Millisecond {
+		t.Errorf("outer final = %v, want job-nested for at least 180ms", o)
+	}
+	if i.Session != "job-nested" || i.Blocked < 120*time.Millisecond || i.Blocked > o.Blocked {
+		t.Errorf("inner final = %v, want job-nested for at least 120ms, within the outer", i)
+	}
+	if o.ID == i.ID {
+		t.Error("nested holds share a stall ID")
+	}
+}
+
+func TestStallsAfterCloseAreDropped(t *testing.T) {
+	r := newReports()
+	w := stall.New(stall.Options{Threshold: 10 * time.Millisecond, Report: r.report})
+	l := w.Loop("late")
+	w.Close()
+	<-inSession(sessionCtx("job-late", "voice"), func(ctx context.Context) {
+		leave := l.Enter(ctx)
+		time.Sleep(30 * time.Millisecond)
+		leave()
+	})
+	if got := r.snapshot(); len(got) != 0 {
+		t.Errorf("closed watchdog reported %v", got)
+	}
+}
+
+func TestDefaultReportLogs(t *testing.T) {
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	defer slog.SetDefault(old)
+
+	w := stall.New(stall.Options{Threshold: 20 * time.Millisecond})
+	<-inSession(sessionCtx("job-logged", "voice"), func(ctx context.Context) {
+		leave := w.Loop("mixer").Enter(ctx)
+		time.Sleep(40 * time.Millisecond)
+		leave()
+	})
+	w.Close()
+	out := buf.String()
+	for _, want := range []string{"level=WARN", "msg=slow-session", "session_id=job-logged", "source=mixer", "ongoing=false"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
 }
