@@ -166,7 +166,6 @@ func TestFuzzSeeds(t *testing.T) {
 			}
 			continue
 		}
-		os.RemoveAll(dir)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
