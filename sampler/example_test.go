@@ -63,9 +63,9 @@ func ExampleGoroutineInterval() {
 		fmt.Println(n, sampler.GoroutineInterval(n, time.Second))
 	}
 	// Output:
-	// 100 1s
-	// 1000 1.3s
-	// 10000 12.1s
+	// 100 1.4s
+	// 1000 3.2s
+	// 10000 21.2s
 }
 
 func ExampleFrame_String() {

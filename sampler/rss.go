@@ -5,9 +5,9 @@ import "sync"
 // An RSSReader reads the resident set size of the current process.
 //
 // On Linux it keeps /proc/self/statm open and re-reads it at offset zero on
-// each Read, which costs a couple of microseconds and does not allocate; the
-// result is the resident page count times [os.Getpagesize], the same figure
-// as VmRSS in /proc/self/status.
+// each Read, which costs one system call and does not allocate; the result
+// is the resident page count times [os.Getpagesize], the same figure as
+// VmRSS in /proc/self/status.
 //
 // On other Unix systems /proc/self/statm does not exist and Read returns the
 // peak resident set size from getrusage (ru_maxrss), which never goes down:
