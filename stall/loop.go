@@ -72,6 +72,7 @@ type watch struct {
 	reported   bool  // an ongoing report was made
 	nextReport int64 // the duration due the next ongoing report
 	bare       bool  // the last ongoing report carried no stack
+	lends      int   // h.entry.lends when last listed for a capture
 	captured   bool  // a profile was taken since the hold crossed the threshold
 	frame      string
 	stack      []string
