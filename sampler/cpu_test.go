@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,8 +96,12 @@ func TestCPUSharesFollowDutyCycles(t *testing.T) {
 			t.Errorf("session %s share %.3f, want %.3f ± 0.15", id, share, want)
 		}
 	}
-	if top := windows[len(windows)-1].Top["a"]; len(top) > 0 && !strings.Contains(top[0].Function, "spin") && !strings.Contains(top[0].Function, "dutyCycle") {
-		t.Errorf("session a's top frame is %v, want spin or dutyCycle", top[0])
+	var aTop []Frame
+	for _, w := range windows {
+		aTop = append(aTop, w.Top["a"]...)
+	}
+	if !slices.ContainsFunc(aTop, func(f Frame) bool { return strings.HasSuffix(f.Function, ".spin") }) {
+		t.Errorf("session a's top frames %v do not include spin", aTop)
 	}
 	logCoverage(t, "unsaturated", windows)
 }
@@ -262,11 +267,19 @@ func TestCPUUserStopsSamplerWindow(t *testing.T) {
 	defer func() { stop(); wait() }()
 
 	// A window is delivered after the next one has started, so once one
-	// arrives the sampler's profile is running.
-	if w := next(t, ch, 5*time.Second); w.Unavailable != "" {
-		t.Fatalf("first window unavailable: %s", w.Unavailable)
+	// arrives the sampler's profile is running. Stop it 300ms into the new
+	// window, well clear of its end; if a loaded machine delivered the window
+	// late, wait for the next one.
+	for {
+		w := next(t, ch, 5*time.Second)
+		if w.Unavailable != "" {
+			t.Fatalf("window unavailable: %s", w.Unavailable)
+		}
+		if wait := 300*time.Millisecond - time.Since(w.Start.Add(w.Duration)); wait > 0 {
+			time.Sleep(wait)
+			break
+		}
 	}
-	time.Sleep(300 * time.Millisecond)
 	pprof.StopCPUProfile() // ends the sampler's window
 	user := newProfileBuffer()
 	if err := pprof.StartCPUProfile(user); err != nil {

@@ -49,10 +49,12 @@ func dutyCycle(ctx context.Context, duty float64, period time.Duration) {
 // spinSink keeps spin's work from being optimised away.
 var spinSink atomic.Uint64
 
-// spin does a little pure CPU work.
+// spin does about ten microseconds of pure CPU work, enough that the clock
+// reads around it (a system call on some virtual machines) stay a small part
+// of a burner's samples.
 func spin() {
-	x := uint64(time.Now().UnixNano())
-	for i := 0; i < 1000; i++ {
+	x := spinSink.Load() | 1
+	for i := 0; i < 10000; i++ {
 		x = x*6364136223846793005 + 1442695040888963407
 	}
 	if x == 0 {
