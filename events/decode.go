@@ -213,5 +213,14 @@ func decodeKeyframe(f *fieldSet) (Event, error) {
 		s := decodeSample(objectFields(l))
 		e.Last = &s
 	}
+	// CPU time is derived, not stored: samples × the profiler's period, a
+	// fixed 10ms in Go unless the keyframe's latest window says otherwise.
+	period := 10 * time.Millisecond
+	if e.Last != nil && e.Last.CPU.Period > 0 {
+		period = e.Last.CPU.Period
+	}
+	for i := range e.Sessions {
+		e.Sessions[i].CPUNanos = e.Sessions[i].CPUSamples * int64(period)
+	}
 	return e, nil
 }

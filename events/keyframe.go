@@ -36,7 +36,7 @@ type KeySession struct {
 	Start       time.Time         `json:"start"`
 	PeakBytes   uint64            `json:"peak_bytes"`            // highest memory share seen
 	CPUSamples  int64             `json:"cpu_samples"`           // cumulative
-	CPUNanos    int64             `json:"cpu_ns"`                // cumulative samples × period
+	CPUNanos    int64             `json:"-"`                     // CPUSamples × period: derived, not stored
 	MaxCPUPct   float64           `json:"max_cpu_pct,omitempty"` // highest cpu_pct of one window
 	Goroutines  int               `json:"goroutines,omitempty"`  // at the last goroutine profile
 	GorPeak     int               `json:"gor_peak,omitempty"`

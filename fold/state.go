@@ -132,9 +132,8 @@ func (s *State) sessionStart(t time.Time, e events.SessionStart) {
 		SessionID: e.SessionID, Agent: e.Agent, Tenant: e.Tenant, Pinned: e.Pinned,
 		Labels: e.Labels, Start: t,
 	}}
-	if share, ok := s.share(); ok {
-		ss.PeakBytes = share
-	}
+	// No share yet: the latest sample's RSS was divided among sessions that
+	// did not include this one. The next sample gives it its first share.
 	s.sessions[e.SessionID] = ss
 	s.worker.Begun++
 }
@@ -208,7 +207,7 @@ func (s *State) cpuWindow(w events.CPUWindow) {
 		}
 		ss.CPUSamples += n
 		ss.CPUNanos += n * int64(w.Period)
-		if p := pct(n, w.Total); p > ss.MaxCPUPct {
+		if p := round1(pct(n, w.Total)); p > ss.MaxCPUPct {
 			ss.MaxCPUPct = p
 		}
 	}
@@ -273,7 +272,7 @@ func (s *State) keyframe(t time.Time, e events.Keyframe) {
 		s.openStalls[id] = nil
 	}
 	if e.Last != nil {
-		s.last, s.haveSample = *e.Last, true
+		s.last, s.haveSample, s.lastAt = *e.Last, true, t
 		if e.Last.CPU.Duration > 0 || e.Last.CPU.Unavailable != "" {
 			s.cpu = e.Last.CPU
 		}

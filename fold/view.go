@@ -122,7 +122,8 @@ func (s *State) View(at time.Time) View {
 	share, haveShare := s.share()
 	for _, ss := range s.liveInOrder() {
 		r := s.row(ss, at)
-		if haveShare {
+		// A session younger than the latest sample has no share yet.
+		if haveShare && !ss.Start.After(s.lastAt) {
 			r.MemMB = round2(float64(share) / mib)
 			if r.MemMB > r.PeakMB {
 				r.PeakMB = r.MemMB
