@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/pprof"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -99,6 +100,15 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 	// pending is a window stopped by the sampler whose profile has not been
 	// parsed yet: parsing waits until the next window runs.
 	var pending *stoppedWindow
+	// active is the buffer of the profile the sampler is running, if any.
+	// Should fn panic while a window runs, the profile is stopped on the way
+	// out rather than left running with nobody to stop it.
+	var active *profileBuffer
+	defer func() {
+		if active != nil && !active.received() {
+			pprof.StopCPUProfile()
+		}
+	}()
 	for ctx.Err() == nil {
 		buf := newProfileBuffer()
 		armed := time.Now()
@@ -108,12 +118,13 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 				pending = nil
 			}
 			reason := "pprof.StartCPUProfile: " + err.Error()
-			if ctx.Err() == nil && err.Error() == "cpu profiling already in use" {
+			if strings.Contains(err.Error(), "already in use") {
 				reason = "another CPU profile is running (the application's or net/http/pprof's): " + err.Error()
 			}
 			s.standAside(ctx, timer, armed, reason, deliver)
 			continue
 		}
+		active = buf
 		timer.Reset(s.window)
 		if pending != nil {
 			deliver(s.finish(pending))
@@ -126,6 +137,7 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 		case <-buf.written:
 		}
 		disarmed := time.Now()
+		active = nil
 		if buf.received() {
 			// The application called StopCPUProfile during our window: our
 			// profile is (being) written into buf. Calling StopCPUProfile

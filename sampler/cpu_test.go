@@ -363,3 +363,26 @@ func TestCPUSamplerRunTwice(t *testing.T) {
 	}
 	pprof.StopCPUProfile()
 }
+
+// TestCPUSamplerPanicInCallback checks that a callback panicking while a
+// window runs does not leave the profiler running.
+func TestCPUSamplerPanicInCallback(t *testing.T) {
+	s := NewCPUSampler(CPUOptions{Window: 50 * time.Millisecond})
+	recovered := make(chan any, 1)
+	go func() {
+		defer func() { recovered <- recover() }()
+		s.Run(context.Background(), func(CPUWindow) { panic("callback") })
+	}()
+	select {
+	case r := <-recovered:
+		if r != "callback" {
+			t.Fatalf("recovered %v", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the callback was never called")
+	}
+	if err := pprof.StartCPUProfile(newProfileBuffer()); err != nil {
+		t.Fatalf("profiler left running after the callback panicked: %v", err)
+	}
+	pprof.StopCPUProfile()
+}
