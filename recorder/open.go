@@ -200,6 +200,9 @@ func (f *recFile) index() error {
 			if len(f.frames) == 0 && !f.header {
 				return notRec("no frames of JSON lines")
 			}
+			if f.format == FormatZstd && !f.peekRecord() {
+				return notRec("no JSON record with a \"time\" in the first MiB")
+			}
 			return nil
 		}
 	}
@@ -217,6 +220,32 @@ func (f *recFile) index() error {
 		return notRec("no line is a JSON record with a \"time\"")
 	}
 	return nil
+}
+
+// peekRecord reports whether the decompressed start of a zstd file without
+// index frames holds a record, so that `zstd image.png` is refused like the
+// image itself. It reads at most 1 MiB of lines.
+func (f *recFile) peekRecord() bool {
+	var dec decoderPool
+	defer dec.close()
+	c := newCursor(f, 0, &dec)
+	seen := int64(0)
+	for c.cur >= 0 || c.load() {
+		line, _, n, _, ok := c.nextLine()
+		if !ok {
+			c.finish()
+			continue
+		}
+		if _, err := recordTime(line); err == nil {
+			c.abandon()
+			return true
+		}
+		if seen += n + 1; seen > 1<<20 {
+			break
+		}
+	}
+	c.abandon()
+	return false
 }
 
 // looksBinary reports whether the head of a file holds bytes that no text

@@ -1,9 +1,11 @@
 package recorder
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -95,7 +97,8 @@ type FileInfo struct {
 	First, Last   time.Time // earliest and latest record time in known frames
 	LostBytes     int64     // bytes in torn tails and skipped corrupt frames
 	BadLines      int64     // lines skipped so far (plain logs: all of them)
-	Damage        []Damage  // structural damage, then bad lines (at most 1000 of those)
+	Damage        []Damage  // by offset; at most 1000 bad lines are kept
+
 }
 
 // A Set is one or more inputs opened by [Open], read as a single stream of
@@ -144,7 +147,8 @@ func (s *Set) Index(i int) []FrameEntry {
 	return out
 }
 
-// Damage returns every damaged stretch found so far, file by file. Torn tails
+// Damage returns every damaged stretch found so far, file by file and by
+// offset within a file. Torn tails
 // and corrupt frames found while indexing are known after Open; a frame that
 // fails to decode, and bad lines inside compressed frames, are found when a
 // scan reaches them. After a full scan the list is complete (up to 1000 bad
@@ -152,9 +156,7 @@ func (s *Set) Index(i int) []FrameEntry {
 func (s *Set) Damage() []Damage {
 	var out []Damage
 	for _, f := range s.files {
-		f.mu.Lock()
-		out = append(out, f.damage...)
-		f.mu.Unlock()
+		out = append(out, f.info().Damage...)
 	}
 	return out
 }
@@ -235,6 +237,10 @@ func (f *recFile) info() FileInfo {
 		Frames: len(f.frames), LostBytes: f.lostBytes, BadLines: f.badLines,
 		Damage: append([]Damage(nil), f.damage...),
 	}
+	// In file order, whatever order the scans met them in.
+	slices.SortStableFunc(fi.Damage, func(a, b Damage) int {
+		return cmp.Or(cmp.Compare(a.Offset, b.Offset), cmp.Compare(a.Line, b.Line))
+	})
 	for _, fr := range f.frames {
 		if fr.Keyframe() {
 			fi.Keyframes++

@@ -157,6 +157,7 @@ func TestNotARecording(t *testing.T) {
 		"text.log":      []byte("starting\nlistening on :8080\n"),
 		"badtime.jsonl": []byte(`{"time":"yesterday","msg":"x"}` + "\n"),
 	}
+	cases["random.zst"] = zstdLines(t, random)
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
 			p := writeTemp(t, dir, name, data)

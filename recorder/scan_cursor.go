@@ -213,6 +213,18 @@ func (c *cursor) finish() {
 	fr.MinTime, fr.MaxTime = c.min, c.max
 }
 
+// abandon closes the loaded frame before its end, learning nothing.
+func (c *cursor) abandon() {
+	c.cur = -1
+	if c.lr != nil {
+		c.lbuf = c.lr.buf
+		c.lr = nil
+		c.zd.Reset(nil)
+		c.dec.put(c.zd)
+		c.zd = nil
+	}
+}
+
 // bad reports a bad line once, however many scans meet it.
 func (c *cursor) bad(off, n int64, err error) {
 	f := c.f
