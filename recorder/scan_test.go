@@ -198,3 +198,32 @@ func TestOpenedFileIsReadNotRenamed(t *testing.T) {
 	}
 	equalLines(t, readAll(t, s.Scan()), flatten(frames))
 }
+
+// Scanners of one Set run at once, learning frame times and reporting
+// damage concurrently.
+func TestConcurrentScans(t *testing.T) {
+	frames := testFrames(t0, time.Millisecond, 3, 200, 0)
+	data := slices.Concat(zstdLines(t, jsonl(frames[0])), zstdLines(t, append([]byte("bad\n"), jsonl(frames[1])...)), zstdLines(t, jsonl(frames[2])))
+	s := mustOpen(t, writeTemp(t, "", "c.zst", data))
+	want := flatten(frames)
+	errs := make(chan []string, 4)
+	for range 4 {
+		go func() {
+			var got []string
+			sc := s.Scan()
+			for sc.Next() {
+				got = append(got, string(sc.Record().Line))
+			}
+			errs <- got
+		}()
+	}
+	for range 4 {
+		equalLines(t, <-errs, want)
+	}
+	if d := s.Damage(); len(d) != 1 {
+		t.Fatalf("damage %v, want the bad line once", d)
+	}
+	if fi := s.Files()[0]; fi.UnknownFrames != 0 || fi.Records != 600 {
+		t.Fatalf("FileInfo = %+v", fi)
+	}
+}
