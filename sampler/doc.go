@@ -13,14 +13,16 @@
 // # What each reader costs
 //
 // Figures are from the package's benchmarks on a busy shared 2-core
-// linux/amd64 virtual machine, where a bare getpid system call took 5–6µs.
+// linux/amd64 virtual machine, where a bare getpid system call took
+// 1.3–6µs depending on the load.
 //
 //   - [RSSReader] keeps /proc/self/statm open and re-reads it in place: one
-//     pread system call and no allocation (14–30µs there, three to five
+//     pread system call and no allocation (7–30µs there, three to five
 //     times a getpid). Elsewhere it falls back to getrusage, which reports
 //     the peak RSS, not the current one.
 //   - [VitalsReader] reads [runtime/metrics]: no stop-the-world and no
-//     allocation after the first read (13–30µs there).
+//     allocation after the first read (2–4µs there, up to 30µs under the
+//     heaviest load).
 //   - [CPUSampler] keeps the CPU profiler running in back-to-back windows and
 //     parses each window's profile: the profiler's own overhead (100 Hz
 //     sampling per busy core) plus a parse of about 0.2ms per window.

@@ -63,9 +63,9 @@ func ExampleGoroutineInterval() {
 		fmt.Println(n, sampler.GoroutineInterval(n, time.Second))
 	}
 	// Output:
-	// 100 1.4s
-	// 1000 3.2s
-	// 10000 21.2s
+	// 100 1.8s
+	// 1000 3.6s
+	// 10000 21.6s
 }
 
 func ExampleFrame_String() {

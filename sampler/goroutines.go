@@ -57,14 +57,16 @@ func parseGoroutineProfile(data []byte) (map[string]int, int, error) {
 // The goroutine profile's cost in CPU time, measured by
 // BenchmarkGoroutinesBySession (process CPU time per profile, from
 // getrusage) on a shared 2-core linux/amd64 virtual machine with Go 1.26:
-// about 2.1ms with no goroutines to speak of, 8.4–9.2ms at 1,000 parked
-// goroutines and 46–52ms at 10,000, each 8 frames deep in its session's
-// code. The fixed part is mostly runtime/pprof's gzip writer (1.3MB of
-// garbage per profile) and reading /proc/self/maps; the part per goroutine
-// is the stack walk and runtime/pprof's per-stack bookkeeping. The model
-// below rounds both up a little.
+// 1.4–2.1ms with no goroutines to speak of, 8.4–10.5ms at 1,000 parked
+// goroutines and 42–53ms at 10,000, each 8 frames deep in its session's
+// code. The fixed part is mostly runtime/pprof's gzip writer, which
+// allocates 1.2MB per profile; the part per goroutine is the stack walk and
+// runtime/pprof formatting each goroutine's stack into a map key (26
+// allocations per goroutine). The model
+// below sits at the median at 1,000 goroutines and at the worst run at
+// 10,000.
 const (
-	goroutineProfileFixedCost   = 3 * time.Millisecond
+	goroutineProfileFixedCost   = 4 * time.Millisecond
 	goroutineProfileCostPerG    = 5 * time.Microsecond
 	goroutineProfileBudget      = 0.0025 // 0.25% of one core
 	goroutineIntervalResolution = 100 * time.Millisecond
@@ -75,10 +77,10 @@ const (
 // goroutines, so that taking the profile costs at most about 0.25% of one
 // core; it never returns less than base.
 //
-// The cost model is 3ms plus 5µs per goroutine (measured on a small
-// linux/amd64 machine; see the benchmark), so the interval is 1.2s plus 2ms
-// per goroutine: 1.4s at 100 goroutines, 3.2s at 1,000, 21.2s at 10,000
-// and about 3m20s at 100,000 (before applying base). The result is rounded
+// The cost model is 4ms plus 5µs per goroutine (measured on a small
+// linux/amd64 machine; see the benchmark), so the interval is 1.6s plus 2ms
+// per goroutine: 1.8s at 100 goroutines, 3.6s at 1,000, 21.6s at 10,000
+// and about 3m22s at 100,000 (before applying base). The result is rounded
 // up to a tenth of a second.
 func GoroutineInterval(goroutines int, base time.Duration) time.Duration {
 	goroutines = max(goroutines, 0)
