@@ -164,16 +164,6 @@ func (l *Loop) adopt(s *sessionLabels, e *labelEntry, h *hold) {
 	l.cache[s.hash] = e
 }
 
-// stillLent reports whether h's label has been h's alone since the watchdog
-// listed h for a capture: h still holds it, or h has left and nobody
-// borrowed it since.
-func (l *Loop) stillLent(h *hold) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := h.entry
-	return e.lends == h.watch.lends && (e.owner == h || e.owner == nil)
-}
-
 // pollute marks e as carried by a goroutine other than its holder.
 func (l *Loop) pollute(e *labelEntry) {
 	l.mu.Lock()

@@ -61,9 +61,9 @@ type hold struct {
 	start int64 // monotonic, see monoNow
 
 	prev, next *hold
-	watch      *watch      // nil until the hold first crosses the threshold
-	entry      *labelEntry // the labelled context lent to this hold
-	left       atomic.Bool
+	watch      *watch       // nil until the hold first crosses the threshold
+	entry      *labelEntry  // the labelled context lent to this hold
+	ending     atomic.Int64 // when leave began (monotonic), 0 while held
 }
 
 // watch is what the watchdog goroutine, and only it, keeps about a hold that
@@ -72,7 +72,6 @@ type watch struct {
 	reported   bool  // an ongoing report was made
 	nextReport int64 // the duration due the next ongoing report
 	bare       bool  // the last ongoing report carried no stack
-	lends      int   // h.entry.lends when last listed for a capture
 	captured   bool  // a profile was taken since the hold crossed the threshold
 	frame      string
 	stack      []string
@@ -107,10 +106,10 @@ func (l *Loop) enter(ctx context.Context) *hold {
 }
 
 func (h *hold) leave() {
-	if h.left.Swap(true) {
+	end := monoNow()
+	if !h.ending.CompareAndSwap(0, end) {
 		return
 	}
-	end := monoNow()
 	pprof.SetGoroutineLabels(h.ctx)
 	l := h.loop
 	l.mu.Lock()

@@ -140,7 +140,6 @@ func (w *Watchdog) check(now time.Time) {
 					h.watch = new(watch)
 				}
 				if h.watch.dueReport(held) || !h.watch.captured {
-					h.watch.lends = h.entry.lends
 					w.due = append(w.due, h)
 				}
 			}
@@ -162,7 +161,7 @@ func (w *Watchdog) check(now time.Time) {
 		w.reportDue(mono)
 		if w.capture(now) {
 			for _, h := range w.due {
-				if h.watch.bare && h.watch.frame != "" && !h.left.Load() {
+				if h.watch.bare && h.watch.frame != "" && h.ending.Load() == 0 {
 					w.report(h, monoNow()-h.start)
 				}
 			}
@@ -205,26 +204,25 @@ func (w *Watchdog) capture(now time.Time) bool {
 	if !w.captures.allow(now) {
 		return false
 	}
-	t0 := time.Now()
+	t0 := monoNow()
 	stacks, err := captureHolders(&w.buf)
-	w.lastCapture = time.Since(t0)
+	taken := monoNow()
+	w.lastCapture = time.Duration(taken - t0)
 	w.captures.spent(now, w.lastCapture)
 	if err != nil {
 		return false
 	}
 	for _, h := range w.due {
 		h.watch.captured = true
-		// A cached label passes from hold to hold of one session: if it
-		// was lent again meanwhile, the goroutine carrying it in the
-		// profile may be another holder.
-		if !h.loop.stillLent(h) {
-			continue
-		}
 		fs, ok := stacks[h.entry.label]
 		if ok && fs == nil {
-			h.loop.pollute(h.entry)
+			h.loop.pollute(h.entry) // on two goroutines: see labels.go
+			continue
 		}
-		if ok && fs != nil {
+		// Trust the profile only if h held on until it was taken: once
+		// h leaves, its label may be lent to the session's next hold,
+		// and a child started during a hold keeps carrying it.
+		if e := h.ending.Load(); ok && (e == 0 || e > taken) {
 			if top, st := describe(fs); top != "" {
 				h.watch.frame, h.watch.stack = top, st
 			}

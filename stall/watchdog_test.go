@@ -384,13 +384,19 @@ func TestChildOfHolderIsNeverTakenForTheHolder(t *testing.T) {
 	// its label on two goroutines: the watchdog must not guess. The second
 	// stall gets a fresh label, and its holder is found; it lasts until an
 	// ongoing report carries its stack.
+	// The first stall lasts until it is reported, so the profile taken
+	// for its report is sure to see it.
 	var ending atomic.Bool
-	<-inSession(ctx, func(ctx context.Context) {
-		holdFor(ctx, loop, 150*time.Millisecond, &ending, nil)
+	reported := make(chan struct{})
+	done := inSession(ctx, func(ctx context.Context) {
+		holdFor(ctx, loop, 0, &ending, reported)
 	})
+	r.next(t, ongoing)
+	close(reported)
+	<-done
 	first := r.next(t, final)
 	framed := make(chan struct{})
-	done := inSession(ctx, func(ctx context.Context) {
+	done = inSession(ctx, func(ctx context.Context) {
 		holdFor(ctx, loop, 0, &ending, framed)
 	})
 	withFrame := r.next(t, func(s stall.Stall) bool { return s.Ongoing && s.Frame != "" && s.ID != first.ID })
