@@ -9,7 +9,9 @@ type Options struct {
 	Threshold time.Duration
 
 	// Interval is how often the watchdog checks the holders, so a stall is
-	// reported at most Threshold+Interval after the hold began.
+	// reported at most about Threshold+Interval after the hold began (plus
+	// the time to take a goroutine profile, which the watchdog takes before
+	// reporting only while profiles take under Interval/2).
 	// Zero means Threshold/2.
 	Interval time.Duration
 
@@ -17,9 +19,11 @@ type Options struct {
 	// time, for every report of every stall: when a hold crosses Threshold,
 	// again each time its duration doubles since the previous report (so a
 	// wedged holder is reported at about 50ms, 100ms, 200ms, ... without
-	// flooding), and once with the total when it ends. Report should return
-	// quickly; checks wait for it. Nil means each report is logged with
-	// slog.Default at level Warn.
+	// flooding), once more as soon as its stack is known if a slow
+	// goroutine profile made the first report go without it, and once with
+	// the total when it ends. Report should return quickly, since checks
+	// wait for it, and must not call Close. Nil means each report is
+	// logged with slog.Default at level Warn.
 	Report func(Stall)
 
 	// MaxStackCaptures is the most goroutine profiles the watchdog takes per

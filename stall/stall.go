@@ -58,10 +58,15 @@ type Stall struct {
 	// Frame is the holder's top frame of interest as "file:line function",
 	// where file is the last two elements of the path and function is
 	// qualified by the last element of its package path:
-	// "room/mixer.go:88 room.(*Mixer).mix". "" when no stack was captured.
+	// "room/mixer.go:88 room.(*Mixer).mix". It is the first frame of Stack
+	// outside the standard library, since the line that called time.Sleep
+	// or net.(*conn).Read says more than either. A report made before a
+	// goroutine profile caught the holder has none; a final report whose
+	// holder no profile caught gives the place where the hold was left.
 	Frame string
-	// Stack is a short stack in the same format, leaf first, starting at
-	// the leaf-most frame outside the runtime, sync and this package.
+	// Stack is a short stack in the same format, leaf first, of at most 8
+	// frames, starting at the leaf-most frame outside the runtime, sync and
+	// this package.
 	Stack []string
 }
 
