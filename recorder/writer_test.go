@@ -145,7 +145,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(d.Event, evs[i]) {
-			t.Errorf("event %d:\n got %#v\nwant %#v", i, d.Event, evs[i])
+			t.Errorf("event %d:\n got %#v\nwant %#v\nline %s", i, d.Event, evs[i], l)
 		}
 	}
 	if s := r.Stats(); s.Records != int64(len(evs)) || s.Frames != 1 || s.Files != 1 || s.Dropped != 0 {
