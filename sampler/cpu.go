@@ -64,8 +64,9 @@ func NewCPUSampler(opts CPUOptions) *CPUSampler {
 
 // Run profiles in windows until ctx is done, calling fn with each window as
 // it completes, in order, from Run's goroutine. A window whose CPU could not
-// be sampled is delivered too, with its Unavailable field set, so that the
-// windows account for all of the time Run runs.
+// be sampled is delivered too, with its Unavailable field set, so the only
+// time the windows leave out is the stop and restart of the profiler between
+// two of them (milliseconds, more under CPU saturation).
 //
 // The next window starts as soon as the previous one stops and fn is called
 // while it runs, so fn's time is not lost to sampling; fn should still

@@ -155,9 +155,10 @@ func (r *VitalsReader) Read() Vitals {
 	if h := r.hist(mGCPauses); h != nil {
 		r.delta = resize(r.delta, len(h.Counts))
 		diffCounts(r.delta, r.pauses, h.Counts)
-		// /cpu/classes/gc/pause:cpu-seconds would give an exact total,
-		// but it leaves out the time spent stopping the world, which on a
-		// loaded machine can be most of a pause.
+		// /cpu/classes/gc/pause:cpu-seconds ÷ GOMAXPROCS would give an
+		// exact total, but it counts the time spent stopping the world as
+		// the stopping thread's CPU time rather than as wall time, and on a
+		// loaded machine stopping can be most of a pause.
 		v.GCPauseTotal = seconds(histSum(r.delta, h.Buckets))
 		v.GCPauseMax = seconds(histMax(r.delta, h.Buckets))
 	}
