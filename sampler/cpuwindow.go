@@ -37,7 +37,8 @@ type CPUWindow struct {
 	// It is not the profile's own DurationNanos: the profile writer
 	// goroutine measures that from when it first runs to when it builds the
 	// profile, and under CPU saturation both ends slip by that goroutine's
-	// wait in the run queue, by hundreds of milliseconds on a busy machine.
+	// wait in the run queue, by up to hundreds of milliseconds on a busy
+	// machine.
 	//
 	// For an unavailable window it is the time the sampler stood aside.
 	Duration time.Duration
@@ -48,8 +49,8 @@ type CPUWindow struct {
 
 	// Total is the number of samples in the window, labelled or not, and
 	// Unlabelled the number of those whose goroutine had no session label
-	// (the worker's own goroutines, the garbage collector's assists on
-	// unlabelled goroutines, and so on).
+	// (the worker's own goroutines, the garbage collector's background
+	// workers, and so on).
 	Total, Unlabelled int64
 
 	// BySession maps each session seen on CPU in the window to its number
