@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/openrtc-go/introspect/events"
-	"github.com/openrtc-go/introspect/recorder"
 )
 
 // Report accumulates, in one pass over a whole recording, what the replay's
@@ -70,9 +69,24 @@ func NewReport() *Report {
 // over a day of recording fast. A malformed event line is counted in
 // [Summary.BadLines] and its decoding error returned; the report goes on.
 func (r *Report) Line(line []byte) error {
+	kind := KindOf(line)
+	if !needsDecode(kind) {
+		return r.applyLine(line, kind, events.Decoded{}, nil, false)
+	}
+	d, err := events.Decode(line)
+	return r.applyLine(line, kind, d, err, true)
+}
+
+// needsDecode reports whether a line of this kind must be decoded before
+// it is applied: every event but keyframes, which are decoded only when
+// they disagree with the state (see [State.Agrees]).
+func needsDecode(kind string) bool { return kind != "" && kind != events.KindKeyframe }
+
+// applyLine folds a line of the given kind, decoded already (decoded set)
+// or not.
+func (r *Report) applyLine(line []byte, kind string, d events.Decoded, err error, decoded bool) error {
 	r.lines++
 	r.bytes += int64(len(line))
-	kind := KindOf(line)
 	switch {
 	case kind == "":
 		r.counts[""]++
@@ -81,7 +95,9 @@ func (r *Report) Line(line []byte) error {
 		r.counts[kind]++
 		return nil
 	}
-	d, err := events.Decode(line)
+	if !decoded {
+		d, err = events.Decode(line)
+	}
 	if err != nil {
 		r.bad++
 		return err
@@ -266,19 +282,4 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// ReadReport folds every record of sc into a new Report. progress, when not
-// nil, is called now and then with the time of the record reached.
-func ReadReport(sc *recorder.Scanner, progress func(time.Time)) (*Report, error) {
-	r := NewReport()
-	var n int
-	for sc.Next() {
-		rec := sc.Record()
-		if n++; progress != nil && n%progressEvery == 0 {
-			progress(rec.Time)
-		}
-		_ = r.Line(rec.Line) // bad lines are counted; the reader reports damage
-	}
-	return r, sc.Err()
 }

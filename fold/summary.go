@@ -121,9 +121,7 @@ func (r *Report) Summary() Summary {
 	}
 	s.RSS = r.rssSummary()
 
-	top := append([]Row(nil), rows...)
-	SortRows(top, SortCPUSeconds)
-	for _, row := range top {
+	for _, row := range topRows(rows, SummaryTop, func(r Row) float64 { return r.CPUSeconds }) {
 		if len(s.TopCPU) == SummaryTop || row.CPUSeconds <= 0 {
 			break
 		}
@@ -284,9 +282,8 @@ func cpuFindings(rows []Row, hot map[string]*hotTrack) []Finding {
 		cands = append(cands, cand{row, rate})
 	}
 	med := median(rates)
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].rate > cands[j].rate })
 	var out []Finding
-	for _, c := range cands {
+	for _, c := range top(cands, maxPerSection, func(c cand) float64 { return c.rate }, func(c cand) string { return c.row.SessionID }) {
 		// Hot: a fifth of a core or more over its life, several times
 		// the typical session, and over the hot share in many windows.
 		h := hot[c.row.SessionID]
@@ -351,10 +348,8 @@ func wedgedFindings(rows []Row, end time.Time) []Finding {
 		return nil
 	}
 	med := median(ended)
-	long := append([]Row(nil), rows...)
-	SortRows(long, SortDuration)
 	var out []Finding
-	for _, row := range long {
+	for _, row := range topRows(rows, maxPerSection, func(r Row) float64 { return r.DurationS }) {
 		if len(out) == maxPerSection || row.DurationS < 60 || row.DurationS < 5*med {
 			break
 		}
@@ -393,4 +388,35 @@ func mibString(b uint64) string {
 
 func durString(s float64) string {
 	return (time.Duration(math.Round(s)) * time.Second).String()
+}
+
+// topRows returns the n rows of highest key, highest first, ties by session
+// id: the head of SortRows for a numeric key, without sorting every row of
+// a day's sessions.
+func topRows(rows []Row, n int, key func(Row) float64) []Row {
+	return top(rows, n, key, func(r Row) string { return r.SessionID })
+}
+
+// top returns the n items of highest key, highest first, ties by id.
+func top[T any](items []T, n int, key func(T) float64, id func(T) string) []T {
+	better := func(a, b T) bool {
+		if ka, kb := key(a), key(b); ka != kb {
+			return ka > kb
+		}
+		return id(a) < id(b)
+	}
+	out := make([]T, 0, n+1)
+	for _, it := range items {
+		if len(out) == n && !better(it, out[n-1]) {
+			continue
+		}
+		i := sort.Search(len(out), func(i int) bool { return better(it, out[i]) })
+		out = append(out, it)
+		copy(out[i+1:], out[i:])
+		out[i] = it
+		if len(out) > n {
+			out = out[:n]
+		}
+	}
+	return out
 }
