@@ -52,7 +52,7 @@ func (l *Loop) Enter(ctx context.Context) (leave func()) {
 
 // hold is one goroutine's hold on a Loop. Its fields are set by Enter before
 // the hold is published under Loop.mu and are read-only after, except the
-// list links (Loop.mu), left (atomic) and watch (the watchdog goroutine's).
+// list links (Loop.mu), ending (atomic) and watch (the watchdog goroutine's).
 // It is kept small: Enter allocates one per hold.
 type hold struct {
 	loop  *Loop
@@ -106,6 +106,9 @@ func (l *Loop) enter(ctx context.Context) *hold {
 }
 
 func (h *hold) leave() {
+	if h.ending.Load() != 0 {
+		return // left already
+	}
 	end := monoNow()
 	if !h.ending.CompareAndSwap(0, end) {
 		return
