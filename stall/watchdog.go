@@ -3,6 +3,7 @@ package stall
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"log/slog"
 	"runtime"
 	"runtime/pprof"
@@ -102,6 +103,9 @@ func (w *Watchdog) finished(e ended) {
 
 func (w *Watchdog) run() {
 	defer close(w.done)
+	// Started from a session, this goroutine would inherit its labels and
+	// bill the session for the watchdog's CPU.
+	pprof.SetGoroutineLabels(context.Background())
 	t := time.NewTicker(w.opts.Interval)
 	defer t.Stop()
 	for {
