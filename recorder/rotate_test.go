@@ -80,7 +80,7 @@ func wtRun(t *testing.T, r *Recorder, clk *wtClock, n int, step time.Duration) {
 func TestRotationBySize(t *testing.T) {
 	dir := t.TempDir()
 	clk := &wtClock{t: wtT0}
-	r, err := CreateDir(dir, &Options{Clock: clk.Now, Keyframer: &wtKeyframer{}, Worker: "w1",
+	r, err := CreateDir(dir, &Options{Clock: clk.Now, Keyframer: &wtCountKeyframer{}, Worker: "w1",
 		FrameBytes: 1 << 10, MaxFileBytes: 4 << 10, RetainBytes: -1, RetainAge: -1})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -467,5 +469,26 @@ func TestReproducible(t *testing.T) {
 			}
 		}
 		t.Fatal("two runs with the same clock and records differ")
+	}
+}
+
+// TestRecorderMemory bounds what a recorder allocates to write full frames:
+// the encoder's window follows FrameBytes (SpeedDefault's own 8 MiB window
+// would cost 18 MiB), so a recorder stays small next to the sessions it
+// measures.
+func TestRecorderMemory(t *testing.T) {
+	line := strings.Repeat("x", 200)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r, _ := wtCreate(t, nil)
+	for i := range 4000 { // about three full frames
+		wtHandle(t, r, wtT0, events.SessionEnd{SessionID: strconv.Itoa(i), Outcome: events.OutcomeError, Error: line})
+	}
+	wtClose(t, r)
+	runtime.ReadMemStats(&after)
+	n := after.TotalAlloc - before.TotalAlloc
+	t.Logf("writing 1 MB allocated %.1f MiB", float64(n)/(1<<20))
+	if n > 12<<20 {
+		t.Errorf("writing 1 MB allocated %d MiB", n>>20)
 	}
 }
