@@ -175,7 +175,7 @@ func (e *lineEncoder) Write(p []byte) (int, error) {
 
 // Enabled reports whether level is at least Options.Level.
 func (r *Recorder) Enabled(_ context.Context, level slog.Level) bool {
-	return level >= r.c.set.level
+	return level >= r.c.set.Level.Level()
 }
 
 // Handle encodes rec and queues it for writing. It returns ErrClosed after
@@ -194,12 +194,27 @@ func (r *Recorder) Handle(ctx context.Context, rec slog.Record) error {
 }
 
 // WithAttrs returns a Recorder that adds attrs to every record, sharing r's
-// writer.
+// writer. Values that are slog.LogValuers are resolved now, as slog's own
+// handlers do.
 func (r *Recorder) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return r
 	}
-	return newRecorder(r.c, append(r.ops[:len(r.ops):len(r.ops)], handlerOp{attrs: attrs}))
+	return newRecorder(r.c, append(r.ops[:len(r.ops):len(r.ops)], handlerOp{attrs: resolveAttrs(attrs)}))
+}
+
+// resolveAttrs returns attrs with every LogValuer resolved, so that the
+// encoders the pool makes later format what the caller passed now.
+func resolveAttrs(attrs []slog.Attr) []slog.Attr {
+	out := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		a.Value = a.Value.Resolve()
+		if a.Value.Kind() == slog.KindGroup {
+			a.Value = slog.GroupValue(resolveAttrs(a.Value.Group())...)
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // WithGroup returns a Recorder that qualifies later attributes with name,

@@ -89,7 +89,8 @@ type Keyframer interface {
 type Options struct {
 	// Level is the minimum level recorded. The default is slog.LevelDebug:
 	// a recording keeps everything, including the high-rate samples and
-	// keyframes that a console hides.
+	// keyframes that a console hides. As with slog.HandlerOptions, a
+	// *slog.LevelVar changes it at run time.
 	Level slog.Leveler
 
 	// FlushInterval bounds how long a record waits in the open frame. At
@@ -181,7 +182,6 @@ type Options struct {
 // settings are Options with every default applied.
 type settings struct {
 	Options
-	level       slog.Level
 	queueBlocks bool
 }
 
@@ -190,10 +190,8 @@ func (o *Options) resolve() settings {
 	if o != nil {
 		s.Options = *o
 	}
-	if s.Level != nil {
-		s.level = s.Level.Level()
-	} else {
-		s.level = slog.LevelDebug
+	if s.Level == nil {
+		s.Level = slog.LevelDebug
 	}
 	defDur := func(d *time.Duration, def time.Duration) {
 		if *d == 0 {

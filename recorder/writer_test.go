@@ -360,6 +360,7 @@ func TestEmptyRecording(t *testing.T) {
 }
 
 func TestCloseAndAfter(t *testing.T) {
+	others := goleak.IgnoreCurrent()
 	r, _ := wtCreate(t, nil)
 	wtHandle(t, r, wtT0, events.SessionStart{SessionID: "a"})
 	if err := r.Close(); err != nil {
@@ -377,7 +378,7 @@ func TestCloseAndAfter(t *testing.T) {
 	if err := r.Flush(); !errors.Is(err, ErrClosed) {
 		t.Errorf("Flush after Close: %v", err)
 	}
-	goleak.VerifyNone(t)
+	goleak.VerifyNone(t, others)
 }
 
 func TestCreateErrors(t *testing.T) {
@@ -490,5 +491,32 @@ func TestRecorderMemory(t *testing.T) {
 	t.Logf("writing 1 MB allocated %.1f MiB", float64(n)/(1<<20))
 	if n > 12<<20 {
 		t.Errorf("writing 1 MB allocated %d MiB", n>>20)
+	}
+}
+
+// wtValuer counts its resolutions.
+type wtValuer struct{ n *int }
+
+func (v wtValuer) LogValue() slog.Value { *v.n++; return slog.IntValue(*v.n) }
+
+func TestLevelVarAndValuers(t *testing.T) {
+	var lv slog.LevelVar
+	lv.Set(slog.LevelWarn)
+	r, path := wtCreate(t, &Options{Level: &lv})
+	ctx := context.Background()
+	if r.Enabled(ctx, slog.LevelInfo) {
+		t.Error("INFO enabled at WARN")
+	}
+	lv.Set(slog.LevelInfo)
+	if !r.Enabled(ctx, slog.LevelInfo) {
+		t.Error("LevelVar change not seen")
+	}
+	n := 0
+	h := r.WithAttrs([]slog.Attr{slog.Any("resolved", wtValuer{&n})})
+	n = 100 // a valuer resolved late would say 101
+	slog.New(h).Info("x")
+	wtClose(t, r)
+	if l := wtReadClosed(t, path).lines()[0]; !bytes.Contains(l, []byte(`"resolved":1`)) {
+		t.Errorf("line %s", l)
 	}
 }
