@@ -133,11 +133,20 @@ func TestQueueFullDrops(t *testing.T) {
 // lost records are counted and reported, the file has no torn bytes, and
 // the next frame starts with a keyframe.
 func TestWriteErrorDrops(t *testing.T) {
-	for _, partial := range []bool{false, true} {
-		name := map[bool]string{false: "whole", true: "partial"}[partial]
-		t.Run(name, func(t *testing.T) {
-			kf := &wtKeyframer{}
-			opts, file := wtFaulty(Options{Keyframer: kf})
+	for _, tc := range []struct {
+		name    string
+		partial bool
+		reason  string
+		kf      Keyframer
+	}{
+		{"whole", false, "injected failure", &wtKeyframer{}},
+		{"partial", true, "injected failure", &wtKeyframer{}},
+		// A drop report longer than the keyframe written before it.
+		{"long reason", false, "injected failure " + strings.Repeat("x", 2000), &wtCountKeyframer{}},
+	} {
+		partial := tc.partial
+		t.Run(tc.name, func(t *testing.T) {
+			opts, file := wtFaulty(Options{Keyframer: tc.kf})
 			r, path := wtCreate(t, opts)
 			// Wall-clock times: the drop report is timed by the wall clock.
 			t0 := time.Now()
@@ -145,7 +154,7 @@ func TestWriteErrorDrops(t *testing.T) {
 			if err := r.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			injected := errors.New("injected failure")
+			injected := errors.New(tc.reason)
 			file().set(func() { file().fail, file().partial = injected, partial })
 			for range 10 {
 				wtHandle(t, r, t0, events.SessionStart{SessionID: "lost"})

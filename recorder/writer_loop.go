@@ -48,6 +48,7 @@ type writer struct {
 	writeReason string
 	line        bytes.Buffer // the writer's own records, encoded
 	jh          slog.Handler // JSON handler over line
+	dropLine    []byte       // a drop report, out of line's way
 
 	// latest is the recorder's time in Clock mode (Unix ns): the Clock at
 	// creation, then the latest record time.
@@ -153,8 +154,10 @@ func (w *writer) drain() {
 func (w *writer) reportDrops(n int64, reason string) {
 	w.writeDrops, w.writeReason = 0, ""
 	t := w.now()
-	line := w.encode(events.Record(t, events.RecorderDrop{Dropped: n, Reason: reason}))
-	w.record(line, unixNano(t), false, n)
+	// Copied out of the encoder's buffer: record may encode a keyframe
+	// into it before appending this line.
+	w.dropLine = append(w.dropLine[:0], w.encode(events.Record(t, events.RecorderDrop{Dropped: n, Reason: reason}))...)
+	w.record(w.dropLine, unixNano(t), false, n)
 }
 
 // now is the recorder's time: the wall clock, or in Clock mode the latest
