@@ -159,7 +159,8 @@ func TestWriteErrorDrops(t *testing.T) {
 			for range 10 {
 				wtHandle(t, r, t0, events.SessionStart{SessionID: "lost"})
 			}
-			if err := r.Flush(); !errors.Is(err, injected) {
+			err := r.Flush()
+			if !errors.Is(err, injected) || !strings.HasPrefix(err.Error(), "recorder: write error: "+path+" at offset ") {
 				t.Fatalf("Flush during failure: %v", err)
 			}
 			if d := r.Stats().Dropped; d != 10 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -275,9 +276,10 @@ func (w *writer) closeFrame() error {
 	}
 	if err != nil {
 		w.writeDrops += w.fr.appRecs + w.fr.reported
-		w.writeReason = "write error: " + err.Error()
+		w.writeReason = "write error: " + strings.TrimPrefix(err.Error(), "recorder: ")
 		w.c.writeLost.Add(w.fr.appRecs)
 		w.needKF = true
+		err = fmt.Errorf("recorder: write error: %w", err)
 	}
 	w.raw = w.raw[:0]
 	w.fr = openFrame{}
