@@ -95,6 +95,10 @@ type Stats struct {
 // Create starts a recording in one file at path, without rotation or
 // retention. If the file exists it is truncated, as by [os.Create].
 // A nil opts is the zero Options.
+//
+// The file's index is kept in memory until Close writes it as the footer:
+// 40 bytes a frame, about 3.5 MB a day at one frame a second. A worker that
+// records for days should use CreateDir.
 func Create(path string, opts *Options) (*Recorder, error) {
 	set := opts.resolve()
 	w, err := newFileWriter(path, &set)

@@ -10,7 +10,7 @@ import (
 )
 
 // Defaults of [Options], used where a field is left zero. The figures behind
-// them are in recorder_bench_test.go and docs/recording-format.md.
+// them are in writer_bench_test.go and docs/recording-format.md.
 const (
 	DefaultFlushInterval    = time.Second
 	DefaultFrameBytes       = 256 << 10
