@@ -1,6 +1,7 @@
 package fold_test
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -91,6 +92,124 @@ func BenchmarkReport24h(b *testing.B) {
 				b.Fatal(err)
 			}
 			_ = r.Summary()
+		}
+	})
+}
+
+// benchCursor opens the day of 1,000 sessions and a cursor at its middle.
+func benchCursor(b *testing.B) (*recorder.Set, *fold.Cursor) {
+	set := openSet(b, benchRecording(b, 1000, 24*time.Hour))
+	first, last := set.Span()
+	c, err := fold.NewCursorAt(set, first.Add(last.Sub(first)/2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return set, c
+}
+
+// moments are n reproducible random moments of [first, last].
+func moments(first, last time.Time, n int) []time.Time {
+	rng := rand.New(rand.NewPCG(1, 2))
+	out := make([]time.Time, n)
+	for i := range out {
+		out[i] = first.Add(time.Duration(rng.Int64N(int64(last.Sub(first)))))
+	}
+	return out
+}
+
+// BenchmarkStateAt24h is the state at a random moment of a day of 1,000
+// sessions: the nearest keyframe and the fold forward, what `top --once
+// --at` does. FromStart is the baseline in the same run: folding every
+// record from the start to the same moments.
+func BenchmarkStateAt24h(b *testing.B) {
+	set := openSet(b, benchRecording(b, 1000, 24*time.Hour))
+	first, last := set.Span()
+	at := moments(first, last, 64)
+	b.Run("Keyframe", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			s, err := fold.StateAt(set, at[i%len(at)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = s.View(at[i%len(at)])
+			i++
+		}
+	})
+	b.Run("FromStart", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			s := fold.New()
+			sc := set.ScanRange(time.Time{}, at[i%len(at)].Add(time.Nanosecond))
+			for sc.Next() {
+				_ = s.ApplyLine(sc.Record().Line)
+			}
+			_ = s.View(at[i%len(at)])
+			i++
+		}
+	})
+}
+
+// BenchmarkCursorStep is the cost of one key press on a day of 1,000
+// sessions: t (Next), T (Prev), ] (NextStall) and a jump of a minute, each
+// with and without building the view of 1,000 rows the screen then shows.
+// The stall list is collected before the clock starts; CollectStalls
+// measures that one-off scan.
+func BenchmarkCursorStep(b *testing.B) {
+	set, c := benchCursor(b)
+	first, last := c.Span()
+	mid := first.Add(last.Sub(first) / 2)
+	if _, err := c.Stalls(); err != nil {
+		b.Fatal(err)
+	}
+	rewind := func() {
+		if err := c.Seek(mid); err != nil {
+			b.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name string
+		step func() (bool, error)
+	}{
+		{"t", c.Next},
+		{"T", c.Prev},
+		{"]", func() (bool, error) { _, ok, err := c.NextStall(); return ok, err }},
+		{"jump+1m", func() (bool, error) { return c.Time().Before(last.Add(-time.Minute)), c.Seek(c.Time().Add(time.Minute)) }},
+	}
+	for _, st := range steps {
+		for _, view := range []bool{false, true} {
+			name := st.name
+			if view {
+				name += "+view"
+			}
+			b.Run(name, func(b *testing.B) {
+				rewind()
+				loads := c.Stats().Loads
+				n := 0
+				for b.Loop() {
+					ok, err := st.step()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if !ok {
+						b.StopTimer()
+						rewind()
+						b.StartTimer()
+					}
+					if view {
+						_ = c.View()
+					}
+					n++
+				}
+				b.ReportMetric(float64(c.Stats().Loads-loads)/float64(n), "reloads/op")
+			})
+		}
+	}
+	b.Run("CollectStalls", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := fold.CollectStalls(set.Scan(), nil); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -56,8 +56,9 @@ type Cursor struct {
 
 	state  *State
 	at     time.Time
-	sc     *recorder.Scanner
-	ahead  []byte // a record read past the moment and not yet applied
+	sc     *recorder.Scanner // nil after a load, until a move needs it
+	resume time.Time         // where sc starts when it is made
+	ahead  []byte            // a record read past the moment and not yet applied
 	aheadT time.Time
 	has    bool // ahead holds a record
 	done   bool // sc is exhausted
@@ -122,7 +123,7 @@ func (c *Cursor) Next() (bool, error) {
 	for {
 		line, t, ok := c.read()
 		if !ok {
-			if err := c.sc.Err(); err != nil {
+			if err := c.scanErr(); err != nil {
 				c.err = err
 				return false, err
 			}
@@ -232,22 +233,33 @@ func (c *Cursor) clamp(t time.Time) time.Time {
 }
 
 // load replaces the state with the state at t, folded from the nearest
-// keyframe.
+// keyframe. The fold decodes in parallel (see decodeLines); the scanner
+// for the moves that follow starts after t when one is first needed.
 func (c *Cursor) load(t time.Time) error {
 	c.stats.Loads++
 	c.state, c.at, c.err = New(), t, nil
 	c.samples = c.samples[:0]
 	c.has, c.done = false, false
+	until := t.Add(time.Nanosecond)
 	pos, ok := c.set.KeyframeAtOrBefore(t.Add(-Lookback))
 	if !ok {
 		pos, ok = c.set.KeyframeAtOrBefore(t)
 	}
+	var sc *recorder.Scanner
 	if ok {
-		c.sc = c.set.ScanFrom(pos, time.Time{})
+		sc = c.set.ScanFrom(pos, until)
 	} else {
-		c.sc = c.set.Scan()
+		sc = c.set.ScanRange(time.Time{}, until)
 	}
-	return c.foldTo(t)
+	err := decodeLines(sc, func(l *decodedLine) {
+		c.stats.Records++
+		c.applyDecoded(l)
+	})
+	c.sc, c.resume = nil, until
+	if err != nil {
+		c.err = fmt.Errorf("fold: read to %s: %w", t.Format(time.RFC3339), err)
+	}
+	return c.err
 }
 
 // foldTo applies every record at or before t.
@@ -263,9 +275,11 @@ func (c *Cursor) foldTo(t time.Time) error {
 		}
 		c.apply(line, rt, KindOf(line))
 	}
-	if err := c.sc.Err(); err != nil {
-		c.err = fmt.Errorf("fold: read to %s: %w", t.Format(time.RFC3339), err)
-		return c.err
+	if c.sc != nil {
+		if err := c.sc.Err(); err != nil {
+			c.err = fmt.Errorf("fold: read to %s: %w", t.Format(time.RFC3339), err)
+			return c.err
+		}
 	}
 	return nil
 }
@@ -277,6 +291,9 @@ func (c *Cursor) read() ([]byte, time.Time, bool) {
 		c.has = false
 		return c.ahead, c.aheadT, true
 	}
+	if c.sc == nil && !c.done {
+		c.sc = c.set.ScanRange(c.resume, time.Time{})
+	}
 	if c.done || !c.sc.Next() {
 		c.done = true
 		return nil, time.Time{}, false
@@ -286,29 +303,45 @@ func (c *Cursor) read() ([]byte, time.Time, bool) {
 	return r.Line, r.Time, true
 }
 
+func (c *Cursor) scanErr() error {
+	if c.sc == nil {
+		return nil
+	}
+	return c.sc.Err()
+}
+
 // unread keeps a record for the next read; the scanner reuses its buffer.
 func (c *Cursor) unread(line []byte, t time.Time) {
 	c.ahead = append(c.ahead[:0], line...) // line may be ahead itself: append copies with memmove
 	c.aheadT, c.has = t, true
 }
 
-// apply folds one line of the given kind (see [KindOf]); lines that are
-// not events, and keyframes that agree with the state, are skipped.
+// apply folds one line of the given kind (see [KindOf]).
 func (c *Cursor) apply(line []byte, t time.Time, kind string) {
-	if kind == "" || (kind == events.KindKeyframe && c.state.Agrees(line)) {
+	c.applyDecoded(&decodedLine{line: line, time: t, kind: kind})
+}
+
+// applyDecoded folds one line, decoding it unless that was done; lines
+// that are not events, and keyframes that agree with the state, are
+// skipped.
+func (c *Cursor) applyDecoded(l *decodedLine) {
+	if l.kind == "" || (l.kind == events.KindKeyframe && c.state.Agrees(l.line)) {
 		return
 	}
-	d, err := events.Decode(line)
+	d, err := l.d, l.err
+	if !l.decoded {
+		d, err = events.Decode(l.line)
+	}
 	if err != nil {
 		return // a bad line: the reader reports damage, the fold goes on
 	}
 	c.stats.Decoded++
 	c.state.Apply(d)
-	if kind == events.KindSample && d.Event != nil {
+	if l.kind == events.KindSample && d.Event != nil {
 		if len(c.samples) == maxSampleTimes {
 			c.samples = append(c.samples[:0], c.samples[maxSampleTimes/2:]...)
 		}
-		c.samples = append(c.samples, t)
+		c.samples = append(c.samples, l.time)
 	}
 }
 

@@ -77,11 +77,6 @@ func (r *Report) Line(line []byte) error {
 	return r.applyLine(line, kind, d, err, true)
 }
 
-// needsDecode reports whether a line of this kind must be decoded before
-// it is applied: every event but keyframes, which are decoded only when
-// they disagree with the state (see [State.Agrees]).
-func needsDecode(kind string) bool { return kind != "" && kind != events.KindKeyframe }
-
 // applyLine folds a line of the given kind, decoded already (decoded set)
 // or not.
 func (r *Report) applyLine(line []byte, kind string, d events.Decoded, err error, decoded bool) error {

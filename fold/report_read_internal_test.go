@@ -18,12 +18,12 @@ func TestReadReportParallelMatchesSerial(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		serial, err := readReportSerial(set.Scan(), nil)
+		serial, err := readReport(set.Scan(), nil, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, workers := range []int{2, 3, 8} {
-			par, err := readReportParallel(set.Scan(), nil, workers)
+			par, err := readReport(set.Scan(), nil, workers)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,159 @@
+package fold
+
+import (
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/openrtc-go/introspect/events"
+	"github.com/openrtc-go/introspect/recorder"
+)
+
+// decodedLine is one record handed to a fold: the line, its time and kind
+// (see [KindOf]), and its decoded event when decoded is set. Lines of no
+// kind and keyframes are left to the fold: a keyframe is decoded only when
+// it disagrees with the state.
+type decodedLine struct {
+	line    []byte // valid during the call only
+	time    time.Time
+	kind    string
+	d       events.Decoded
+	err     error
+	decoded bool
+}
+
+// needsDecode reports whether a line of this kind is decoded before it is
+// folded: every event but keyframes.
+func needsDecode(kind string) bool { return kind != "" && kind != events.KindKeyframe }
+
+// decodeLines reads every record of sc and calls fold with each, in order,
+// on the calling goroutine. Decoding is most of the cost of folding, and
+// each line decodes on its own, so with more than one CPU the lines are
+// decoded by a pool of goroutines, in batches, while another goroutine
+// reads; memory stays bounded by a few batches per decoder.
+func decodeLines(sc *recorder.Scanner, fold func(*decodedLine)) error {
+	return decodeLinesWith(sc, runtime.GOMAXPROCS(0), fold)
+}
+
+func decodeLinesWith(sc *recorder.Scanner, workers int, fold func(*decodedLine)) error {
+	if workers < 2 {
+		var dl decodedLine
+		for sc.Next() {
+			rec := sc.Record()
+			dl = decodedLine{line: rec.Line, time: rec.Time, kind: KindOf(rec.Line)}
+			if needsDecode(dl.kind) {
+				dl.d, dl.err = events.Decode(rec.Line)
+				dl.decoded = true
+			}
+			fold(&dl)
+		}
+		return sc.Err()
+	}
+
+	inflight := 2 * workers
+	free := make(chan *lineBatch, inflight+1)
+	for range inflight + 1 {
+		free <- &lineBatch{}
+	}
+	work := make(chan *lineBatch, inflight)
+	ordered := make(chan *lineBatch, inflight)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				b.decode()
+			}
+		}()
+	}
+	// The reader: the scanner is used by this goroutine only.
+	go func() {
+		b := <-free
+		b.reset()
+		send := func() {
+			work <- b
+			ordered <- b
+			b = <-free
+			b.reset()
+		}
+		for sc.Next() {
+			rec := sc.Record()
+			b.buf = append(b.buf, rec.Line...)
+			b.ends = append(b.ends, len(b.buf))
+			b.times = append(b.times, rec.Time)
+			if len(b.ends) >= batchLines || len(b.buf) >= batchBytes {
+				send()
+			}
+		}
+		if len(b.ends) > 0 {
+			send()
+		}
+		close(work)
+		close(ordered)
+	}()
+
+	// The fold, here, in the order the lines were read.
+	var dl decodedLine
+	for b := range ordered {
+		<-b.done
+		for i := range b.ends {
+			dl = decodedLine{line: b.line(i), time: b.times[i], kind: b.kinds[i], d: b.decoded[i], err: b.errs[i],
+				decoded: needsDecode(b.kinds[i])}
+			fold(&dl)
+		}
+		free <- b
+	}
+	wg.Wait()
+	return sc.Err() // the reader has returned: ordered is closed
+}
+
+// Batches of the pipeline: big enough that handing them over costs little,
+// small enough that a few per decoder stay cheap. Variables so that tests
+// can make them small.
+var (
+	batchLines = 512
+	batchBytes = 512 << 10
+)
+
+// lineBatch is a run of consecutive lines and, once decoded, their events.
+type lineBatch struct {
+	buf     []byte
+	ends    []int // end offset of each line in buf
+	times   []time.Time
+	kinds   []string
+	decoded []events.Decoded
+	errs    []error
+	done    chan struct{} // closed when decoded
+}
+
+func (b *lineBatch) line(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	return b.buf[start:b.ends[i]]
+}
+
+func (b *lineBatch) reset() {
+	b.buf, b.ends, b.times = b.buf[:0], b.ends[:0], b.times[:0]
+	b.kinds, b.errs = b.kinds[:0], b.errs[:0]
+	clear(b.decoded) // let the events go
+	b.decoded = b.decoded[:0]
+	b.done = make(chan struct{})
+}
+
+func (b *lineBatch) decode() {
+	for i := range b.ends {
+		kind := KindOf(b.line(i))
+		b.kinds = append(b.kinds, kind)
+		var d events.Decoded
+		var err error
+		if needsDecode(kind) {
+			d, err = events.Decode(b.line(i))
+		}
+		b.decoded = append(b.decoded, d)
+		b.errs = append(b.errs, err)
+	}
+	close(b.done)
+}
