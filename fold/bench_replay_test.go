@@ -174,7 +174,9 @@ func BenchmarkCursorStep(b *testing.B) {
 		{"t", c.Next},
 		{"T", c.Prev},
 		{"]", func() (bool, error) { _, ok, err := c.NextStall(); return ok, err }},
-		{"jump+1m", func() (bool, error) { return c.Time().Before(last.Add(-time.Minute)), c.Seek(c.Time().Add(time.Minute)) }},
+		{"jump+1m", func() (bool, error) {
+			return c.Time().Before(last.Add(-time.Minute)), c.Seek(c.Time().Add(time.Minute))
+		}},
 	}
 	for _, st := range steps {
 		for _, view := range []bool{false, true} {
