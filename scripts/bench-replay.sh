@@ -49,8 +49,9 @@ ours=()
 base=()
 cpu=()
 for i in $(seq 1 "$moments"); do
-	# Moments spread over the day by the golden ratio: reproducible, no clumps.
-	off=$(awk -v i="$i" -v span="$((t1 - t0))" 'BEGIN {x = i * 0.6180339887; print int((x - int(x)) * span)}')
+	# Reproducible pseudo-random moments (Knuth's multiplicative hash), which
+	# also fall anywhere within a keyframe interval.
+	off=$(( (i * 2654435761 + 40503) % (t1 - t0) ))
 	at=$(date -u -d "@$((t0 + off))" +%Y-%m-%dT%H:%M:%SZ)
 	a=$(now)
 	/usr/bin/time -f "%U %S" -o "$dir/time.out" "$bin" top --once --at "$at" "$rec" >/dev/null
