@@ -3,15 +3,29 @@
 // culprits of each kind the density-debugging runbook covers. It records to a
 // file and serves the live view, until interrupted or for --duration.
 //
-//	go run ./cmd/densitydemo --sessions 200 --blocker --cpu-hog --leak --record /tmp/demo.zst
-//	openrtc-replay live --socket "$(go run ./cmd/densitydemo --print-socket)"
+//	go run ./cmd/densitydemo --sessions 120 --blocker --cpu-hog --leak --record /tmp/demo.zst
+//	go run ./cmd/openrtc-replay live      # in another terminal
 //
-// The bundled incident, fixtures/incident.zst, is a recording of this worker
-// (see fixtures/README.md for the command that makes it).
+// The well-behaved sessions run a 20ms frame loop with a little CPU per frame
+// and take a short turn on a shared mixer loop (one goroutine, like an event
+// loop), and sessions end and start over time (--churn). The culprits are
+// named so the runbook can point at them:
+//
+//   - call-blocker (--blocker) holds the mixer loop with a synchronous call
+//     of --block-for every --block-every: every session's frames wait.
+//   - call-cpuhog (--cpu-hog) burns --hog-share of a core.
+//   - call-leaker (--leak) leaks a goroutine and --leak-bytes every
+//     --leak-every.
+//
+// The console gets lifecycle and stall events (with --quiet, stalls only) as
+// slog text lines, so `grep slow-session` works on it. The bundled
+// incident, fixtures/incident.zst, is a recording of this worker made by
+// scripts/make-incident.sh (see fixtures/README.md).
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -25,36 +39,57 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	switch err := run(os.Args[1:]); {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2) // the flag package has said what was wrong
+	default:
 		fmt.Fprintln(os.Stderr, "densitydemo:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+// errUsage is a bad command line, already reported by the flag package.
+var errUsage = errors.New("usage")
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("densitydemo", flag.ContinueOnError)
 	var (
-		cfg         workload.Config
-		duration    = flag.Duration("duration", 0, "run for this long, then stop cleanly (0: until interrupted)")
-		record      = flag.String("record", "", "record every event to this .zst file or directory")
-		socket      = flag.String("socket", "", `live socket path ("" default path, "off" none)`)
-		worker      = flag.String("worker", "densitydemo", "worker name")
-		threshold   = flag.Duration("slow-threshold", 50*time.Millisecond, "slow-session threshold")
-		quiet       = flag.Bool("quiet", false, "log only warnings (stalls) to the console")
-		printSocket = flag.Bool("print-socket", false, "print the default socket path for --worker and exit")
+		cfg         = workload.Config{MixerLoop: true}
+		duration    = fs.Duration("duration", 0, "run for this long, then stop cleanly (0: until interrupted)")
+		record      = fs.String("record", "", "record every event to this .zst file or directory")
+		socket      = fs.String("socket", "", `live socket path ("": the default path for --worker, "off": none)`)
+		worker      = fs.String("worker", "densitydemo", "worker name")
+		threshold   = fs.Duration("slow-threshold", 50*time.Millisecond, "slow-session threshold")
+		quiet       = fs.Bool("quiet", false, "log only warnings (stalls) to the console")
+		printSocket = fs.Bool("print-socket", false, "print the default socket path for --worker and exit")
+		inlineMixer = fs.Bool("inline-mixer", false, "mix on each session's goroutine instead of one shared mixer loop (holds are watched, nobody waits)")
+		sampleEvery = fs.Duration("sample-interval", 0, "introspection sample interval (0: 1s)")
+		maxSessions = fs.Int("max-sessions", 0, `the worker's session limit, shown as "n / max" (0: none)`)
 	)
-	flag.IntVar(&cfg.Sessions, "sessions", 100, "well-behaved sessions kept live at once")
-	flag.Float64Var(&cfg.Churn, "churn", 0.02, "fraction of sessions replaced per second")
-	flag.BoolVar(&cfg.Blocker, "blocker", false, "add a session that holds the shared mixer loop with a synchronous call")
-	flag.DurationVar(&cfg.BlockFor, "block-for", 300*time.Millisecond, "how long the blocker holds the loop")
-	flag.DurationVar(&cfg.BlockEvery, "block-every", 5*time.Second, "how often the blocker holds the loop")
-	flag.BoolVar(&cfg.CPUHog, "cpu-hog", false, "add a CPU-hot session")
-	flag.Float64Var(&cfg.HogShare, "hog-share", 0.8, "share of one core the CPU-hot session burns")
-	flag.BoolVar(&cfg.Leaker, "leak", false, "add a session that leaks goroutines and memory")
-	flag.Uint64Var(&cfg.Seed, "seed", 1, "seed for session ids and churn")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (flags only; see -h)", flag.Arg(0))
+	fs.IntVar(&cfg.Sessions, "sessions", 100, "well-behaved sessions kept live at once")
+	fs.Float64Var(&cfg.Churn, "churn", 0.02, "fraction of sessions replaced per second (at least one a second when > 0)")
+	fs.DurationVar(&cfg.FrameWork, "frame-work", 50*time.Microsecond, "CPU each well-behaved frame burns (a tenth more on the mixer)")
+	fs.DurationVar(&cfg.CulpritsAfter, "culprits-after", 0, "start the culprits this long after the worker, so the recording begins healthy")
+	fs.BoolVar(&cfg.Blocker, "blocker", false, "add call-blocker, which holds the shared mixer loop with a synchronous call")
+	fs.DurationVar(&cfg.BlockFor, "block-for", 400*time.Millisecond, "how long call-blocker holds the mixer")
+	fs.DurationVar(&cfg.BlockEvery, "block-every", 3*time.Second, "how often call-blocker holds the mixer")
+	fs.BoolVar(&cfg.CPUHog, "cpu-hog", false, "add call-cpuhog, a CPU-hot session")
+	fs.Float64Var(&cfg.HogShare, "hog-share", 0.8, "share of one core call-cpuhog burns (at most 1)")
+	fs.BoolVar(&cfg.Leaker, "leak", false, "add call-leaker, which leaks goroutines and memory")
+	fs.DurationVar(&cfg.LeakEvery, "leak-every", 200*time.Millisecond, "how often call-leaker leaks")
+	fs.IntVar(&cfg.LeakBytes, "leak-bytes", 256<<10, "bytes each leaked goroutine keeps")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed for agents, tenants and churn")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
+	}
+	cfg.MixerLoop = !*inlineMixer
 	if *printSocket {
 		fmt.Println(introspect.DefaultSocketPath(*worker))
 		return nil
@@ -65,14 +100,23 @@ func run() error {
 		level = slog.LevelWarn
 	}
 	in, err := introspect.Start(introspect.Options{
-		Worker:        *worker,
-		Record:        *record,
-		Socket:        *socket,
-		SlowThreshold: *threshold,
-		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Worker:         *worker,
+		MaxSessions:    *maxSessions,
+		Record:         *record,
+		Socket:         *socket,
+		SlowThreshold:  *threshold,
+		SampleInterval: *sampleEvery,
+		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {
 		return err
+	}
+	if *socket != introspect.SocketOff {
+		path := *socket
+		if path == "" {
+			path = introspect.DefaultSocketPath(*worker)
+		}
+		fmt.Fprintf(os.Stderr, "densitydemo: live view: openrtc-replay live --socket %s\n", path)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -81,8 +125,17 @@ func run() error {
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
 	}
-	st := workload.Run(ctx, in, cfg)
+	// The recording stops first, with every session still live, so that it
+	// ends at the height of the incident (as when a worker is restarted
+	// with its calls on it) rather than on an empty table; then the
+	// sessions wind down.
+	wctx, stopWork := context.WithCancel(context.Background())
+	done := make(chan workload.Stats, 1)
+	go func() { done <- workload.Run(wctx, in, cfg) }()
+	<-ctx.Done()
 	err = in.Close()
-	fmt.Fprintf(os.Stderr, "densitydemo: %d sessions, %d frames\n", st.Sessions, st.Frames)
+	stopWork()
+	st := <-done
+	fmt.Fprintf(os.Stderr, "densitydemo: %d sessions, %d frames, %d goroutines leaked\n", st.Sessions, st.Frames, st.Leaked)
 	return err
 }

@@ -1,13 +1,20 @@
 // Package workload is a synthetic dense worker: many sessions, each running a
-// 20ms frame loop with a little CPU per frame on a shared mixer, plus
-// culprits of each kind the density-debugging runbook covers. The demo
-// worker (cmd/densitydemo) and the overhead benchmarks run it, so both
-// exercise the public introspect API exactly as a user would.
+// 20ms frame loop with a little CPU per frame and a short turn on a shared
+// mixer, plus culprits of each kind the density-debugging runbook covers (a
+// session that blocks the mixer with a synchronous call, a CPU-hot session, a
+// session that leaks goroutines and memory). The demo worker
+// (cmd/densitydemo) and the overhead benchmarks run it, so both exercise the
+// public introspect API exactly as a user would.
+//
+// The mixer is a named [introspect.Loop]. By default each session mixes on
+// its own goroutine, which keeps the overhead benchmark free of a serial
+// bottleneck; with [Config.MixerLoop] the mixer is one goroutine that runs
+// every session's mix in turn, a real event loop, so a session that holds it
+// stalls every other session's frames, as in the incident the demo records.
 package workload
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -19,26 +26,37 @@ import (
 
 // Config describes the workload. The zero value runs nothing.
 type Config struct {
-	Sessions  int           // sessions kept live at once
+	Sessions  int           // well-behaved sessions kept live at once
 	Frame     time.Duration // frame period of each session; zero means 20ms
-	FrameWork time.Duration // CPU each frame burns; zero means 200µs
+	FrameWork time.Duration // CPU each frame burns; zero means 200µs (a tenth of it on the mixer)
 	// Churn ends and replaces this fraction of sessions per second
-	// (0.02 = 2%/s), so sessions start and end over time.
+	// (0.02 = 2%/s, at least one a second), so sessions start and end over
+	// time.
 	Churn float64
-	Seed  uint64 // seeds ids and churn; 0 means 1
+	Seed  uint64 // seeds ids, agents, tenants and churn; 0 means 1
 
-	// Blocker adds a session that, every BlockEvery, makes a synchronous
-	// BlockFor call while holding the shared mixer loop.
+	// MixerLoop runs the mixer as one shared goroutine that mixes each
+	// session's frame in turn, while the session waits for the result.
+	MixerLoop bool
+
+	// CulpritsAfter delays the culprits' start, so that a recording begins
+	// with a healthy stretch to compare the incident with.
+	CulpritsAfter time.Duration
+
+	// Blocker adds the session BlockerID that, every BlockEvery, makes a
+	// synchronous call of BlockFor on the mixer.
 	Blocker    bool
 	BlockFor   time.Duration // zero means 300ms
 	BlockEvery time.Duration // zero means 5s
-	// CPUHog adds a session that burns about HogShare of one core.
+	// CPUHog adds the session HogID, which burns about HogShare of one
+	// core.
 	CPUHog   bool
 	HogShare float64 // zero means 0.8
-	// Leaker adds a session that leaks a goroutine and 256 KiB each
-	// LeakEvery.
+	// Leaker adds the session LeakerID, which every LeakEvery starts a
+	// goroutine that never returns and keeps LeakBytes alive.
 	Leaker    bool
 	LeakEvery time.Duration // zero means 200ms
+	LeakBytes int           // zero means 256 KiB
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +81,9 @@ func (c Config) withDefaults() Config {
 	if c.LeakEvery <= 0 {
 		c.LeakEvery = 200 * time.Millisecond
 	}
+	if c.LeakBytes <= 0 {
+		c.LeakBytes = 256 << 10
+	}
 	return c
 }
 
@@ -77,16 +98,25 @@ const (
 type Stats struct {
 	Frames   int64 // frames processed by all sessions
 	Sessions int64 // sessions started
+	Leaked   int64 // goroutines the leaker started (and Run released at the end)
 }
 
 // Run runs the workload under in until ctx is done, and returns what it did.
-// in may be nil or disabled: the workload then runs without introspection,
-// the baseline of the overhead benchmark.
+// Every goroutine it started has returned when it returns, the leaked ones
+// included. in may be nil or disabled: the workload then runs without
+// introspection, the baseline of the overhead benchmark.
 func Run(ctx context.Context, in *introspect.Introspector, cfg Config) Stats {
 	cfg = cfg.withDefaults()
-	w := &worker{in: in, cfg: cfg, mixer: in.Loop("mixer"), rng: rand.New(rand.NewPCG(cfg.Seed, 2))}
+	w := &worker{
+		in: in, cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 2)),
+		release: make(chan struct{}),
+	}
+	w.mixer = newMixer(in.Loop("mixer"), cfg.MixerLoop)
 	var wg sync.WaitGroup
-	cancels := make([]context.CancelFunc, 0, cfg.Sessions)
+	if cfg.MixerLoop {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.mixer.run(ctx) }()
+	}
 	startOne := func(id, agent, tenant string, body func(context.Context)) context.CancelFunc {
 		sctx, cancel := context.WithCancel(ctx)
 		wg.Add(1)
@@ -103,17 +133,35 @@ func Run(ctx context.Context, in *introspect.Introspector, cfg Config) Stats {
 		}()
 		return cancel
 	}
-	for i := 0; i < cfg.Sessions; i++ {
+	cancels := make([]context.CancelFunc, 0, cfg.Sessions)
+	for range cfg.Sessions {
 		cancels = append(cancels, startOne(w.nextID(), w.agent(), w.tenant(), w.frameLoop))
 	}
-	if cfg.Blocker {
-		startOne(BlockerID, "voice", "acme", w.blocker)
+	culprits := func() {
+		if cfg.Blocker {
+			startOne(BlockerID, "voice", "acme", w.blocker)
+		}
+		if cfg.CPUHog {
+			startOne(HogID, "transcriber", "globex", w.hog)
+		}
+		if cfg.Leaker {
+			startOne(LeakerID, "recorder", "initech", w.leaker)
+		}
 	}
-	if cfg.CPUHog {
-		startOne(HogID, "transcriber", "globex", w.hog)
-	}
-	if cfg.Leaker {
-		startOne(LeakerID, "recorder", "initech", w.leaker)
+	if cfg.CulpritsAfter <= 0 {
+		culprits()
+	} else {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTimer(cfg.CulpritsAfter)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+				culprits()
+			}
+		}()
 	}
 	if cfg.Churn > 0 && cfg.Sessions > 0 {
 		wg.Add(1)
@@ -128,7 +176,7 @@ func Run(ctx context.Context, in *introspect.Introspector, cfg Config) Stats {
 				case <-t.C:
 				}
 				n := max(1, int(float64(cfg.Sessions)*cfg.Churn))
-				for j := 0; j < n; j++ {
+				for range n {
 					k := w.rng.IntN(len(cancels))
 					cancels[k]()
 					cancels[k] = startOne(w.nextID(), w.agent(), w.tenant(), w.frameLoop)
@@ -138,43 +186,40 @@ func Run(ctx context.Context, in *introspect.Introspector, cfg Config) Stats {
 	}
 	<-ctx.Done()
 	wg.Wait()
-	w.leakMu.Lock()
-	w.leaked = nil
-	w.leakMu.Unlock()
-	close(w.leakStop())
-	return Stats{Frames: w.frames.Load(), Sessions: w.started.Load()}
+	// The leaked goroutines only return so that a test, or the demo's
+	// clean exit, sees no goroutine left behind.
+	close(w.release)
+	w.leaks.Wait()
+	return Stats{Frames: w.frames.Load(), Sessions: w.started.Load(), Leaked: w.leaked.Load()}
 }
 
 type worker struct {
 	in      *introspect.Introspector
 	cfg     Config
-	mixer   *introspect.Loop
-	rng     *rand.Rand // only used by Run's goroutine and the churn goroutine, never at once
+	mixer   *mixer
+	rng     *rand.Rand // used by Run's goroutine, then by the churn goroutine only
 	seq     atomic.Int64
 	frames  atomic.Int64
 	started atomic.Int64
 
-	leakMu   sync.Mutex
-	leaked   [][]byte
-	stopOnce sync.Once
-	stop     chan struct{}
+	release chan struct{}  // closed by Run at the end: the leaked goroutines return
+	leaks   sync.WaitGroup // the leaked goroutines
+	leaked  atomic.Int64
 }
 
-func (w *worker) leakStop() chan struct{} {
-	w.stopOnce.Do(func() { w.stop = make(chan struct{}) })
-	return w.stop
-}
-
-var agents = []string{"voice", "voice", "voice", "chat", "transcriber"}
-var tenants = []string{"acme", "globex", "initech", "umbrella"}
+var (
+	agents  = []string{"voice", "voice", "voice", "chat", "transcriber"}
+	tenants = []string{"acme", "globex", "initech", "umbrella"}
+)
 
 func (w *worker) nextID() string { return fmt.Sprintf("call-%05d", w.seq.Add(1)) }
 func (w *worker) agent() string  { return agents[w.rng.IntN(len(agents))] }
 func (w *worker) tenant() string { return tenants[w.rng.IntN(len(tenants))] }
 
 // frameLoop is a well-behaved session: every frame it burns a little CPU on
-// its own goroutine, then mixes briefly on the shared loop.
+// its own goroutine, then mixes briefly on the shared mixer.
 func (w *worker) frameLoop(ctx context.Context) {
+	mix := mixFrame(w.cfg.FrameWork / 10)
 	t := time.NewTicker(w.cfg.Frame)
 	defer t.Stop()
 	for {
@@ -184,77 +229,12 @@ func (w *worker) frameLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		burn(w.cfg.FrameWork)
-		leave := w.mixer.Enter(ctx)
-		burn(w.cfg.FrameWork / 10)
-		leave()
+		if !w.mixer.do(ctx, mix) {
+			return
+		}
 		w.frames.Add(1)
 	}
 }
 
-// blocker holds the shared mixer loop through a synchronous call: the Go
-// version of a sync requests.get() on an asyncio loop.
-func (w *worker) blocker(ctx context.Context) {
-	t := time.NewTicker(w.cfg.BlockEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		leave := w.mixer.Enter(ctx)
-		fetchVoiceProfileSync(w.cfg.BlockFor)
-		leave()
-	}
-}
-
-// fetchVoiceProfileSync stands for a blocking call made inside the loop.
-func fetchVoiceProfileSync(d time.Duration) { time.Sleep(d) }
-
-// hog burns HogShare of a core in 10ms slices.
-func (w *worker) hog(ctx context.Context) {
-	busy := time.Duration(float64(10*time.Millisecond) * w.cfg.HogShare)
-	for ctx.Err() == nil {
-		transcribeChunk(busy)
-		time.Sleep(10*time.Millisecond - busy)
-	}
-}
-
-// transcribeChunk stands for CPU-heavy work done by one session.
-func transcribeChunk(d time.Duration) { burn(d) }
-
-// leaker starts a goroutine that never returns and keeps 256 KiB, every
-// LeakEvery.
-func (w *worker) leaker(ctx context.Context) {
-	stop := w.leakStop()
-	t := time.NewTicker(w.cfg.LeakEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		w.leakMu.Lock()
-		w.leaked = append(w.leaked, make([]byte, 256<<10))
-		w.leakMu.Unlock()
-		go waitForAckForever(stop)
-	}
-}
-
-// waitForAckForever stands for a goroutine blocked on a channel nobody
-// will ever send on; stop only exists so the demo can exit cleanly.
-func waitForAckForever(stop chan struct{}) { <-stop }
-
-var sink atomic.Uint64
-
-// burn spins on the CPU for about d.
-func burn(d time.Duration) {
-	end := time.Now().Add(d)
-	var buf [64]byte
-	for time.Now().Before(end) {
-		sum := sha256.Sum256(buf[:])
-		copy(buf[:], sum[:])
-	}
-	sink.Add(uint64(buf[0]))
-}
+// mixFrame returns a frame's work on the mixer.
+func mixFrame(d time.Duration) func() { return func() { burn(d) } }
