@@ -29,6 +29,7 @@ type workload struct {
 	OnCPU      int           // sessions sampled on CPU per window
 	StallEvery time.Duration // 0: no stalls
 	Culprits   bool
+	MemLeak    bool // RSS grows by 1 MiB a second, whatever the sessions
 	Seed       uint64
 }
 
@@ -142,6 +143,9 @@ func writeWorkload(em *emitter, w workload) {
 		cpu.Unlabelled = 10
 		cpu.Total += cpu.Unlabelled
 		rss := uint64(200<<20) + uint64(len(sessions))*(2<<20) + uint64(rng.IntN(8<<20))
+		if w.MemLeak {
+			rss += uint64(t.Sub(genStart)/time.Second) << 20
+		}
 		em.emit(t, events.Sample{RSSBytes: rss, Sessions: len(sessions), Goroutines: 40 + 3*len(sessions),
 			Runnable: -1, Running: -1, Waiting: -1, HeapBytes: rss / 2, SchedP99: 2 * time.Millisecond,
 			CPU: cpu, GoroutinesBySession: gor})

@@ -28,7 +28,8 @@ type Report struct {
 	peakLive   int
 	peakLiveAt time.Time
 
-	rss rssTrend
+	rss   rssTrend // process RSS
+	share rssTrend // RSS per live session: what mem_mb shows
 
 	// Per-session signals the rows do not keep.
 	hot map[string]*hotTrack // sessions that had ≥ hotShare of a CPU window's samples
@@ -147,6 +148,9 @@ func (r *Report) Apply(d events.Decoded) {
 
 func (r *Report) sample(t time.Time, e events.Sample) {
 	r.rss.add(t, e.RSSBytes)
+	if e.Sessions > 0 {
+		r.share.add(t, e.RSSBytes/uint64(e.Sessions))
+	}
 	if e.CPU.Valid() {
 		for id, n := range e.CPU.Sessions {
 			if p := pct(n, e.CPU.Total); p >= hotShare {
@@ -210,7 +214,8 @@ type WorkerLife struct {
 	Dropped    int64     `json:"dropped_events"` // events its recorder could not write
 }
 
-// rssTrend keeps the extremes of RSS and a least-squares line through it.
+// rssTrend keeps the extremes of a memory figure and a least-squares line
+// through it.
 type rssTrend struct {
 	n                 float64
 	origin            time.Time

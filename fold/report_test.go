@@ -177,6 +177,40 @@ func TestReportFindings(t *testing.T) {
 	}
 }
 
+// RSS that climbs while the sessions stay is memory pressure; RSS that
+// climbs with the number of sessions is not.
+func TestReportMemory(t *testing.T) {
+	set := openSet(t, generate(t, t.TempDir(), workload{Duration: 5 * time.Minute, Sessions: 20, OnCPU: 10, MemLeak: true, Seed: 4}))
+	r, err := fold.ReadReport(set.Scan(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Summary()
+	if s.RSS.Trend != "rising" || s.RSS.ShareTrend != "rising" || s.RSS.SlopeMiBPerHour < 3000 {
+		t.Errorf("rss %+v: want rising by about 3600 MiB/h", s.RSS)
+	}
+	if len(s.Findings) != 1 || s.Findings[0].Section != fold.SectionMemory {
+		t.Errorf("findings %+v, want memory", s.Findings)
+	}
+
+	// Sessions ramping up from few to many: RSS rises, the share does not.
+	ramp := fold.NewReport()
+	for i := range 100 {
+		n := 1 + i
+		_ = ramp.Line(jsonLine(t, genStart.Add(time.Duration(i)*time.Second),
+			events.Sample{RSSBytes: uint64(100+2*n) << 20, Sessions: n, Runnable: -1, Running: -1, Waiting: -1}))
+	}
+	s = ramp.Summary()
+	if s.RSS.Trend != "rising" || s.RSS.ShareTrend == "rising" {
+		t.Errorf("ramp: rss %+v", s.RSS)
+	}
+	for _, f := range s.Findings {
+		if f.Section == fold.SectionMemory {
+			t.Errorf("ramp of sessions taken for memory pressure: %+v", f)
+		}
+	}
+}
+
 func TestReportNothingStandsOut(t *testing.T) {
 	set := openSet(t, generate(t, t.TempDir(), workload{Duration: 5 * time.Minute, Sessions: 20, OnCPU: 10, Seed: 3}))
 	r, err := fold.ReadReport(set.Scan(), nil)

@@ -64,6 +64,11 @@ type RSSSummary struct {
 	// 1 the memory moved steadily, near 0 it only wandered.
 	Fit   float64 `json:"fit"`
 	Trend string  `json:"trend"` // "rising", "falling", "flat" or "unknown"
+	// ShareSlopeMiBPerHour and ShareTrend are the same for RSS per live
+	// session, the mem_mb of every row: RSS that rises only because
+	// sessions were added leaves it flat.
+	ShareSlopeMiBPerHour float64 `json:"share_slope_mib_per_hour"`
+	ShareTrend           string  `json:"share_trend"`
 }
 
 // Summary is the post-mortem page of a recording.
@@ -136,27 +141,34 @@ func (r *Report) Summary() Summary {
 
 func (r *Report) rssSummary() RSSSummary {
 	t := &r.rss
-	out := RSSSummary{Trend: "unknown"}
+	out := RSSSummary{Trend: "unknown", ShareTrend: "unknown"}
 	if t.n == 0 {
 		return out
 	}
 	out.LowBytes, out.LowAt, out.HighBytes, out.HighAt = t.low, t.lowAt, t.high, t.highAt
+	out.SlopeMiBPerHour, out.Fit, out.Trend = t.trend(r.last, 8)
+	out.ShareSlopeMiBPerHour, _, out.ShareTrend = r.share.trend(r.last, 0.5)
+	return out
+}
+
+// trend fits a line through the figure and calls it rising or falling when
+// the line explains it (r² ≥ 0.5) and moves it, over the span up to end, by
+// at least a tenth of its mean and minMiB.
+func (t *rssTrend) trend(end time.Time, minMiB float64) (slope, r2 float64, trend string) {
 	slope, r2, ok := t.fit()
 	if !ok {
-		return out
+		return 0, 0, "unknown"
 	}
-	out.SlopeMiBPerHour, out.Fit = round2(slope), round2(r2)
-	hours := r.last.Sub(t.origin).Hours()
-	rise := slope * hours // MiB over the recording, along the line
+	rise := slope * end.Sub(t.origin).Hours() // MiB over the span, along the line
 	switch {
-	case r2 >= 0.5 && rise >= 0.1*t.mean() && rise >= 8:
-		out.Trend = "rising"
-	case r2 >= 0.5 && -rise >= 0.1*t.mean() && -rise >= 8:
-		out.Trend = "falling"
+	case r2 >= 0.5 && rise >= 0.1*t.mean() && rise >= minMiB:
+		trend = "rising"
+	case r2 >= 0.5 && -rise >= 0.1*t.mean() && -rise >= minMiB:
+		trend = "falling"
 	default:
-		out.Trend = "flat"
+		trend = "flat"
 	}
-	return out
+	return round2(slope), round2(r2), trend
 }
 
 // findings applies the runbook's flow to the report: blocking first, then
@@ -167,10 +179,12 @@ func (r *Report) findings(rows []Row, stalls []Stall, rss RSSSummary) []Finding 
 	out = append(out, blockingFindings(stalls)...)
 	out = append(out, cpuFindings(rows, r.hot)...)
 	out = append(out, schedulerFindings(stalls)...)
-	if rss.Trend == "rising" {
+	// Memory pressure is the share per session climbing, peak climbing
+	// everywhere; RSS that only follows the number of sessions is not.
+	if rss.Trend == "rising" && rss.ShareTrend == "rising" {
 		out = append(out, finding(SectionMemory, "", rss.HighAt,
-			"RSS rose from %s to %s (%+.1f MiB/h, fit %.2f): look for what grows with time or sessions",
-			mibString(rss.LowBytes), mibString(rss.HighBytes), rss.SlopeMiBPerHour, rss.Fit))
+			"RSS rose from %s to %s (%+.1f MiB/h, fit %.2f) and the share of every session with it (%+.2f MiB/h): memory grows with time, not with sessions",
+			mibString(rss.LowBytes), mibString(rss.HighBytes), rss.SlopeMiBPerHour, rss.Fit, rss.ShareSlopeMiBPerHour))
 	}
 	out = append(out, r.goroutineFindings()...)
 	out = append(out, wedgedFindings(rows, r.last)...)
@@ -330,9 +344,13 @@ func (r *Report) goroutineFindings() []Finding {
 	})
 	var out []Finding
 	for _, c := range cands[:min(len(cands), maxPerSection)] {
+		moves := fmt.Sprintf("rose %s, fell %s", times(c.g.ups), times(c.g.downs))
+		if c.g.downs == 0 {
+			moves = "only ever rose, " + times(c.g.ups)
+		}
 		out = append(out, finding(SectionGoroutineLeak, c.id, c.g.peakAt,
-			"%s goroutines grew %d → %d (rose %s, fell %s; median session peak %.0f)",
-			c.id, c.g.first, c.g.peak, times(c.g.ups), times(c.g.downs), med))
+			"%s goroutines grew %d → %d (%s; the median session peaked at %.0f)",
+			c.id, c.g.first, c.g.peak, moves, med))
 	}
 	return out
 }
@@ -366,6 +384,9 @@ func wedgedFindings(rows []Row, end time.Time) []Finding {
 }
 
 func times(n int) string {
+	if n == 0 {
+		return "never"
+	}
 	if n == 1 {
 		return "once"
 	}

@@ -176,7 +176,8 @@ func writeSummary(w io.Writer, s fold.Summary, in *input) error {
 		b.WriteString("  rss         no samples\n")
 	} else {
 		fmt.Fprintf(&b, "  rss         low %s at %s, high %s at %s\n", mib(s.RSS.LowBytes), at(s.RSS.LowAt), mib(s.RSS.HighBytes), at(s.RSS.HighAt))
-		fmt.Fprintf(&b, "  rss trend   %s, %+.1f MiB/h (fit %.2f)\n", s.RSS.Trend, s.RSS.SlopeMiBPerHour, s.RSS.Fit)
+		fmt.Fprintf(&b, "  rss trend   %s, %+.1f MiB/h (fit %.2f); per session %s, %+.2f MiB/h\n", s.RSS.Trend,
+			s.RSS.SlopeMiBPerHour, s.RSS.Fit, s.RSS.ShareTrend, s.RSS.ShareSlopeMiBPerHour)
 	}
 	fmt.Fprintf(&b, "  stalls      %d\n", s.Stalls)
 
@@ -207,12 +208,21 @@ func writeSummary(w io.Writer, s fold.Summary, in *input) error {
 	for i, fd := range s.Findings {
 		fmt.Fprintf(&b, "  %d. %s\n     → %s", i+1, fd.Title, fd.Runbook)
 		if !fd.At.IsZero() {
-			fmt.Fprintf(&b, " · look: openrtc-replay top --at %s%s", fd.At.In(loc).Format(time.RFC3339Nano), in.argsText())
+			fmt.Fprintf(&b, " · look: openrtc-replay top --at %s%s", ceilMilli(fd.At).In(loc).Format(timeLayout), in.argsText())
 		}
 		b.WriteString("\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// ceilMilli rounds t up to the millisecond: a moment shown to the
+// millisecond must not fall before the event it points at.
+func ceilMilli(t time.Time) time.Time {
+	if r := t.Truncate(time.Millisecond); !r.Equal(t) {
+		return r.Add(time.Millisecond)
+	}
+	return t
 }
 
 // argsText is the inputs as a command line's arguments, for the commands
