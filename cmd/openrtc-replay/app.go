@@ -19,7 +19,6 @@ type stdio struct {
 	out, err    io.Writer
 	outTTY      bool // standard output is a terminal: top is interactive
 	errTTY      bool // standard error is a terminal: long scans show progress
-	width       int  // of the output terminal, 0 when unknown
 	interactive func(ctx context.Context, src tui.Source, opts tui.Options) error
 }
 
@@ -27,11 +26,6 @@ func newStdio() stdio {
 	s := stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, interactive: tui.Run}
 	s.outTTY = term.IsTerminal(int(os.Stdout.Fd()))
 	s.errTTY = term.IsTerminal(int(os.Stderr.Fd()))
-	if s.outTTY {
-		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
-			s.width = w
-		}
-	}
 	return s
 }
 

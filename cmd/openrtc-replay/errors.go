@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"runtime/debug"
 	"strings"
 
@@ -86,6 +85,3 @@ func version() string {
 	}
 	return "(devel)"
 }
-
-// notExist reports whether err is a missing input.
-func notExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
