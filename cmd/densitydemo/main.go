@@ -29,6 +29,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -65,6 +68,7 @@ func run(args []string) error {
 		printSocket = fs.Bool("print-socket", false, "print the default socket path for --worker and exit")
 		inlineMixer = fs.Bool("inline-mixer", false, "mix on each session's goroutine instead of one shared mixer loop (holds are watched, nobody waits)")
 		sampleEvery = fs.Duration("sample-interval", 0, "introspection sample interval (0: 1s)")
+		pprofAddr   = fs.String("pprof", "", "serve net/http/pprof on this address, such as localhost:6060 (\"\": none)")
 		maxSessions = fs.Int("max-sessions", 0, `the worker's session limit, shown as "n / max" (0: none)`)
 	)
 	fs.IntVar(&cfg.Sessions, "sessions", 100, "well-behaved sessions kept live at once")
@@ -117,6 +121,16 @@ func run(args []string) error {
 			path = introspect.DefaultSocketPath(*worker)
 		}
 		fmt.Fprintf(os.Stderr, "densitydemo: live view: openrtc-replay live --socket %s\n", path)
+	}
+	if *pprofAddr != "" {
+		ln, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			in.Close()
+			return fmt.Errorf("pprof: %w", err)
+		}
+		defer ln.Close()
+		fmt.Fprintf(os.Stderr, "densitydemo: pprof: http://%s/debug/pprof/\n", ln.Addr())
+		go http.Serve(ln, nil) // net/http/pprof registers on the default mux
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
