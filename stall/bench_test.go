@@ -116,7 +116,7 @@ func BenchmarkCapture(b *testing.B) {
 		b.Run(fmt.Sprintf("goroutines=%d", n), func(b *testing.B) {
 			stop := parkSessions(n)
 			defer stop()
-			entered := make(chan *hold)
+			entered := make(chan use)
 			release := make(chan struct{})
 			done := make(chan struct{})
 			go func() {
@@ -127,7 +127,7 @@ func BenchmarkCapture(b *testing.B) {
 				h.leave()
 			}()
 			h := <-entered
-			label := h.entry.label
+			label := h.h.entry.label
 			var buf bytes.Buffer
 			b.ReportAllocs()
 			cpu0 := cpuTime()
@@ -157,7 +157,7 @@ func BenchmarkCheck(b *testing.B) {
 			defer w.Close()
 			l := w.Loop("many")
 			ctx := benchCtx()
-			holds := make([]*hold, n)
+			holds := make([]use, n)
 			for i := range holds {
 				holds[i] = l.enter(ctx)
 			}

@@ -123,7 +123,7 @@ func TestCaptureHoldersFindsTheHolder(t *testing.T) {
 	w := New(Options{Report: func(Stall) {}})
 	defer w.Close()
 	ctx := pprof.WithLabels(context.Background(), pprof.Labels("session", "job-1"))
-	entered := make(chan *hold)
+	entered := make(chan use)
 	release := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -133,7 +133,7 @@ func TestCaptureHoldersFindsTheHolder(t *testing.T) {
 		<-release
 		h.leave()
 	}()
-	h := <-entered
+	label := (<-entered).h.entry.label // before leave recycles the hold
 	var buf bytes.Buffer
 	stacks, err := captureHolders(&buf)
 	close(release)
@@ -141,9 +141,9 @@ func TestCaptureHoldersFindsTheHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, ok := stacks[h.entry.label]
+	fs, ok := stacks[label]
 	if !ok {
-		t.Fatalf("holder %s not in %v", h.entry.label, stacks)
+		t.Fatalf("holder %s not in %v", label, stacks)
 	}
 	// This test is in the package describe skips, so look at the raw frames.
 	if !slices.ContainsFunc(fs, func(f frame) bool { return strings.HasSuffix(f.file, "stall/frames_test.go") }) {

@@ -37,34 +37,47 @@ func (l *Loop) Name() string { return l.name }
 // goroutine, and ctx should be the context whose labels the goroutine runs
 // with (as pprof.Do arranges).
 //
-// Enter and leave are cheap (a few hundred nanoseconds, one allocation once
-// a session's labelled context is cached on the loop) and safe for
-// concurrent use.
+// Enter and leave are cheap (a few hundred nanoseconds, and no allocation
+// once a session's labelled context is cached on the loop, unless leave
+// outlives the function that called Enter) and safe for concurrent use.
 //
 // Holds may nest (a mutex taken inside a loop's work), but the goroutine
 // carries one hold label at a time: after the inner leave, the outer hold
 // is no longer found in goroutine profiles, and its report falls back to the
 // stack captured earlier, or to where it was left.
 func (l *Loop) Enter(ctx context.Context) (leave func()) {
-	h := l.enter(ctx)
-	return h.leave
+	// The hold is recycled once left, so leave names the use it ends.
+	// Enter is inlined, so leave lives on the caller's stack unless it
+	// outlives the caller.
+	return l.enter(ctx).leave
 }
 
-// hold is one goroutine's hold on a Loop. Its fields are set by Enter before
+// hold is one goroutine's hold on a Loop. Its fields are set by enter before
 // the hold is published under Loop.mu and are read-only after, except the
-// list links (Loop.mu), ending (atomic) and watch (the watchdog goroutine's).
-// It is kept small: Enter allocates one per hold.
+// list links and watch (Loop.mu, then the watchdog goroutine's alone), state,
+// ending and id (atomic).
+//
+// Holds are pooled: most last microseconds, and a worker makes tens of
+// thousands a second. A hold goes back to the pool only if the watchdog never
+// saw it (watch is nil when it is unlinked) and it was not a stall, so the
+// watchdog never meets a recycled hold. A stale leave cannot end the hold's
+// next use either, because each use has its own generation.
 type hold struct {
 	loop  *Loop
 	ctx   context.Context
-	id    uint64
 	start int64 // monotonic, see monoNow
 
+	state  atomic.Uint64 // generation<<1 | 1 once left
+	ending atomic.Int64  // when leave began (monotonic), 0 while held
+	id     atomic.Uint64 // the stall's ID, 0 until the hold is a stall
+
 	prev, next *hold
-	watch      *watch       // nil until the hold first crosses the threshold
-	entry      *labelEntry  // the labelled context lent to this hold
-	ending     atomic.Int64 // when leave began (monotonic), 0 while held
+	watch      *watch      // nil until the hold first crosses the threshold
+	entry      *labelEntry // the labelled context lent to this hold
 }
+
+// holds recycles holds; see hold.
+var holds = sync.Pool{New: func() any { return new(hold) }}
 
 // watch is what the watchdog goroutine, and only it, keeps about a hold that
 // crossed the threshold.
@@ -84,8 +97,25 @@ type ended struct {
 	leftAt []uintptr // where it ended, for a stall no profile caught
 }
 
-func (l *Loop) enter(ctx context.Context) *hold {
-	h := &hold{loop: l, ctx: ctx, id: newID()}
+// gen returns the generation of the hold's current use.
+func (h *hold) gen() uint64 { return h.state.Load() >> 1 }
+
+// stallID returns the hold's stall ID, numbering it on first use: most holds
+// are never stalls, and a counter shared by every processor is not free.
+func (h *hold) stallID() uint64 {
+	if id := h.id.Load(); id != 0 {
+		return id
+	}
+	h.id.CompareAndSwap(0, newID())
+	return h.id.Load()
+}
+
+func (l *Loop) enter(ctx context.Context) use {
+	h := holds.Get().(*hold)
+	if s := h.state.Load(); s&1 != 0 {
+		h.state.Store(s + 1) // the next generation, held
+	}
+	h.loop, h.ctx = l, ctx
 	labels := readLabels(ctx)
 	h.start = monoNow()
 	l.mu.Lock()
@@ -102,17 +132,32 @@ func (l *Loop) enter(ctx context.Context) *hold {
 	l.head = h
 	l.mu.Unlock()
 	pprof.SetGoroutineLabels(h.entry.ctx)
-	return h
+	return use{h, h.gen()}
 }
 
-func (h *hold) leave() {
-	if h.ending.Load() != 0 {
+// use is one use of a pooled hold: the hold and its generation.
+type use struct {
+	h   *hold
+	gen uint64
+}
+
+// leave ends the use, if it is still going on.
+func (u use) leave() { u.h.end(u.gen) }
+
+// end ends the hold if it is still in generation gen and held.
+func (h *hold) end(gen uint64) {
+	held := gen << 1
+	if h.state.Load() != held {
 		return // left already
 	}
 	end := monoNow()
-	if !h.ending.CompareAndSwap(0, end) {
+	if !h.state.CompareAndSwap(held, held|1) {
 		return
 	}
+	// Set before the labels are restored and the entry is lent again, so
+	// a capture that reads 0 here after its profile knows the holder
+	// still carried the label when the profile was taken.
+	h.ending.Store(end)
 	pprof.SetGoroutineLabels(h.ctx)
 	l := h.loop
 	l.mu.Lock()
@@ -126,12 +171,24 @@ func (h *hold) leave() {
 	}
 	h.prev, h.next = nil, nil
 	h.entry.owner = nil
+	watched := h.watch != nil
 	l.mu.Unlock()
 	if end-h.start < int64(l.w.opts.Threshold) {
+		if !watched {
+			h.recycle()
+		}
 		return
 	}
 	// A stall: remember where it ended in case no profile caught the
 	// holder while it lasted, and hand it over for the final report.
+	h.stallID()
 	pcs := make([]uintptr, maxStack+4)
 	l.w.finished(ended{h: h, end: end, leftAt: pcs[:runtime.Callers(2, pcs)]})
+}
+
+// recycle puts a hold that nobody else refers to back in the pool.
+func (h *hold) recycle() {
+	h.loop, h.ctx, h.entry = nil, nil, nil
+	h.ending.Store(0)
+	holds.Put(h)
 }

@@ -20,7 +20,7 @@ import (
 type Mutex struct {
 	mu   sync.Mutex
 	loop *Loop
-	h    *hold // the current hold, guarded by mu
+	u    use // the current hold, guarded by mu
 }
 
 // Mutex returns a new watched mutex whose stalls have the given name as
@@ -33,7 +33,7 @@ func (w *Watchdog) Mutex(name string) *Mutex {
 // waiting if it is held.
 func (m *Mutex) LockCtx(ctx context.Context) {
 	m.mu.Lock()
-	m.h = m.loop.enter(ctx)
+	m.u = m.loop.enter(ctx)
 }
 
 // TryLockCtx tries to lock m on behalf of the session whose pprof labels
@@ -42,17 +42,17 @@ func (m *Mutex) TryLockCtx(ctx context.Context) bool {
 	if !m.mu.TryLock() {
 		return false
 	}
-	m.h = m.loop.enter(ctx)
+	m.u = m.loop.enter(ctx)
 	return true
 }
 
 // Unlock unlocks m, ending the hold. It is a run-time error if m is not
 // locked on entry to Unlock.
 func (m *Mutex) Unlock() {
-	h := m.h
-	m.h = nil
-	if h != nil {
-		h.leave()
+	u := m.u
+	m.u = use{}
+	if u.h != nil {
+		u.leave()
 	}
 	m.mu.Unlock()
 }

@@ -141,7 +141,8 @@ func (w *Watchdog) check(now time.Time) {
 		for h := l.head; h != nil; h = h.next {
 			if held := mono - h.start; held >= thr {
 				if h.watch == nil {
-					h.watch = new(watch)
+					h.watch = new(watch) // and h is never recycled
+					h.stallID()
 				}
 				if h.watch.dueReport(held) || !h.watch.captured {
 					w.due = append(w.due, h)
@@ -262,7 +263,7 @@ func (wt *watch) dueReport(held int64) bool {
 // stall builds a report of h. Only the watchdog goroutine calls it.
 func (h *hold) stall(blocked time.Duration, ongoing bool) Stall {
 	s := Stall{
-		ID:      h.id,
+		ID:      h.stallID(),
 		Source:  h.loop.name,
 		Start:   wallOf(h.start),
 		Blocked: blocked,

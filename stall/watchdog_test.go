@@ -206,6 +206,53 @@ func TestLeaveTwiceIsHarmless(t *testing.T) {
 	}
 }
 
+// Holds are recycled: a leave called again after its hold ended must not
+// end a later hold, which may be the same one reused.
+func TestStaleLeaveDoesNotEndALaterHold(t *testing.T) {
+	r := newReports()
+	w := stall.New(stall.Options{Report: r.report})
+	defer w.Close()
+	loop := w.Loop("room-loop")
+	mu := w.Mutex("room-lock")
+
+	<-inSession(sessionCtx("job-stale", "voice"), func(ctx context.Context) {
+		var stale []func()
+		for range 100 {
+			leave := loop.Enter(ctx)
+			leave()
+			stale = append(stale, leave)
+			mu.LockCtx(ctx)
+			mu.Unlock()
+		}
+		leave := loop.Enter(ctx)
+		mu.LockCtx(ctx)
+		for _, l := range stale {
+			l()
+		}
+		if !holdLabelled(t) {
+			t.Error("a stale leave ended a later hold: no goroutine carries the hold label")
+		}
+		time.Sleep(120 * time.Millisecond)
+		mu.Unlock()
+		leave()
+	})
+	w.Close() // drains final reports
+	for _, source := range []string{"room-loop", "room-lock"} {
+		found := false
+		for _, s := range r.snapshot() {
+			if !s.Ongoing && s.Source == source {
+				found = true
+				if s.Session != "job-stale" || s.Blocked < 100*time.Millisecond {
+					t.Errorf("final report %v, want job-stale held %s for 120ms", s, source)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no final report of %s: %v", source, r.snapshot())
+		}
+	}
+}
+
 func TestConcurrentHoldsOfOneLoop(t *testing.T) {
 	r := newReports()
 	w := stall.New(stall.Options{Report: r.report})
