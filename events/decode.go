@@ -1,11 +1,14 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -34,26 +37,127 @@ func (d Decoded) Newer() bool { return d.V > SchemaVersion }
 // Decode reads one record from a JSON line in the shape slog's JSON handler
 // writes: "time" (RFC 3339), "level", "msg" and the attributes. It does not
 // retain line.
+//
+// Decode checks the record's shape (an object with a "time" string and a
+// "msg" string, whose event fields make sense), not every byte of its JSON
+// syntax: lines read by the recorder's Scanner were validated as they were
+// read, and validating them again would double the cost of a scan. A line
+// that is not an object at all, or that was cut short, is still rejected;
+// one with a syntax error inside decodes to the fields that can be read
+// before it.
 func Decode(line []byte) (Decoded, error) {
-	var d Decoded
-	if !gjson.ValidBytes(line) {
-		return d, fmt.Errorf("%w: not valid JSON", ErrMalformed)
+	var c SampleCounts
+	d, err := DecodeCounts(line, &c)
+	if err != nil {
+		return d, err
 	}
-	root := gjson.ParseBytes(line)
-	if !root.IsObject() {
+	if e, ok := d.Event.(Sample); ok {
+		c.fill(&e, line)
+		d.Event = e
+	}
+	return d, nil
+}
+
+// SessionCount is one entry of a sample's per-session object, "sessions"
+// of its CPU window or "gor": a session id and its count (CPU samples, or
+// goroutines).
+type SessionCount struct {
+	// ID is the session id. It aliases the decoded line (or, when the id
+	// had escapes, memory of its own): it is valid while the line is, and
+	// must not be modified. Convert it with string(ID) to keep it.
+	ID []byte
+	N  int64
+}
+
+// SampleCounts holds the per-session objects of a sample record as
+// [DecodeCounts] leaves them: lists rather than maps, each id once (the
+// last value of a repeated key wins, as in a map), in the line's order.
+// The zero value is ready to use; reusing one across lines reuses its
+// storage.
+type SampleCounts struct {
+	CPU []SessionCount // the CPU window's "sessions": samples per session
+	Gor []SessionCount // "gor": goroutines per session
+
+	// Whether the objects were present, so that Decode makes a map of an
+	// empty one as it always did.
+	cpuObj, gorObj bool
+}
+
+func (c *SampleCounts) reset() {
+	clear(c.CPU) // let go of the previous line
+	clear(c.Gor)
+	c.CPU, c.Gor, c.cpuObj, c.gorObj = c.CPU[:0], c.Gor[:0], false, false
+}
+
+// fill makes e's maps from the counts, whose ids alias line.
+func (c *SampleCounts) fill(e *Sample, line []byte) {
+	if len(c.CPU)+len(c.Gor) == 0 {
+		line = nil
+	}
+	// One copy of the line holds every key, rather than a string each.
+	own := string(line)
+	key := func(id []byte) string {
+		off := uintptr(unsafe.Pointer(unsafe.SliceData(id))) - uintptr(unsafe.Pointer(unsafe.SliceData(line)))
+		if len(line) > 0 && off <= uintptr(len(line)-len(id)) {
+			return own[off : int(off)+len(id)]
+		}
+		return string(id) // an id with escapes, unescaped elsewhere
+	}
+	if c.cpuObj {
+		e.CPU.Sessions = make(map[string]int64, len(c.CPU))
+		for _, x := range c.CPU {
+			e.CPU.Sessions[key(x.ID)] = x.N
+		}
+	}
+	if c.gorObj {
+		e.GoroutinesBySession = make(map[string]int, len(c.Gor))
+		for _, x := range c.Gor {
+			e.GoroutinesBySession[key(x.ID)] = int(x.N)
+		}
+	}
+}
+
+// DecodeCounts is [Decode] for a reader that folds many samples, such as a
+// replay over a day of recording. For a sample record it leaves the
+// event's maps (CPU.Sessions and GoroutinesBySession) nil and puts their
+// entries in c instead, whose ids alias line: building a map of a hundred
+// sessions for every sample costs more than all the rest of its decoding.
+// For any other record c is emptied. Everything else is as with Decode,
+// which is DecodeCounts followed by making the maps.
+func DecodeCounts(line []byte, c *SampleCounts) (Decoded, error) {
+	c.reset()
+	var d Decoded
+	i := 0
+	for i < len(line) && line[i] <= ' ' {
+		i++
+	}
+	if i == len(line) || line[i] != '{' {
+		if !gjson.ValidBytes(line) {
+			return d, fmt.Errorf("%w: not valid JSON", ErrMalformed)
+		}
 		return d, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
+	j := len(line)
+	for j > i && line[j-1] <= ' ' {
+		j--
+	}
+	// gjson reads a string; this one aliases line, so every string that
+	// outlives the call is copied out of it (see fieldSet.str).
+	obj := unsafe.String(&line[i], j-i)
+	root := gjson.Parse(obj)
 	var timeStr string
 	var haveTime, haveMsg bool
 	var fields fieldSet
+	end := 1 // where the last member read ends
 	root.ForEach(func(k, v gjson.Result) bool {
+		end = v.Index + len(v.Raw)
 		switch k.Str {
 		case "time":
 			timeStr, haveTime = v.Str, v.Type == gjson.String
 		case "level":
-			_ = d.Level.UnmarshalText([]byte(v.Str))
+			d.Level = parseLevel(v.Str)
 		case "msg":
-			d.Kind, haveMsg = v.Str, v.Type == gjson.String
+			d.Kind, haveMsg = kindName(v.Str), v.Type == gjson.String
 		case "v":
 			d.V = int(v.Int())
 		default:
@@ -61,6 +165,11 @@ func Decode(line []byte) (Decoded, error) {
 		}
 		return true
 	})
+	// The object must close after its last member: a line cut short, even
+	// after a nested object's brace, does not.
+	if !closes(obj, end) {
+		return d, fmt.Errorf("%w: not valid JSON", ErrMalformed)
+	}
 	if !haveTime {
 		return d, fmt.Errorf("%w: no \"time\" string", ErrMalformed)
 	}
@@ -75,51 +184,111 @@ func Decode(line []byte) (Decoded, error) {
 	if d.V == 0 {
 		return d, nil // an application's own record: ours always carry "v"
 	}
-	d.Event, err = decodeEvent(d.Kind, &fields)
+	d.Event, err = decodeEvent(d.Kind, &fields, c)
 	if err != nil {
 		return d, fmt.Errorf("%w: %s: %v", ErrMalformed, d.Kind, err)
 	}
 	return d, nil
 }
 
+// closes reports whether only spaces and the closing brace follow
+// offset end of the object obj.
+func closes(obj string, end int) bool {
+	if end < 1 || end >= len(obj) || obj[len(obj)-1] != '}' {
+		return false
+	}
+	for _, c := range []byte(obj[end : len(obj)-1]) {
+		if c > ' ' {
+			return false
+		}
+	}
+	return true
+}
+
+// kindName returns msg as a string of its own: the constant for our kinds,
+// a copy for others.
+func kindName(msg string) string {
+	for _, k := range Kinds {
+		if msg == k {
+			return k
+		}
+	}
+	return strings.Clone(msg)
+}
+
+func parseLevel(s string) slog.Level {
+	switch s {
+	case "DEBUG":
+		return slog.LevelDebug
+	case "INFO":
+		return slog.LevelInfo
+	case "WARN":
+		return slog.LevelWarn
+	case "ERROR":
+		return slog.LevelError
+	}
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(s))
+	return l
+}
+
 // fieldSet holds a record's attributes by key without copying them. Records
-// have a handful of keys, so a slice beats a map.
+// have a handful of keys, so a slice beats a map; the first few live in
+// the set itself, and the set on its caller's stack.
 type fieldSet struct {
-	keys []string
-	vals []gjson.Result
+	n     int
+	keys  [24]string
+	vals  [24]gjson.Result
+	moreK []string // beyond the first 24
+	moreV []gjson.Result
 }
 
 func (f *fieldSet) add(k string, v gjson.Result) {
-	f.keys = append(f.keys, k)
-	f.vals = append(f.vals, v)
+	if f.n < len(f.keys) {
+		f.keys[f.n], f.vals[f.n] = k, v
+		f.n++
+		return
+	}
+	f.moreK = append(f.moreK, k)
+	f.moreV = append(f.moreV, v)
 }
 
 func (f *fieldSet) get(k string) gjson.Result {
-	for i, key := range f.keys {
+	for i, key := range f.keys[:f.n] {
 		if key == k {
 			return f.vals[i]
+		}
+	}
+	for i, key := range f.moreK {
+		if key == k {
+			return f.moreV[i]
 		}
 	}
 	return gjson.Result{}
 }
 
-func (f *fieldSet) str(k string) string       { return f.get(k).Str }
+// str returns a string field as a string of its own: the line it was read
+// from may be reused.
+func (f *fieldSet) str(k string) string       { return strings.Clone(f.get(k).Str) }
 func (f *fieldSet) int(k string) int64        { return f.get(k).Int() }
 func (f *fieldSet) uint(k string) uint64      { return f.get(k).Uint() }
 func (f *fieldSet) ms(k string) time.Duration { return FromMillis(f.get(k).Float()) }
 func (f *fieldSet) boolean(k string) bool     { return f.get(k).Bool() }
 func (f *fieldSet) float(k string) float64    { return f.get(k).Float() }
 
-func objectFields(v gjson.Result) *fieldSet {
-	var f fieldSet
+func objectFields(v gjson.Result, f *fieldSet) *fieldSet {
 	v.ForEach(func(k, v gjson.Result) bool { f.add(k.Str, v); return true })
-	return &f
+	return f
 }
 
-func decodeEvent(kind string, f *fieldSet) (Event, error) {
+// ownString is v as a string of its own.
+func ownString(v gjson.Result) string { return strings.Clone(v.String()) }
+
+func decodeEvent(kind string, f *fieldSet, counts *SampleCounts) (Event, error) {
 	switch kind {
 	case KindWorkerStart:
-		c := objectFields(f.get("config"))
+		var cf fieldSet
+		c := objectFields(f.get("config"), &cf)
 		return WorkerStart{
 			Worker: f.str("worker"), PID: int(f.int("pid")), Host: f.str("host"),
 			GoVersion: f.str("go_version"), MaxSessions: int(f.int("max_sessions")),
@@ -137,7 +306,7 @@ func decodeEvent(kind string, f *fieldSet) (Event, error) {
 		}
 		if l := f.get("labels"); l.IsObject() {
 			e.Labels = map[string]string{}
-			l.ForEach(func(k, v gjson.Result) bool { e.Labels[k.Str] = v.String(); return true })
+			l.ForEach(func(k, v gjson.Result) bool { e.Labels[strings.Clone(k.Str)] = ownString(v); return true })
 		}
 		return e, nil
 	case KindSessionEnd:
@@ -147,14 +316,14 @@ func decodeEvent(kind string, f *fieldSet) (Event, error) {
 		}
 		return e, nil
 	case KindSample:
-		return decodeSample(f), nil
+		return decodeSample(f, counts), nil
 	case KindSlowSession:
 		e := SlowSession{
 			StallID: f.uint("stall_id"), SessionID: f.str("session_id"), Agent: f.str("agent_name"),
 			Source: f.str("source"), Blocked: f.ms("blocked_ms"), Ongoing: f.boolean("ongoing"),
 			Confidence: f.float("confidence"), Frame: f.str("frame"),
 		}
-		f.get("stack").ForEach(func(_, v gjson.Result) bool { e.Stack = append(e.Stack, v.String()); return true })
+		f.get("stack").ForEach(func(_, v gjson.Result) bool { e.Stack = append(e.Stack, ownString(v)); return true })
 		return e, nil
 	case KindKeyframe:
 		return decodeKeyframe(f)
@@ -166,7 +335,8 @@ func decodeEvent(kind string, f *fieldSet) (Event, error) {
 	return nil, nil // a newer version's event kind: skippable
 }
 
-func decodeSample(f *fieldSet) Sample {
+// decodeSample reads a sample's fields, its per-session objects into c.
+func decodeSample(f *fieldSet, c *SampleCounts) Sample {
 	e := Sample{
 		RSSBytes: f.uint("rss_bytes"), Sessions: int(f.int("sessions")), Goroutines: int(f.int("goroutines")),
 		Runnable: -1, Running: -1, Waiting: -1,
@@ -179,21 +349,122 @@ func decodeSample(f *fieldSet) Sample {
 		e.Runnable, e.Running, e.Waiting = int(r.Int()), int(f.int("gor_running")), int(f.int("gor_waiting"))
 	}
 	if cpu := f.get("cpu"); cpu.IsObject() {
-		c := objectFields(cpu)
+		var cf fieldSet
+		w := objectFields(cpu, &cf)
 		e.CPU = CPUWindow{
-			Duration: c.ms("dur_ms"), Period: c.ms("period_ms"), Total: c.int("total"),
-			Unlabelled: c.int("unlabelled"), Unavailable: c.str("unavailable"),
+			Duration: w.ms("dur_ms"), Period: w.ms("period_ms"), Total: w.int("total"),
+			Unlabelled: w.int("unlabelled"), Unavailable: w.str("unavailable"),
 		}
-		if s := c.get("sessions"); s.IsObject() {
-			e.CPU.Sessions = make(map[string]int64)
-			s.ForEach(func(k, v gjson.Result) bool { e.CPU.Sessions[k.Str] = v.Int(); return true })
+		if s := w.get("sessions"); s.IsObject() {
+			c.CPU, c.cpuObj = readCounts(s, c.CPU), true
 		}
 	}
 	if g := f.get("gor"); g.IsObject() {
-		e.GoroutinesBySession = make(map[string]int)
-		g.ForEach(func(k, v gjson.Result) bool { e.GoroutinesBySession[k.Str] = int(v.Int()); return true })
+		c.Gor, c.gorObj = readCounts(g, c.Gor), true
 	}
 	return e
+}
+
+// readCounts appends the entries of the object obj to dst, each key once.
+// slog writes a count object with sorted keys and integer values; that form
+// is read by hand, anything else by gjson, with the same results.
+func readCounts(obj gjson.Result, dst []SessionCount) []SessionCount {
+	n := len(dst)
+	// obj.Raw aliases the decoded line: its bytes are the line's.
+	raw := unsafe.Slice(unsafe.StringData(obj.Raw), len(obj.Raw))
+	dst, ok := scanCounts(raw, dst)
+	if !ok {
+		clear(dst[n:])
+		dst = dst[:n]
+		obj.ForEach(func(k, v gjson.Result) bool {
+			dst = append(dst, SessionCount{ID: unsafe.Slice(unsafe.StringData(k.Str), len(k.Str)), N: v.Int()})
+			return true
+		})
+	}
+	return append(dst[:n], uniqueCounts(dst[n:])...)
+}
+
+// scanCounts appends the entries of obj, a JSON object of string keys
+// without escapes and integer values of at most 18 digits, without spaces:
+// what slog writes for a map of counts. It reports false for anything
+// else, which gjson then reads.
+func scanCounts(obj []byte, dst []SessionCount) ([]SessionCount, bool) {
+	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
+		return dst, false
+	}
+	if len(obj) == 2 {
+		return dst, true
+	}
+	i := 1
+	for {
+		// "key"
+		if obj[i] != '"' {
+			return dst, false
+		}
+		i++
+		k := i
+		for i < len(obj) && obj[i] != '"' {
+			if obj[i] == '\\' {
+				return dst, false
+			}
+			i++
+		}
+		if i+1 >= len(obj) || obj[i+1] != ':' {
+			return dst, false
+		}
+		id := obj[k:i:i]
+		i += 2
+		// :integer
+		neg := i < len(obj) && obj[i] == '-'
+		if neg {
+			i++
+		}
+		d := i
+		var n int64
+		for i < len(obj) && obj[i] >= '0' && obj[i] <= '9' {
+			n = n*10 + int64(obj[i]-'0')
+			i++
+		}
+		if i == d || i-d > 18 || i == len(obj) {
+			return dst, false
+		}
+		if neg {
+			n = -n
+		}
+		dst = append(dst, SessionCount{ID: id, N: n})
+		// , or the closing }
+		switch {
+		case obj[i] == '}' && i == len(obj)-1:
+			return dst, true
+		case obj[i] == ',' && i+1 < len(obj):
+			i++
+		default:
+			return dst, false
+		}
+	}
+}
+
+// uniqueCounts leaves the last entry of each id, as a map would. Sorted
+// ids, as slog writes them, are unique already, which one comparison per
+// entry shows.
+func uniqueCounts(cs []SessionCount) []SessionCount {
+	for i := 1; i < len(cs); i++ {
+		if bytes.Compare(cs[i-1].ID, cs[i].ID) >= 0 {
+			last := make(map[string]int, len(cs))
+			for i, c := range cs {
+				last[string(c.ID)] = i
+			}
+			out := cs[:0]
+			for i, c := range cs {
+				if last[string(c.ID)] == i {
+					out = append(out, c)
+				}
+			}
+			clear(cs[len(out):])
+			return out
+		}
+	}
+	return cs
 }
 
 func decodeKeyframe(f *fieldSet) (Event, error) {
@@ -210,7 +481,10 @@ func decodeKeyframe(f *fieldSet) (Event, error) {
 	}
 	f.get("open_stalls").ForEach(func(_, v gjson.Result) bool { e.OpenStalls = append(e.OpenStalls, v.Uint()); return true })
 	if l := f.get("last"); l.IsObject() {
-		s := decodeSample(objectFields(l))
+		var lf fieldSet
+		var c SampleCounts
+		s := decodeSample(objectFields(l, &lf), &c)
+		c.fill(&s, nil)
 		e.Last = &s
 	}
 	// CPU time is derived, not stored: samples × the profiler's period, a
