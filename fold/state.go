@@ -34,6 +34,7 @@ type State struct {
 	lastAt     time.Time        // time of the latest sample
 	cpu        events.CPUWindow // the latest CPU window, valid or not
 	cpuHistory []float64        // process CPU %, one per window, oldest first
+	peaks      shareSeries      // the memory share of the samples, for peak_mb
 	dropped    int64
 	stopped    bool
 	now        time.Time // time of the latest event applied
@@ -46,6 +47,10 @@ type session struct {
 	end     time.Time // zero while live
 	outcome string
 	errText string
+	// While live, PeakBytes is the peak up to the share of sample number
+	// joined of the peaks series; the samples since then are in the series
+	// (see peakOf). Once ended, PeakBytes is the session's peak.
+	joined int64
 }
 
 // New returns an empty State.
@@ -128,7 +133,7 @@ func (s *State) sessionStart(t time.Time, e events.SessionStart) {
 		return // a repeated start changes nothing
 	}
 	s.seq++
-	ss := &session{seq: s.seq, KeySession: events.KeySession{
+	ss := &session{seq: s.seq, joined: s.peaks.n, KeySession: events.KeySession{
 		SessionID: e.SessionID, Agent: e.Agent, Tenant: e.Tenant, Pinned: e.Pinned,
 		Labels: e.Labels, Start: t,
 	}}
@@ -144,6 +149,7 @@ func (s *State) sessionEnd(t time.Time, id, outcome, errText string) {
 		return
 	}
 	delete(s.sessions, id)
+	ss.PeakBytes = s.peakOf(ss)
 	ss.end, ss.outcome, ss.errText = t, outcome, errText
 	if outcome == events.OutcomeError {
 		s.worker.Failed++
@@ -176,11 +182,7 @@ func (s *State) share() (uint64, bool) {
 func (s *State) sample(t time.Time, e events.Sample) {
 	s.last, s.haveSample, s.lastAt = e, true, t
 	if share, ok := s.share(); ok {
-		for _, ss := range s.sessions {
-			if share > ss.PeakBytes {
-				ss.PeakBytes = share
-			}
-		}
+		s.pushShare(share)
 	}
 	if e.CPU.Duration > 0 || e.CPU.Unavailable != "" {
 		s.cpuWindow(e.CPU)
@@ -258,6 +260,7 @@ func (s *State) keyframe(t time.Time, e events.Keyframe) {
 			ss = &session{seq: s.seq}
 		}
 		ss.KeySession = ks
+		ss.joined = s.peaks.n
 		live[ks.SessionID] = ss
 	}
 	for id := range s.sessions {
@@ -284,7 +287,9 @@ func (s *State) keyframe(t time.Time, e events.Keyframe) {
 func (s *State) Keyframe(time.Time) events.Keyframe {
 	kf := events.Keyframe{Worker: s.worker}
 	for _, ss := range s.liveInOrder() {
-		kf.Sessions = append(kf.Sessions, ss.KeySession)
+		ks := ss.KeySession
+		ks.PeakBytes = s.peakOf(ss)
+		kf.Sessions = append(kf.Sessions, ks)
 	}
 	for id := range s.openStalls {
 		kf.OpenStalls = append(kf.OpenStalls, id)

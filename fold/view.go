@@ -159,7 +159,7 @@ func (s *State) AllRows(at time.Time) []Row {
 func (s *State) row(ss *session, at time.Time) Row {
 	r := Row{
 		SessionID: ss.SessionID, AgentName: ss.Agent, Pinned: ss.Pinned,
-		PeakMB: round2(float64(ss.PeakBytes) / mib), CPUSeconds: round2(float64(ss.CPUNanos) / 1e9),
+		PeakMB: round2(float64(s.peakOf(ss)) / mib), CPUSeconds: round2(float64(ss.CPUNanos) / 1e9),
 		Stalls: ss.Stalls, WorstStall: ss.WorstStall, Start: ss.Start, End: ss.end, Outcome: ss.outcome,
 		GorPeak: ss.GorPeak, MaxCPUPct: round1(ss.MaxCPUPct),
 		Status: StatusActive,
