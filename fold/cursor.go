@@ -328,15 +328,16 @@ func (c *Cursor) applyDecoded(l *decodedLine) {
 	if l.kind == "" || (l.kind == events.KindKeyframe && c.state.Agrees(l.line)) {
 		return
 	}
-	d, err := l.d, l.err
+	d, err, counts := l.d, l.err, l.counts
 	if !l.decoded {
-		d, err = events.Decode(l.line)
+		counts = &c.state.scratch
+		d, err = events.DecodeCounts(l.line, counts)
 	}
 	if err != nil {
 		return // a bad line: the reader reports damage, the fold goes on
 	}
 	c.stats.Decoded++
-	c.state.Apply(d)
+	c.state.apply(d, counts)
 	if l.kind == events.KindSample && d.Event != nil {
 		if len(c.samples) == maxSampleTimes {
 			c.samples = append(c.samples[:0], c.samples[maxSampleTimes/2:]...)

@@ -10,14 +10,16 @@ import (
 )
 
 // decodedLine is one record handed to a fold: the line, its time and kind
-// (see [KindOf]), and its decoded event when decoded is set. Lines of no
-// kind and keyframes are left to the fold: a keyframe is decoded only when
-// it disagrees with the state.
+// (see [KindOf]), and its decoded event when decoded is set, by
+// events.DecodeCounts: a sample's per-session objects are in counts, not
+// in its maps. Lines of no kind and keyframes are left to the fold: a
+// keyframe is decoded only when it disagrees with the state.
 type decodedLine struct {
 	line    []byte // valid during the call only
 	time    time.Time
 	kind    string
 	d       events.Decoded
+	counts  *events.SampleCounts // aliases line
 	err     error
 	decoded bool
 }
@@ -38,12 +40,13 @@ func decodeLines(sc *recorder.Scanner, fold func(*decodedLine)) error {
 func decodeLinesWith(sc *recorder.Scanner, workers int, fold func(*decodedLine)) error {
 	if workers < 2 {
 		var dl decodedLine
+		var counts events.SampleCounts
 		for sc.Next() {
 			rec := sc.Record()
 			dl = decodedLine{line: rec.Line, time: rec.Time, kind: KindOf(rec.Line)}
 			if needsDecode(dl.kind) {
-				dl.d, dl.err = events.Decode(rec.Line)
-				dl.decoded = true
+				dl.d, dl.err = events.DecodeCounts(rec.Line, &counts)
+				dl.counts, dl.decoded = &counts, true
 			}
 			fold(&dl)
 		}
@@ -99,7 +102,7 @@ func decodeLinesWith(sc *recorder.Scanner, workers int, fold func(*decodedLine))
 		<-b.done
 		for i := range b.ends {
 			dl = decodedLine{line: b.line(i), time: b.times[i], kind: b.kinds[i], d: b.decoded[i], err: b.errs[i],
-				decoded: needsDecode(b.kinds[i])}
+				counts: &b.counts[i], decoded: needsDecode(b.kinds[i])}
 			fold(&dl)
 		}
 		free <- b
@@ -123,6 +126,7 @@ type lineBatch struct {
 	times   []time.Time
 	kinds   []string
 	decoded []events.Decoded
+	counts  []events.SampleCounts // per line, aliasing buf; kept for their storage
 	errs    []error
 	done    chan struct{} // closed when decoded
 }
@@ -144,13 +148,16 @@ func (b *lineBatch) reset() {
 }
 
 func (b *lineBatch) decode() {
+	if n := len(b.ends); n > len(b.counts) {
+		b.counts = append(b.counts, make([]events.SampleCounts, n-len(b.counts))...)
+	}
 	for i := range b.ends {
 		kind := KindOf(b.line(i))
 		b.kinds = append(b.kinds, kind)
 		var d events.Decoded
 		var err error
 		if needsDecode(kind) {
-			d, err = events.Decode(b.line(i))
+			d, err = events.DecodeCounts(b.line(i), &b.counts[i])
 		}
 		b.decoded = append(b.decoded, d)
 		b.errs = append(b.errs, err)

@@ -34,6 +34,8 @@ type Report struct {
 	// Per-session signals the rows do not keep.
 	hot map[string]*hotTrack // sessions that had ≥ hotShare of a CPU window's samples
 	gor map[string]*gorTrack // goroutine counts over the session's life
+
+	scratch events.SampleCounts // Line's, reused
 }
 
 // hotShare is the share of one CPU window's samples above which a session
@@ -70,17 +72,17 @@ func NewReport() *Report {
 // over a day of recording fast. A malformed event line is counted in
 // [Summary.BadLines] and its decoding error returned; the report goes on.
 func (r *Report) Line(line []byte) error {
-	kind := KindOf(line)
-	if !needsDecode(kind) {
-		return r.applyLine(line, kind, events.Decoded{}, nil, false)
+	l := decodedLine{line: line, kind: KindOf(line)}
+	if needsDecode(l.kind) {
+		l.d, l.err = events.DecodeCounts(line, &r.scratch)
+		l.counts, l.decoded = &r.scratch, true
 	}
-	d, err := events.Decode(line)
-	return r.applyLine(line, kind, d, err, true)
+	return r.applyLine(&l)
 }
 
-// applyLine folds a line of the given kind, decoded already (decoded set)
-// or not.
-func (r *Report) applyLine(line []byte, kind string, d events.Decoded, err error, decoded bool) error {
+// applyLine folds a line, decoded already (l.decoded) or not.
+func (r *Report) applyLine(l *decodedLine) error {
+	line, kind, d, err := l.line, l.kind, l.d, l.err
 	r.lines++
 	r.bytes += int64(len(line))
 	switch {
@@ -91,19 +93,25 @@ func (r *Report) applyLine(line []byte, kind string, d events.Decoded, err error
 		r.counts[kind]++
 		return nil
 	}
-	if !decoded {
-		d, err = events.Decode(line)
+	counts := l.counts
+	if !l.decoded {
+		counts = &r.scratch
+		d, err = events.DecodeCounts(line, counts)
 	}
 	if err != nil {
 		r.bad++
 		return err
 	}
-	r.Apply(d)
+	r.apply(d, counts)
 	return nil
 }
 
 // Apply folds one decoded record.
-func (r *Report) Apply(d events.Decoded) {
+func (r *Report) Apply(d events.Decoded) { r.apply(d, nil) }
+
+// apply folds d; counts holds the per-session objects of a sample decoded
+// by events.DecodeCounts, and is nil for one of Apply.
+func (r *Report) apply(d events.Decoded, counts *events.SampleCounts) {
 	if d.Event == nil {
 		r.counts[""]++
 		return
@@ -138,26 +146,29 @@ func (r *Report) Apply(d events.Decoded) {
 	case events.SlowSession:
 		r.stalls.Add(d.Time, e)
 	case events.Sample:
-		r.sample(d.Time, e)
+		if counts == nil {
+			counts = countsOf(e)
+		}
+		r.sample(d.Time, e, counts)
 	}
-	r.state.Apply(d)
+	r.state.apply(d, counts)
 	if n := len(r.state.sessions); n > r.peakLive {
 		r.peakLive, r.peakLiveAt = n, d.Time
 	}
 }
 
-func (r *Report) sample(t time.Time, e events.Sample) {
+func (r *Report) sample(t time.Time, e events.Sample, counts *events.SampleCounts) {
 	r.rss.add(t, e.RSSBytes)
 	if e.Sessions > 0 {
 		r.share.add(t, e.RSSBytes/uint64(e.Sessions))
 	}
 	if e.CPU.Valid() {
-		for id, n := range e.CPU.Sessions {
-			if p := pct(n, e.CPU.Total); p >= hotShare {
-				h := r.hot[id]
+		for _, c := range counts.CPU {
+			if p := pct(c.N, e.CPU.Total); p >= hotShare {
+				h := r.hot[string(c.ID)]
 				if h == nil {
 					h = &hotTrack{}
-					r.hot[id] = h
+					r.hot[string(c.ID)] = h
 				}
 				h.windows++
 				if p > h.peak {
@@ -166,14 +177,15 @@ func (r *Report) sample(t time.Time, e events.Sample) {
 			}
 		}
 	}
-	for id, n := range e.GoroutinesBySession {
-		g := r.gor[id]
+	for _, c := range counts.Gor {
+		n := int(c.N)
+		g := r.gor[string(c.ID)]
 		if g == nil {
-			if _, live := r.state.sessions[id]; !live {
+			ss, live := r.state.sessions[string(c.ID)]
+			if !live {
 				continue
 			}
-			g = &gorTrack{first: n, last: n, peak: n, peakAt: t}
-			r.gor[id] = g
+			r.gor[ss.SessionID] = &gorTrack{first: n, last: n, peak: n, peakAt: t}
 			continue
 		}
 		switch {

@@ -21,7 +21,7 @@ func readReport(sc *recorder.Scanner, progress func(time.Time), workers int) (*R
 		if n++; progress != nil && n%progressEvery == 0 {
 			progress(l.time)
 		}
-		_ = r.applyLine(l.line, l.kind, l.d, l.err, l.decoded) // bad lines are counted; the reader reports damage
+		_ = r.applyLine(l) // bad lines are counted; the reader reports damage
 	})
 	return r, err
 }

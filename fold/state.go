@@ -29,12 +29,14 @@ type State struct {
 	recent     []*session // ended within the slow window, newest last
 	ended      []*session // every ended session, when KeepEnded
 	openStalls map[uint64]*session
-	last       events.Sample // the latest sample
+	last       events.Sample // the latest sample, without its maps
 	haveSample bool
-	lastAt     time.Time        // time of the latest sample
-	cpu        events.CPUWindow // the latest CPU window, valid or not
-	cpuHistory []float64        // process CPU %, one per window, oldest first
-	peaks      shareSeries      // the memory share of the samples, for peak_mb
+	lastAt     time.Time           // time of the latest sample
+	cpu        events.CPUWindow    // the latest CPU window, valid or not, without its map
+	cpuCounts  []cpuCount          // the latest CPU window's samples per session
+	cpuHistory []float64           // process CPU %, one per window, oldest first
+	peaks      shareSeries         // the memory share of the samples, for peak_mb
+	scratch    events.SampleCounts // ApplyLine's, reused
 	dropped    int64
 	stopped    bool
 	now        time.Time // time of the latest event applied
@@ -51,6 +53,13 @@ type session struct {
 	// joined of the peaks series; the samples since then are in the series
 	// (see peakOf). Once ended, PeakBytes is the session's peak.
 	joined int64
+}
+
+// cpuCount is one session's samples in a CPU window. id is the session's own
+// string when it is live, so that keeping the window costs no allocation.
+type cpuCount struct {
+	id string
+	n  int64
 }
 
 // New returns an empty State.
@@ -72,11 +81,11 @@ func (s *State) slowWindow() time.Duration {
 // of ours (application logs) are ignored; a malformed line returns the
 // decoding error and changes nothing.
 func (s *State) ApplyLine(line []byte) error {
-	d, err := events.Decode(line)
+	d, err := events.DecodeCounts(line, &s.scratch)
 	if err != nil {
 		return err
 	}
-	s.Apply(d)
+	s.apply(d, &s.scratch)
 	return nil
 }
 
@@ -85,7 +94,11 @@ func (s *State) ApplyLine(line []byte) error {
 func (s *State) Observe(line []byte) { _ = s.ApplyLine(line) }
 
 // Apply folds one decoded record into the state.
-func (s *State) Apply(d events.Decoded) {
+func (s *State) Apply(d events.Decoded) { s.apply(d, nil) }
+
+// apply folds d; for a sample decoded by events.DecodeCounts, counts holds
+// its per-session objects, and for one of Apply (maps), counts is nil.
+func (s *State) apply(d events.Decoded, counts *events.SampleCounts) {
 	if d.Event == nil {
 		return
 	}
@@ -101,7 +114,10 @@ func (s *State) Apply(d events.Decoded) {
 	case events.SessionEnd:
 		s.sessionEnd(t, e.SessionID, e.Outcome, e.Error)
 	case events.Sample:
-		s.sample(t, e)
+		if counts == nil {
+			counts = countsOf(e)
+		}
+		s.sample(t, e, counts)
 	case events.SlowSession:
 		s.slow(t, e)
 	case events.Keyframe:
@@ -123,7 +139,7 @@ func (s *State) workerStart(t time.Time, e events.WorkerStart) {
 	}
 	s.worker = events.WorkerState{Name: e.Worker, Started: t, MaxSessions: e.MaxSessions}
 	s.config = e.Config
-	s.haveSample, s.last, s.cpu, s.cpuHistory = false, events.Sample{}, events.CPUWindow{}, nil
+	s.haveSample, s.last, s.cpu, s.cpuCounts, s.cpuHistory = false, events.Sample{}, events.CPUWindow{}, nil, nil
 	s.openStalls = make(map[uint64]*session)
 	s.stopped, s.dropped = false, 0
 }
@@ -179,16 +195,23 @@ func (s *State) share() (uint64, bool) {
 	return s.last.RSSBytes / uint64(s.last.Sessions), true
 }
 
-func (s *State) sample(t time.Time, e events.Sample) {
+// sample folds a sample: e's fields, and its per-session objects from
+// counts (e's maps are not read). Typed samples ([State.Apply]) and lines
+// ([State.ApplyLine], the replay's decoding pipeline) both come here: it is
+// the one definition of the memory share, the peak, the CPU figures and the
+// goroutine counts of a session.
+func (s *State) sample(t time.Time, e events.Sample, counts *events.SampleCounts) {
+	e.CPU.Sessions, e.GoroutinesBySession = nil, nil
 	s.last, s.haveSample, s.lastAt = e, true, t
 	if share, ok := s.share(); ok {
 		s.pushShare(share)
 	}
 	if e.CPU.Duration > 0 || e.CPU.Unavailable != "" {
-		s.cpuWindow(e.CPU)
+		s.cpuWindow(e.CPU, counts.CPU)
 	}
-	for id, n := range e.GoroutinesBySession {
-		if ss, ok := s.sessions[id]; ok {
+	for _, g := range counts.Gor {
+		if ss, ok := s.sessions[string(g.ID)]; ok {
+			n := int(g.N)
 			ss.Goroutines = n
 			if n > ss.GorPeak {
 				ss.GorPeak = n
@@ -197,26 +220,66 @@ func (s *State) sample(t time.Time, e events.Sample) {
 	}
 }
 
-func (s *State) cpuWindow(w events.CPUWindow) {
+// cpuWindow folds a CPU window: w without its map, and its samples per
+// session.
+func (s *State) cpuWindow(w events.CPUWindow, counts []events.SessionCount) {
 	s.cpu = w
-	if !w.Valid() {
-		return
-	}
-	for id, n := range w.Sessions {
-		ss, ok := s.sessions[id]
-		if !ok {
+	s.cpuCounts = s.cpuCounts[:0]
+	valid := w.Valid()
+	for _, c := range counts {
+		ss := s.sessions[string(c.ID)]
+		if ss == nil {
+			// On CPU but not live here (its start was lost, or it ended
+			// just before the sample): kept for the window, not counted.
+			s.cpuCounts = append(s.cpuCounts, cpuCount{string(c.ID), c.N})
 			continue
 		}
-		ss.CPUSamples += n
-		ss.CPUNanos += n * int64(w.Period)
-		if p := round1(pct(n, w.Total)); p > ss.MaxCPUPct {
+		s.cpuCounts = append(s.cpuCounts, cpuCount{ss.SessionID, c.N})
+		if !valid {
+			continue
+		}
+		ss.CPUSamples += c.N
+		ss.CPUNanos += c.N * int64(w.Period)
+		if p := round1(pct(c.N, w.Total)); p > ss.MaxCPUPct {
 			ss.MaxCPUPct = p
 		}
+	}
+	if !valid {
+		return
 	}
 	s.cpuHistory = append(s.cpuHistory, processCPUPct(w))
 	if len(s.cpuHistory) > historyLen {
 		s.cpuHistory = s.cpuHistory[len(s.cpuHistory)-historyLen:]
 	}
+}
+
+// cpuSessions returns the latest CPU window's samples per session as a map,
+// as the window's event carries them; nil when it had none.
+func (s *State) cpuSessions() map[string]int64 {
+	if len(s.cpuCounts) == 0 {
+		return nil
+	}
+	m := make(map[string]int64, len(s.cpuCounts))
+	for _, c := range s.cpuCounts {
+		m[c.id] = c.n
+	}
+	return m
+}
+
+// countsOf lists the maps of a typed sample, as events.DecodeCounts does
+// for a line, so that both fold the same way.
+func countsOf(e events.Sample) *events.SampleCounts {
+	c := &events.SampleCounts{
+		CPU: make([]events.SessionCount, 0, len(e.CPU.Sessions)),
+		Gor: make([]events.SessionCount, 0, len(e.GoroutinesBySession)),
+	}
+	for id, n := range e.CPU.Sessions {
+		c.CPU = append(c.CPU, events.SessionCount{ID: []byte(id), N: n})
+	}
+	for id, n := range e.GoroutinesBySession {
+		c.Gor = append(c.Gor, events.SessionCount{ID: []byte(id), N: int64(n)})
+	}
+	return c
 }
 
 // slow counts a stall once, however many reports it has: all reports of one
@@ -276,8 +339,13 @@ func (s *State) keyframe(t time.Time, e events.Keyframe) {
 	}
 	if e.Last != nil {
 		s.last, s.haveSample, s.lastAt = *e.Last, true, t
-		if e.Last.CPU.Duration > 0 || e.Last.CPU.Unavailable != "" {
-			s.cpu = e.Last.CPU
+		s.last.CPU.Sessions, s.last.GoroutinesBySession = nil, nil
+		if w := e.Last.CPU; w.Duration > 0 || w.Unavailable != "" {
+			s.cpu, s.cpuCounts = w, s.cpuCounts[:0]
+			s.cpu.Sessions = nil
+			for id, n := range w.Sessions {
+				s.cpuCounts = append(s.cpuCounts, cpuCount{id, n})
+			}
 		}
 	}
 }
@@ -298,6 +366,7 @@ func (s *State) Keyframe(time.Time) events.Keyframe {
 	if s.haveSample {
 		last := s.last
 		last.CPU = s.cpu
+		last.CPU.Sessions = s.cpuSessions()
 		last.GoroutinesBySession = nil // per-session counts live in the sessions
 		kf.Last = &last
 	}

@@ -120,6 +120,7 @@ func (s *State) View(at time.Time) View {
 	}
 
 	share, haveShare := s.share()
+	cpu := s.cpuSessions()
 	for _, ss := range s.liveInOrder() {
 		r := s.row(ss, at)
 		// A session younger than the latest sample has no share yet.
@@ -130,7 +131,7 @@ func (s *State) View(at time.Time) View {
 			}
 		}
 		if s.cpu.Valid() {
-			r.CPUPct = round1(pct(s.cpu.Sessions[ss.SessionID], s.cpu.Total))
+			r.CPUPct = round1(pct(cpu[ss.SessionID], s.cpu.Total))
 		}
 		v.Sessions = append(v.Sessions, r)
 	}
