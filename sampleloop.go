@@ -99,11 +99,10 @@ func (sl *sampleLoop) tick(now time.Time) {
 		sw.CPUBySession, sw.CPUTotal = win.BySession, win.Total
 	}
 	if s, ok := stall.SchedStall(sw, sl.in.opts.SlowThreshold); ok {
-		if frames := win.Top[s.Session]; s.Session != "" && len(frames) > 0 {
-			s.Frame = frames[0].String()
-			for _, f := range frames {
-				s.Stack = append(s.Stack, f.String())
-			}
+		// The busiest line of the session blamed, from the same window. It
+		// is where its CPU went, not a call stack, so no Stack.
+		if top := win.Top[s.Session]; s.Session != "" && len(top) > 0 {
+			s.Frame = top[0].String()
 		}
 		sl.in.reportStall(s)
 	}

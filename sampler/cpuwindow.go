@@ -4,11 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/openrtc-go/introspect/internal/frames"
 )
 
 // SessionLabel is the pprof label key that names a goroutine's session.
@@ -90,57 +90,48 @@ type Frame struct {
 	Samples int64
 }
 
-// String returns the frame as "file:line function", with the file shortened
-// to its last two path elements, for example
-// "mixer/room.go:88 example.com/worker/mixer.(*Room).mix". A frame without
-// symbols is its bare function, an address such as "0x4a1f00".
+// String returns the frame as "file:line function", with the last two
+// elements of the file's path and the function qualified by the last element
+// of its package path, as every event shows a frame:
+// "mixer/room.go:88 mixer.(*Room).mix". A frame without symbols is its bare
+// function, an address such as "0x4a1f00".
 func (f Frame) String() string {
 	if f.File == "" {
 		return f.Function
 	}
-	return shortFile(f.File) + ":" + strconv.FormatInt(f.Line, 10) + " " + f.Function
+	return frames.Format(f.File, f.Line, f.Function)
 }
 
-// shortFile returns the last two elements of a slash-separated path.
-func shortFile(file string) string {
-	i := strings.LastIndexByte(file, '/')
-	if i < 0 {
-		return file
-	}
-	if j := strings.LastIndexByte(file[:i], '/'); j >= 0 {
-		return file[j+1:]
-	}
-	return file
-}
-
-// isRuntimeFrame reports whether fn belongs to the runtime or an internal
-// package of the standard library: frames that say how Go did something,
-// not which code asked for it.
-func isRuntimeFrame(fn string) bool {
-	return strings.HasPrefix(fn, "runtime.") ||
-		strings.HasPrefix(fn, "runtime/") ||
-		strings.HasPrefix(fn, "internal/")
-}
-
-// topFrame returns the leaf-most frame of s that is not a runtime frame, or
-// the leaf-most frame of all when every frame is in the runtime. Locations
-// list the leaf first, and a location's lines list the innermost inlined
-// call first.
+// topFrame returns the line of the session's own code that a sample landed
+// on: the leaf-most frame outside the runtime, this module's machinery and
+// the standard library ("spinning in time.Now" says less than the line that
+// called it). It falls back to the leaf-most frame outside the machinery,
+// then to the leaf-most frame of all. Locations list the leaf first, and a
+// location's lines list the innermost inlined call first.
 func topFrame(s *profile.Sample) Frame {
-	var first *profile.Line
+	var firstOwn, first *profile.Line
 	for _, loc := range s.Location {
 		for i := range loc.Line {
 			ln := &loc.Line[i]
 			if ln.Function == nil {
 				continue
 			}
-			if !isRuntimeFrame(ln.Function.Name) {
-				return Frame{Function: ln.Function.Name, File: ln.Function.Filename, Line: ln.Line}
-			}
 			if first == nil {
 				first = ln
 			}
+			if frames.Machinery(ln.Function.Name) {
+				continue
+			}
+			if !frames.Std(ln.Function.Filename) {
+				return Frame{Function: ln.Function.Name, File: ln.Function.Filename, Line: ln.Line}
+			}
+			if firstOwn == nil {
+				firstOwn = ln
+			}
 		}
+	}
+	if firstOwn != nil {
+		first = firstOwn
 	}
 	if first != nil {
 		return Frame{Function: first.Function.Name, File: first.Function.Filename, Line: first.Line}

@@ -138,7 +138,7 @@ func TestFrameString(t *testing.T) {
 		f    Frame
 		want string
 	}{
-		{Frame{Function: mix.fn, File: mix.file, Line: 88}, "mixer/room.go:88 example.com/worker/mixer.(*Room).mix"},
+		{Frame{Function: mix.fn, File: mix.file, Line: 88}, "mixer/room.go:88 mixer.(*Room).mix"},
 		{Frame{Function: "main.main", File: "main.go", Line: 3}, "main.go:3 main.main"},
 		{Frame{Function: "main.main", File: "/main.go", Line: 3}, "/main.go:3 main.main"},
 		{Frame{Function: "0x4a1f00"}, "0x4a1f00"},

@@ -76,5 +76,5 @@ func ExampleFrame_String() {
 		Samples:  42,
 	}
 	fmt.Println(f)
-	// Output: mixer/room.go:88 example.com/worker/mixer.(*Room).mix
+	// Output: mixer/room.go:88 mixer.(*Room).mix
 }

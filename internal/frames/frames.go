@@ -1,0 +1,105 @@
+// Package frames tells a worker's own code from the machinery around it in a
+// stack, and formats a frame the way every event shows it:
+// "file:line function", with the last two elements of the file's path and
+// the function qualified by the last element of its package path, as in
+// "room/mixer.go:88 room.(*Mixer).mix".
+//
+// The stall watchdog (a holder's stack) and the CPU sampler (a session's
+// busiest line) both pick "the line of the session's own code" with it, so
+// the two agree on what that line is.
+package frames
+
+import (
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Format returns "file:line function" in the short form described above.
+func Format(file string, line int64, fn string) string {
+	return ShortFile(file) + ":" + strconv.FormatInt(line, 10) + " " + ShortFunc(fn)
+}
+
+// ShortFile returns the last two elements of a slash-separated path.
+func ShortFile(file string) string {
+	i := strings.LastIndexByte(file, '/')
+	if i < 0 {
+		return file
+	}
+	if j := strings.LastIndexByte(file[:i], '/'); j >= 0 {
+		return file[j+1:]
+	}
+	return file
+}
+
+// ShortFunc qualifies a function by the last element of its package path:
+// "example.com/worker/room.(*Mixer).mix" becomes "room.(*Mixer).mix".
+func ShortFunc(fn string) string {
+	pkg := Package(fn)
+	if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
+		return fn[i+1:]
+	}
+	return fn
+}
+
+// Package returns the import path of a fully qualified function name.
+func Package(fn string) string {
+	// The package path ends at the first dot after the last slash.
+	slash := strings.LastIndexByte(fn, '/')
+	if dot := strings.IndexByte(fn[slash+1:], '.'); dot >= 0 {
+		return fn[:slash+1+dot]
+	}
+	return fn
+}
+
+// modulePkg is the import path of this module's root package (the one a
+// worker calls), worked out at run time so a fork or vendored copy filters
+// correctly.
+var modulePkg = strings.TrimSuffix(Package(runtime.FuncForPC(reflect.ValueOf(anchor).Pointer()).Name()), "/internal/frames")
+
+func anchor() {}
+
+// Machinery reports whether a function is machinery rather than the code
+// that asked for it: the runtime, the profiler, sync primitives, internal
+// packages of the standard library, and this module's own packages (its
+// wrappers and watchdog), but not its examples, tests or demo.
+func Machinery(fn string) bool {
+	pkg := Package(fn)
+	switch {
+	case pkg == "runtime", strings.HasPrefix(pkg, "runtime/"),
+		pkg == "sync", strings.HasPrefix(pkg, "sync/"),
+		pkg == "internal", strings.HasPrefix(pkg, "internal/"):
+		return true
+	case pkg == modulePkg:
+		return true
+	case strings.HasPrefix(pkg, modulePkg+"/"):
+		rest := pkg[len(modulePkg)+1:]
+		return !strings.HasPrefix(rest, "cmd/") && !strings.HasPrefix(rest, "internal/workload") && !strings.HasSuffix(pkg, "_test")
+	}
+	return false
+}
+
+// stdPrefix is how the files of the standard library begin in this binary:
+// "/usr/local/go/src/" normally, "" when built with -trimpath.
+var stdPrefix = func() string {
+	f := runtime.FuncForPC(reflect.ValueOf(time.Now).Pointer())
+	file, _ := f.FileLine(f.Entry())
+	p, ok := strings.CutSuffix(file, "time/time.go")
+	if !ok {
+		return "?" // unknown layout: treat nothing as standard library
+	}
+	return p
+}()
+
+// Std reports whether file belongs to the standard library.
+func Std(file string) bool {
+	if stdPrefix != "" {
+		return strings.HasPrefix(file, stdPrefix)
+	}
+	// -trimpath: standard files are "time/time.go", module files start
+	// with a module path, whose first element has a dot.
+	first, _, _ := strings.Cut(file, "/")
+	return !strings.Contains(first, ".")
+}
