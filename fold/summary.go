@@ -281,13 +281,16 @@ func schedulerFindings(stalls []Stall) []Finding {
 const minHotLife = 10.0 // seconds
 
 func cpuFindings(rows []Row, hot map[string]*hotTrack) []Finding {
-	var rates []float64
+	// A day holds tens of thousands of rows: the candidates point at them
+	// rather than copy them.
+	rates := make([]float64, 0, len(rows))
 	type cand struct {
-		row  Row
+		row  *Row
 		rate float64
 	}
-	var cands []cand
-	for _, row := range rows {
+	cands := make([]cand, 0, len(rows))
+	for i := range rows {
+		row := &rows[i]
 		if row.DurationS < minHotLife {
 			continue
 		}
