@@ -5,28 +5,32 @@ import (
 	"hash/maphash"
 	"runtime/pprof"
 	"strconv"
+	"time"
 )
 
 // Labelling a holder costs pprof.WithLabels: a merged label set, a map and a
 // context, five allocations on every hold. A session enters the same loops
 // again and again with the same labels, so each Loop keeps, per label set, a
-// labelled context with its own HoldLabel value, lent to one hold at a time.
-// A second concurrent hold with the same labels gets a fresh one.
+// labelled context with its own HoldLabel value, lent to one hold at a time,
+// and the hold it was last lent with, to use again. A second concurrent hold
+// with the same labels gets a fresh one.
 //
 // One leak remains: a goroutine started by a holder inherits its labels, and
 // keeps them after the hold ends. When a profile shows a label on more than
 // one goroutine, the watchdog cannot tell the holder from such a child; it
 // takes no stack from that profile rather than a wrong one, and marks the
 // entry polluted so that later holds get a fresh label. To bound how long a
-// child can shadow later holders, an entry is lent at most maxLends times.
+// child can shadow later holders, an entry is lent for at most maxEntryAge.
 
 const (
 	// maxLabelPairs is the most labels a context may carry for its
 	// labelled context to be cached; more is unusual, and works uncached.
 	maxLabelPairs = 8
-	// maxLends is how many holds one labelled context serves before it is
-	// rebuilt with a new label: rebuilding costs about as much as 15 holds.
-	maxLends = 16
+	// maxEntryAge is how long one labelled context is lent before it is
+	// rebuilt with a new label. Rebuilding costs about as much as five
+	// holds, so a session holding once per 20ms frame spends 10% more per
+	// hold at 100ms, 1% at a second.
+	maxEntryAge = int64(time.Second)
 	// labelCacheSize bounds a loop's cache, at a few hundred bytes an
 	// entry. When it is full, the entries not lent out are dropped; they
 	// are rebuilt on demand.
@@ -85,20 +89,31 @@ func (s *sessionLabels) equal(kv []string) bool {
 
 // labelEntry is a labelled context for one label set.
 type labelEntry struct {
-	kv    []string        // the session's labels, to confirm a hash match
-	ctx   context.Context // only for pprof.SetGoroutineLabels
-	label string          // the HoldLabel value in ctx
-
 	// Guarded by Loop.mu.
 	owner    *hold // the hold it is lent to
-	lends    int   // holds served so far
+	spare    *hold // the hold to lend it with next; nil to make one
 	polluted bool  // seen on a goroutine other than its holder: do not lend again
+
+	born  int64           // monotonic; lent until maxEntryAge after
+	ctx   context.Context // only for pprof.SetGoroutineLabels
+	label string          // the HoldLabel value in ctx
+	kv    []string        // the session's labels, to confirm a hash match
 }
 
-// newEntry builds the labelled context for s, or for ctx when its labels
-// did not fit in s.
-func newEntry(s *sessionLabels, ctx context.Context) *labelEntry {
-	e := &labelEntry{label: strconv.FormatUint(newID(), 10)}
+// entryHold is an entry allocated together with its first hold.
+type entryHold struct {
+	e labelEntry
+	h hold
+}
+
+// newEntry builds at now the labelled context for s, or for ctx when its
+// labels did not fit in s.
+func newEntry(s *sessionLabels, ctx context.Context, now int64) *labelEntry {
+	eh := new(entryHold)
+	e := &eh.e
+	e.spare, eh.h.entry = &eh.h, e
+	e.born = now
+	e.label = strconv.FormatUint(newID(), 10)
 	if !s.ok {
 		e.ctx = pprof.WithLabels(ctx, pprof.Labels(HoldLabel, e.label))
 		return e
@@ -122,31 +137,45 @@ func newEntry(s *sessionLabels, ctx context.Context) *labelEntry {
 	return e
 }
 
-// take lends h the cached entry for s if there is one and it is free.
-// l.mu must be held.
-func (l *Loop) take(s *sessionLabels, h *hold) bool {
-	if !s.ok {
-		return false
-	}
-	e := l.cache[s.hash]
-	if e == nil || e.owner != nil || e.polluted || e.lends >= maxLends || !s.equal(e.kv) {
-		return false
-	}
-	e.lends++
-	e.owner, h.entry = h, e
-	return true
+// lendable reports whether e may be lent at now.
+func (e *labelEntry) lendable(now int64) bool {
+	return e.owner == nil && !e.polluted && now-e.born < maxEntryAge
 }
 
-// adopt lends h the new entry e and caches it if its slot is free.
+// lend lends e to a hold, its spare if it has one, and returns the hold.
 // l.mu must be held.
-func (l *Loop) adopt(s *sessionLabels, e *labelEntry, h *hold) {
-	e.owner, h.entry, e.lends = h, e, 1
+func (e *labelEntry) lend() *hold {
+	h := e.spare
+	if h == nil {
+		h = &hold{entry: e}
+	}
+	e.spare, e.owner = nil, h
+	return h
+}
+
+// take lends the cached entry for s, if there is one and it may be lent at
+// now, and returns the hold it is lent with, or nil. l.mu must be held.
+func (l *Loop) take(s *sessionLabels, now int64) *hold {
 	if !s.ok {
-		return
+		return nil
+	}
+	e := l.cache[s.hash]
+	if e == nil || !e.lendable(now) || !s.equal(e.kv) {
+		return nil
+	}
+	return e.lend()
+}
+
+// adopt lends the new entry e, caches it if its slot is free or its
+// occupant is spent, and returns the hold it is lent with. l.mu must be held.
+func (l *Loop) adopt(s *sessionLabels, e *labelEntry) *hold {
+	h := e.lend()
+	if !s.ok {
+		return h
 	}
 	if old := l.cache[s.hash]; old != nil {
-		if old.owner != nil && !old.polluted && old.lends < maxLends {
-			return // lent out: e serves this hold only
+		if old.owner != nil && !old.polluted && e.born-old.born < maxEntryAge {
+			return h // lent out: e serves this hold only
 		}
 	} else if len(l.cache) >= labelCacheSize {
 		for k, x := range l.cache {
@@ -155,13 +184,14 @@ func (l *Loop) adopt(s *sessionLabels, e *labelEntry, h *hold) {
 			}
 		}
 		if len(l.cache) >= labelCacheSize {
-			return // all lent out: e serves this hold only
+			return h // all lent out: e serves this hold only
 		}
 	}
 	if l.cache == nil {
 		l.cache = make(map[uint64]*labelEntry)
 	}
 	l.cache[s.hash] = e
+	return h
 }
 
 // pollute marks e as carried by a goroutine other than its holder.

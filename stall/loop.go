@@ -57,11 +57,12 @@ func (l *Loop) Enter(ctx context.Context) (leave func()) {
 // list links and watch (Loop.mu, then the watchdog goroutine's alone), state,
 // ending and id (atomic).
 //
-// Holds are pooled: most last microseconds, and a worker makes tens of
-// thousands a second. A hold goes back to the pool only if the watchdog never
-// saw it (watch is nil when it is unlinked) and it was not a stall, so the
-// watchdog never meets a recycled hold. A stale leave cannot end the hold's
-// next use either, because each use has its own generation.
+// Holds are reused: most last microseconds, and a worker makes tens of
+// thousands a second. A hold ends as its entry's spare, lent with the entry
+// next time, only if the watchdog never saw it (watch is nil when it is
+// unlinked) and it was not a stall, so the watchdog never meets a reused
+// hold. A stale leave cannot end the hold's next use either, because each use
+// has its own generation.
 type hold struct {
 	loop  *Loop
 	ctx   context.Context
@@ -75,9 +76,6 @@ type hold struct {
 	watch      *watch      // nil until the hold first crosses the threshold
 	entry      *labelEntry // the labelled context lent to this hold
 }
-
-// holds recycles holds; see hold.
-var holds = sync.Pool{New: func() any { return new(hold) }}
 
 // watch is what the watchdog goroutine, and only it, keeps about a hold that
 // crossed the threshold.
@@ -111,20 +109,20 @@ func (h *hold) stallID() uint64 {
 }
 
 func (l *Loop) enter(ctx context.Context) use {
-	h := holds.Get().(*hold)
-	if s := h.state.Load(); s&1 != 0 {
-		h.state.Store(s + 1) // the next generation, held
-	}
-	h.loop, h.ctx = l, ctx
 	labels := readLabels(ctx)
-	h.start = monoNow()
+	start := monoNow()
 	l.mu.Lock()
-	if !l.take(&labels, h) {
+	h := l.take(&labels, start)
+	if h == nil {
 		l.mu.Unlock()
-		e := newEntry(&labels, ctx) // allocates: not under the lock
+		e := newEntry(&labels, ctx, start) // allocates: not under the lock
 		l.mu.Lock()
-		l.adopt(&labels, e, h)
+		h = l.adopt(&labels, e)
 	}
+	if s := h.state.Load(); s&1 != 0 {
+		h.state.Store(s + 1) // a reused hold: its next generation, held
+	}
+	h.loop, h.ctx, h.start = l, ctx, start
 	h.next = l.head
 	if l.head != nil {
 		l.head.prev = h
@@ -160,6 +158,7 @@ func (h *hold) end(gen uint64) {
 	h.ending.Store(end)
 	pprof.SetGoroutineLabels(h.ctx)
 	l := h.loop
+	stalled := end-h.start >= int64(l.w.opts.Threshold)
 	l.mu.Lock()
 	if h.prev != nil {
 		h.prev.next = h.next
@@ -170,13 +169,14 @@ func (h *hold) end(gen uint64) {
 		h.next.prev = h.prev
 	}
 	h.prev, h.next = nil, nil
-	h.entry.owner = nil
-	watched := h.watch != nil
+	e := h.entry
+	e.owner = nil
+	if h.watch == nil && !stalled {
+		h.ctx = nil // not kept alive by the cache
+		e.spare = h
+	}
 	l.mu.Unlock()
-	if end-h.start < int64(l.w.opts.Threshold) {
-		if !watched {
-			h.recycle()
-		}
+	if !stalled {
 		return
 	}
 	// A stall: remember where it ended in case no profile caught the
@@ -184,11 +184,4 @@ func (h *hold) end(gen uint64) {
 	h.stallID()
 	pcs := make([]uintptr, maxStack+4)
 	l.w.finished(ended{h: h, end: end, leftAt: pcs[:runtime.Callers(2, pcs)]})
-}
-
-// recycle puts a hold that nobody else refers to back in the pool.
-func (h *hold) recycle() {
-	h.loop, h.ctx, h.entry = nil, nil, nil
-	h.ending.Store(0)
-	holds.Put(h)
 }
