@@ -14,15 +14,20 @@ import (
 )
 
 // BenchmarkOverhead runs the synthetic worker (sessions with a 20ms frame loop
-// and a little CPU per frame on a shared mixer) with introspection off and on,
-// alternating, in the same process, and reports what introspection adds:
+// and a little CPU per frame, mixed on a shared mixer) three ways, alternating
+// in the same process: without introspection, with introspection (sessions
+// tagged, memory, CPU profile windows, goroutines, scheduler probe, recording)
+// but the mixer unwatched, and with every frame's mix a watched hold of the
+// mixer loop. It reports:
 //
-//	overhead_cpu_%core  extra process CPU, in percent of one core
-//	overhead_cpu_%      extra process CPU relative to the workload's own
-//	throughput_ratio    frames with introspection on ÷ frames off
-//	extra_heap_MB       extra live heap while on
+//	overhead_%core    what introspection adds, unwatched, in percent of one core
+//	overhead_%        the same, relative to the workload's own CPU
+//	hold_ns           CPU per watched hold (enter + leave), from the third run
+//	holds/s           watched holds per second in the third run
+//	throughput_ratio  frames with introspection (unwatched) ÷ frames without
+//	extra_heap_MB     live heap introspection adds
 //
-// Run it with -benchtime=1x; each iteration is rounds × 2 runs of -overhead.dur.
+// Run it with -benchtime=1x; each iteration is rounds × 3 runs of 4 s.
 func BenchmarkOverhead(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
@@ -30,36 +35,42 @@ func BenchmarkOverhead(b *testing.B) {
 				b.Skip("10,000 sessions in -short mode")
 			}
 			const rounds = 3
-			dur := 4 * time.Second
-			var cpuOn, cpuOff, wallOn, wallOff time.Duration
-			var framesOn, framesOff int64
-			var heapOn, heapOff float64
+			const dur = 4 * time.Second
+			var off, on, watched result
 			for i := 0; i < b.N; i++ {
 				for r := 0; r < rounds; r++ {
-					for _, on := range []bool{false, true} {
-						st, cpu, wall, heap := overheadRun(b, n, on, dur)
-						if on {
-							cpuOn, wallOn, framesOn, heapOn = cpuOn+cpu, wallOn+wall, framesOn+st.Frames, heapOn+heap
-						} else {
-							cpuOff, wallOff, framesOff, heapOff = cpuOff+cpu, wallOff+wall, framesOff+st.Frames, heapOff+heap
-						}
-					}
+					off.add(overheadRun(b, n, false, false, dur))
+					on.add(overheadRun(b, n, true, false, dur))
+					watched.add(overheadRun(b, n, true, true, dur))
 				}
 			}
-			onCores := cpuOn.Seconds() / wallOn.Seconds()
-			offCores := cpuOff.Seconds() / wallOff.Seconds()
-			b.ReportMetric((onCores-offCores)*100, "overhead_cpu_%core")
-			b.ReportMetric((onCores/offCores-1)*100, "overhead_cpu_%")
-			b.ReportMetric(float64(framesOn)/float64(framesOff), "throughput_ratio")
-			b.ReportMetric((heapOn-heapOff)/float64(rounds*b.N)/(1<<20), "extra_heap_MB")
-			b.ReportMetric(offCores*100, "workload_cpu_%core")
+			b.ReportMetric((on.cores()-off.cores())*100, "overhead_%core")
+			b.ReportMetric((on.cores()/off.cores()-1)*100, "overhead_%")
+			b.ReportMetric(float64(on.frames)/float64(off.frames), "throughput_ratio")
+			b.ReportMetric((on.heap-off.heap)/float64(rounds*b.N)/(1<<20), "extra_heap_MB")
+			holds := float64(watched.frames)
+			b.ReportMetric((watched.cpu.Seconds()-on.cores()*watched.wall.Seconds())*1e9/holds, "hold_ns")
+			b.ReportMetric(holds/watched.wall.Seconds(), "holds/s")
+			b.ReportMetric(off.cores()*100, "workload_%core")
 		})
 	}
 }
 
-// overheadRun runs the workload for dur and returns what it did, the process
-// CPU time and wall time it took, and the live heap at the end.
-func overheadRun(b *testing.B, sessions int, on bool, dur time.Duration) (workload.Stats, time.Duration, time.Duration, float64) {
+type result struct {
+	cpu, wall time.Duration
+	frames    int64
+	heap      float64
+}
+
+func (r *result) add(x result) {
+	r.cpu, r.wall, r.frames, r.heap = r.cpu+x.cpu, r.wall+x.wall, r.frames+x.frames, r.heap+x.heap
+}
+
+func (r result) cores() float64 { return r.cpu.Seconds() / r.wall.Seconds() }
+
+// overheadRun runs the workload for dur and returns the process CPU time and
+// wall time it took, the frames it mixed, and the live heap near the end.
+func overheadRun(b *testing.B, sessions int, on, watched bool, dur time.Duration) result {
 	b.Helper()
 	var in *introspect.Introspector
 	if on {
@@ -83,13 +94,12 @@ func overheadRun(b *testing.B, sessions int, on bool, dur time.Duration) (worklo
 	// A little CPU per frame: the whole workload keeps about half a core
 	// busy, whatever the session count, so a 2-core machine is not saturated.
 	work := 10 * time.Microsecond * 1000 / time.Duration(sessions)
-	st := workload.Run(ctx, in, workload.Config{Sessions: sessions, FrameWork: work})
-	cpu, wall := processCPU()-cpu0, time.Since(wall0)
-	heap := <-heapc
+	st := workload.Run(ctx, in, workload.Config{Sessions: sessions, FrameWork: work, Unwatched: !watched})
+	r := result{cpu: processCPU() - cpu0, wall: time.Since(wall0), frames: st.Frames, heap: <-heapc}
 	if in != nil {
 		in.Close()
 	}
-	return st, cpu, wall, heap
+	return r
 }
 
 func processCPU() time.Duration {

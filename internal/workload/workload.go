@@ -39,6 +39,12 @@ type Config struct {
 	// session's frame in turn, while the session waits for the result.
 	MixerLoop bool
 
+	// Unwatched leaves the mixer unnamed to the introspector: sessions mix
+	// inline and no hold is watched. The overhead benchmark compares it with
+	// a watched mixer to tell what a watched hold costs from what the rest
+	// of introspection costs.
+	Unwatched bool
+
 	// CulpritsAfter delays the culprits' start, so that a recording begins
 	// with a healthy stretch to compare the incident with.
 	CulpritsAfter time.Duration
@@ -111,7 +117,11 @@ func Run(ctx context.Context, in *introspect.Introspector, cfg Config) Stats {
 		in: in, cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 2)),
 		release: make(chan struct{}),
 	}
-	w.mixer = newMixer(in.Loop("mixer"), cfg.MixerLoop)
+	loop := in.Loop("mixer")
+	if cfg.Unwatched {
+		loop = nil // a nil Loop watches nothing
+	}
+	w.mixer = newMixer(loop, cfg.MixerLoop)
 	var wg sync.WaitGroup
 	if cfg.MixerLoop {
 		wg.Add(1)
