@@ -35,7 +35,7 @@ func examples() []events.Event {
 		events.SlowSession{StallID: 7, SessionID: "job-1", Agent: "voice", Source: "room-loop", Blocked: 320 * time.Millisecond,
 			Ongoing: true, Confidence: 1, Frame: "agent/loop.go:42 main.(*Room).mix", Stack: []string{"agent/loop.go:42 main.(*Room).mix", "agent/loop.go:10 main.run"}},
 		events.Keyframe{
-			Worker:     events.WorkerState{Name: "w1", Started: t0, MaxSessions: 100, Begun: 3, Failed: 1, Stalls: 2},
+			Worker:     events.WorkerState{Name: "w1", Started: t0, MaxSessions: 100, Begun: 3, Failed: 1, Stalls: 2, SlowWindowMs: 5000},
 			Sessions:   []events.KeySession{{SessionID: "job-2", Agent: "voice", Start: t0.Add(time.Second), PeakBytes: 1 << 20, CPUSamples: 10, CPUNanos: 1e8, Stalls: 1, WorstStall: 70, SlowUntil: t0.Add(5 * time.Second), LastStallAt: t0}},
 			OpenStalls: []uint64{7},
 			Last:       &sample,

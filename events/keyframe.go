@@ -23,6 +23,9 @@ type WorkerState struct {
 	Begun       int64     `json:"sessions_started"` // sessions started so far
 	Failed      int64     `json:"sessions_failed"`  // sessions that ended with an error
 	Stalls      int64     `json:"stalls"`           // stalls so far
+	// SlowWindowMs is how long a session shows "slow" after a stall, the
+	// worker's Config.SlowWindow in milliseconds; 0 when it announced none.
+	SlowWindowMs float64 `json:"slow_window_ms,omitempty"`
 }
 
 // KeySession is one live session in a [Keyframe]: everything the fold keeps

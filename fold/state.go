@@ -333,6 +333,9 @@ func (s *State) keyframe(t time.Time, e events.Keyframe) {
 	}
 	s.sessions = live
 	s.worker = e.Worker
+	if e.Worker.SlowWindowMs > 0 {
+		s.config.SlowWindow = events.FromMillis(e.Worker.SlowWindowMs)
+	}
 	s.openStalls = make(map[uint64]*session, len(e.OpenStalls))
 	for _, id := range e.OpenStalls {
 		s.openStalls[id] = nil
@@ -354,6 +357,7 @@ func (s *State) keyframe(t time.Time, e events.Keyframe) {
 // recorder's Keyframer.
 func (s *State) Keyframe(time.Time) events.Keyframe {
 	kf := events.Keyframe{Worker: s.worker}
+	kf.Worker.SlowWindowMs = events.Millis(s.config.SlowWindow)
 	for _, ss := range s.liveInOrder() {
 		ks := ss.KeySession
 		ks.PeakBytes = s.peakOf(ss)

@@ -171,3 +171,29 @@ func TestRestartClosesSessions(t *testing.T) {
 		t.Fatalf("after restart: %+v", v)
 	}
 }
+
+// A replay that starts from a keyframe keeps the worker's slow window
+// rather than falling back to the default.
+func TestKeyframeKeepsSlowWindow(t *testing.T) {
+	s := fold.New()
+	apply(t, s, 0, events.WorkerStart{Worker: "w", Config: events.Config{SlowWindow: 2 * time.Second}})
+	apply(t, s, 0, events.SessionStart{SessionID: "a"})
+	kf := line(t, time.Second, s.Keyframe(s.Now()))
+	if !bytes.Contains(kf, []byte(`"slow_window_ms":2000`)) {
+		t.Fatalf("keyframe without the slow window: %s", kf)
+	}
+	r := fold.New()
+	if err := r.ApplyLine(kf); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []*fold.State{s, r} {
+		apply(t, st, 2*time.Second, events.SlowSession{StallID: 1, SessionID: "a", Source: "room", Blocked: 300 * time.Millisecond, Confidence: 1})
+	}
+	for at, want := range map[time.Duration]string{3900 * time.Millisecond: fold.StatusSlow, 4100 * time.Millisecond: fold.StatusActive} {
+		for name, st := range map[string]*fold.State{"folded": s, "resumed": r} {
+			if got := st.View(t0.Add(at)).Sessions[0].Status; got != want {
+				t.Errorf("%s, %v after the start: a is %s, want %s", name, at, got, want)
+			}
+		}
+	}
+}
