@@ -141,9 +141,20 @@ func DecodeCounts(line []byte, c *SampleCounts) (Decoded, error) {
 	for j > i && line[j-1] <= ' ' {
 		j--
 	}
-	// gjson reads a string; this one aliases line, so every string that
+	if d, ok := decodeSampleFast(line[i:j], c); ok {
+		return d, nil
+	}
+	c.reset()
+	return decodeObject(line[i:j], c)
+}
+
+// decodeObject decodes obj, a record trimmed of spaces that begins with
+// "{", with gjson.
+func decodeObject(objBytes []byte, c *SampleCounts) (Decoded, error) {
+	var d Decoded
+	// gjson reads a string; this one aliases the line, so every string that
 	// outlives the call is copied out of it (see fieldSet.str).
-	obj := unsafe.String(&line[i], j-i)
+	obj := unsafe.String(unsafe.SliceData(objBytes), len(objBytes))
 	root := gjson.Parse(obj)
 	var timeStr string
 	var haveTime, haveMsg bool
@@ -389,44 +400,51 @@ func readCounts(obj gjson.Result, dst []SessionCount) []SessionCount {
 // what slog writes for a map of counts. It reports false for anything
 // else, which gjson then reads.
 func scanCounts(obj []byte, dst []SessionCount) ([]SessionCount, bool) {
-	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
-		return dst, false
+	dst, end, ok := scanCountsAt(obj, 0, dst)
+	return dst, ok && end == len(obj)
+}
+
+// scanCountsAt reads such an object starting at b[i], returning where it
+// ends.
+func scanCountsAt(b []byte, i int, dst []SessionCount) ([]SessionCount, int, bool) {
+	if i+1 >= len(b) || b[i] != '{' {
+		return dst, i, false
 	}
-	if len(obj) == 2 {
-		return dst, true
+	i++
+	if b[i] == '}' {
+		return dst, i + 1, true
 	}
-	i := 1
 	for {
 		// "key"
-		if obj[i] != '"' {
-			return dst, false
+		if b[i] != '"' {
+			return dst, i, false
 		}
 		i++
 		k := i
-		for i < len(obj) && obj[i] != '"' {
-			if obj[i] == '\\' {
-				return dst, false
+		for i < len(b) && b[i] != '"' {
+			if b[i] == '\\' {
+				return dst, i, false
 			}
 			i++
 		}
-		if i+1 >= len(obj) || obj[i+1] != ':' {
-			return dst, false
+		if i+1 >= len(b) || b[i+1] != ':' {
+			return dst, i, false
 		}
-		id := obj[k:i:i]
+		id := b[k:i:i]
 		i += 2
 		// :integer
-		neg := i < len(obj) && obj[i] == '-'
+		neg := i < len(b) && b[i] == '-'
 		if neg {
 			i++
 		}
 		d := i
 		var n int64
-		for i < len(obj) && obj[i] >= '0' && obj[i] <= '9' {
-			n = n*10 + int64(obj[i]-'0')
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			n = n*10 + int64(b[i]-'0')
 			i++
 		}
-		if i == d || i-d > 18 || i == len(obj) {
-			return dst, false
+		if i == d || i-d > 18 || i == len(b) {
+			return dst, i, false
 		}
 		if neg {
 			n = -n
@@ -434,12 +452,12 @@ func scanCounts(obj []byte, dst []SessionCount) ([]SessionCount, bool) {
 		dst = append(dst, SessionCount{ID: id, N: n})
 		// , or the closing }
 		switch {
-		case obj[i] == '}' && i == len(obj)-1:
-			return dst, true
-		case obj[i] == ',' && i+1 < len(obj):
+		case b[i] == '}':
+			return dst, i + 1, true
+		case b[i] == ',' && i+1 < len(b):
 			i++
 		default:
-			return dst, false
+			return dst, i, false
 		}
 	}
 }
