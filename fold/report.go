@@ -54,6 +54,17 @@ type gorTrack struct {
 	peakAt            time.Time
 }
 
+// hotSamples returns the fewest samples of a window of total that make a
+// session hot (pct ≥ hotShare): pct rises with the samples, so counting
+// against it spares a division for every session of every window.
+func hotSamples(total int64) int64 {
+	n := max(0, total*int64(hotShare)/100-1)
+	for pct(n, total) < hotShare && n <= total {
+		n++
+	}
+	return n
+}
+
 // NewReport returns an empty Report.
 func NewReport() *Report {
 	s := New()
@@ -163,7 +174,11 @@ func (r *Report) sample(t time.Time, e events.Sample, counts *events.SampleCount
 		r.share.add(t, e.RSSBytes/uint64(e.Sessions))
 	}
 	if e.CPU.Valid() {
+		hot := hotSamples(e.CPU.Total)
 		for _, c := range counts.CPU {
+			if c.N < hot {
+				continue
+			}
 			if p := pct(c.N, e.CPU.Total); p >= hotShare {
 				h := r.hot[string(c.ID)]
 				if h == nil {
@@ -179,14 +194,26 @@ func (r *Report) sample(t time.Time, e events.Sample, counts *events.SampleCount
 	}
 	for _, c := range counts.Gor {
 		n := int(c.N)
-		g := r.gor[string(c.ID)]
+		// A live session holds its track, which saves a lookup in the
+		// map of every session of the day.
+		ss := r.state.sessions[string(c.ID)]
+		var g *gorTrack
+		if ss != nil {
+			g = ss.gor
+		}
 		if g == nil {
-			ss, live := r.state.sessions[string(c.ID)]
-			if !live {
+			g = r.gor[string(c.ID)]
+		}
+		if g == nil {
+			if ss == nil {
 				continue
 			}
-			r.gor[ss.SessionID] = &gorTrack{first: n, last: n, peak: n, peakAt: t}
+			ss.gor = &gorTrack{first: n, last: n, peak: n, peakAt: t}
+			r.gor[ss.SessionID] = ss.gor
 			continue
+		}
+		if ss != nil {
+			ss.gor = g
 		}
 		switch {
 		case n > g.last:

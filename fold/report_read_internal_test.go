@@ -38,3 +38,19 @@ func TestReadReportParallelMatchesSerial(t *testing.T) {
 		set.Close()
 	}
 }
+
+// hotSamples is the least number of samples whose share is hot.
+func TestHotSamples(t *testing.T) {
+	for total := int64(-1); total <= 2000; total++ {
+		want := total + 1
+		for n := int64(0); n <= total; n++ {
+			if pct(n, total) >= hotShare {
+				want = n
+				break
+			}
+		}
+		if got := hotSamples(total); got != want {
+			t.Fatalf("hotSamples(%d) = %d, want %d", total, got, want)
+		}
+	}
+}

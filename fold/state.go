@@ -53,6 +53,7 @@ type session struct {
 	// joined of the peaks series; the samples since then are in the series
 	// (see peakOf). Once ended, PeakBytes is the session's peak.
 	joined int64
+	gor    *gorTrack // its goroutine track, when a Report folds the state
 }
 
 // cpuCount is one session's samples in a CPU window. id is the session's own

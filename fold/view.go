@@ -2,6 +2,7 @@ package fold
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -149,7 +150,7 @@ func (s *State) View(at time.Time) View {
 func (s *State) AllRows(at time.Time) []Row {
 	all := append([]*session(nil), s.ended...)
 	all = append(all, s.liveInOrder()...)
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Start.Before(all[j].Start) })
+	slices.SortStableFunc(all, func(a, b *session) int { return a.Start.Compare(b.Start) })
 	rows := make([]Row, 0, len(all))
 	for _, ss := range all {
 		rows = append(rows, s.row(ss, at))
