@@ -126,9 +126,13 @@ type lineBatch struct {
 	times   []time.Time
 	kinds   []string
 	decoded []events.Decoded
-	counts  []events.SampleCounts // per line, aliasing buf; kept for their storage
+	counts  []events.SampleCounts // per line, aliasing buf, their lists carved from cpu and gor
 	errs    []error
-	done    chan struct{} // closed when decoded
+	// The count lists of the batch's samples, end to end: one array per
+	// batch rather than two per line keeps them together and their
+	// storage reused.
+	cpu, gor []events.SessionCount
+	done     chan struct{} // closed when decoded
 }
 
 func (b *lineBatch) line(i int) []byte {
@@ -140,6 +144,12 @@ func (b *lineBatch) line(i int) []byte {
 }
 
 func (b *lineBatch) reset() {
+	if b.buf == nil {
+		// A batch ends past batchBytes by its last line: room for a
+		// keyframe spares regrowing the buffer.
+		b.buf = make([]byte, 0, 2*batchBytes)
+		b.ends, b.times = make([]int, 0, batchLines), make([]time.Time, 0, batchLines)
+	}
 	b.buf, b.ends, b.times = b.buf[:0], b.ends[:0], b.times[:0]
 	b.kinds, b.errs = b.kinds[:0], b.errs[:0]
 	clear(b.decoded) // let the events go
@@ -147,17 +157,36 @@ func (b *lineBatch) reset() {
 	b.done = make(chan struct{})
 }
 
+// carve extends arena over used, the list a line appended at its end, or,
+// when the line outgrew it, starts a bigger arena for the lines after: the
+// lists already carved keep the old one.
+func carve(arena, used []events.SessionCount) []events.SessionCount {
+	n := len(arena)
+	if len(used) == 0 {
+		return arena
+	}
+	if n < cap(arena) && &used[0] == &arena[:n+1][n] {
+		return arena[:n+len(used)]
+	}
+	return make([]events.SessionCount, 0, 2*cap(arena)+len(used))
+}
+
 func (b *lineBatch) decode() {
 	if n := len(b.ends); n > len(b.counts) {
 		b.counts = append(b.counts, make([]events.SampleCounts, n-len(b.counts))...)
 	}
+	b.cpu, b.gor = b.cpu[:0], b.gor[:0]
 	for i := range b.ends {
 		kind := KindOf(b.line(i))
 		b.kinds = append(b.kinds, kind)
 		var d events.Decoded
 		var err error
+		c := &b.counts[i]
+		*c = events.SampleCounts{}
 		if needsDecode(kind) {
-			d, err = events.DecodeCounts(b.line(i), &b.counts[i])
+			c.CPU, c.Gor = b.cpu[len(b.cpu):], b.gor[len(b.gor):]
+			d, err = events.DecodeCounts(b.line(i), c)
+			b.cpu, b.gor = carve(b.cpu, c.CPU), carve(b.gor, c.Gor)
 		}
 		b.decoded = append(b.decoded, d)
 		b.errs = append(b.errs, err)
