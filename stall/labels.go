@@ -3,6 +3,8 @@ package stall
 import (
 	"context"
 	"hash/maphash"
+	"math/bits"
+	"math/rand/v2"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -14,6 +16,14 @@ import (
 // labelled context with its own HoldLabel value, lent to one hold at a time,
 // and the hold it was last lent with, to use again. A second concurrent hold
 // with the same labels gets a fresh one.
+//
+// Reading a context's labels costs more than the rest of a hold: the
+// context, its label set and the strings are the session's memory, cold by
+// the time its next frame enters the loop. Contexts are immutable, so the
+// loop also remembers which entry served each recent context, in a small
+// table indexed by the context's identity, and a context seen before is
+// served without reading its labels. The table keeps the contexts it holds
+// alive, but it is small: two to four slots per cached entry.
 //
 // One leak remains: a goroutine started by a holder inherits its labels, and
 // keeps them after the hold ends. When a profile shows a label on more than
@@ -35,6 +45,8 @@ const (
 	// entry. When it is full, the entries not lent out are dropped; they
 	// are rebuilt on demand.
 	labelCacheSize = 4096
+	// minRecent is the fewest slots a loop's table of recent contexts has.
+	minRecent = 16
 )
 
 // labelSeed keys the hash of label sets; it only needs to be stable within
@@ -95,7 +107,8 @@ type labelEntry struct {
 	polluted bool  // seen on a goroutine other than its holder: do not lend again
 
 	born  int64           // monotonic; lent until maxEntryAge after
-	ctx   context.Context // only for pprof.SetGoroutineLabels
+	ctx   context.Context // the session's labels and HoldLabel, for pprof.SetGoroutineLabels
+	base  context.Context // the session's labels alone, likewise
 	label string          // the HoldLabel value in ctx
 	kv    []string        // the session's labels, to confirm a hash match
 }
@@ -116,9 +129,12 @@ func newEntry(s *sessionLabels, ctx context.Context, now int64) *labelEntry {
 	e.label = strconv.FormatUint(newID(), 10)
 	if !s.ok {
 		e.ctx = pprof.WithLabels(ctx, pprof.Labels(HoldLabel, e.label))
+		e.base = ctx
 		return e
 	}
 	e.kv = append([]string(nil), s.kv[:s.n]...)
+	// A context of the labels alone, so leave need not read ctx again.
+	e.base = pprof.WithLabels(context.Background(), pprof.Labels(e.kv...))
 	// Build the whole label set in one piece, keys sorted so pprof.Labels
 	// takes its fast path. The context need not descend from ctx:
 	// SetGoroutineLabels reads nothing but its labels.
@@ -191,7 +207,88 @@ func (l *Loop) adopt(s *sessionLabels, e *labelEntry) *hold {
 		l.cache = make(map[uint64]*labelEntry)
 	}
 	l.cache[s.hash] = e
+	if want := len(l.cache); want > len(l.recent) {
+		// Start afresh rather than move the contexts: it is a cache.
+		l.recent = make([]recentSet, max(minRecent, 1<<bits.Len(uint(want-1))))
+	}
 	return h
+}
+
+// recentSet is one set of a loop's table of recent contexts: the entries
+// that last served two contexts whose identities hash alike, most recent
+// first. It fills a cache line, so a lookup reads one.
+type recentSet struct {
+	ctx [2]context.Context
+	e   [2]*labelEntry
+	_   [16]byte
+}
+
+// contextKey returns the hash of ctx's identity, without reading the
+// context itself.
+func contextKey(ctx context.Context) uint64 { return maphash.Comparable(labelSeed, ctx) }
+
+// recall lends at now the entry that last served ctx, if the table of
+// recent contexts has it and it may be lent, and returns the hold it is
+// lent with, or nil. l.mu must be held.
+func (l *Loop) recall(ctx context.Context, key uint64, now int64) *hold {
+	if len(l.recent) == 0 {
+		return nil
+	}
+	mask := uint64(len(l.recent) - 1)
+	r := &l.recent[key&mask]
+	i := r.find(ctx)
+	if i < 0 {
+		r = &l.recent[(key>>32)&mask]
+		if i = r.find(ctx); i < 0 {
+			return nil
+		}
+	}
+	if e := r.e[i]; e.lendable(now) {
+		return e.lend()
+	}
+	return nil
+}
+
+// find returns the way of r that holds ctx, or -1.
+func (r *recentSet) find(ctx context.Context) int {
+	for i := range r.ctx {
+		if r.ctx[i] == ctx && r.e[i] != nil {
+			return i
+		}
+	}
+	return -1
+}
+
+// remember notes that e served ctx. l.mu must be held.
+func (l *Loop) remember(ctx context.Context, key uint64, e *labelEntry) {
+	if len(l.recent) == 0 {
+		return
+	}
+	mask := uint64(len(l.recent) - 1)
+	r1, r2 := &l.recent[key&mask], &l.recent[(key>>32)&mask]
+	for _, r := range [2]*recentSet{r1, r2} {
+		if i := r.find(ctx); i >= 0 {
+			r.e[i] = e
+			return
+		}
+	}
+	// A free way if there is one, else a way picked at random: a fixed
+	// choice would let three contexts that take turns evict each other
+	// every time.
+	for _, r := range [2]*recentSet{r1, r2} {
+		for i := range r.e {
+			if r.e[i] == nil {
+				r.ctx[i], r.e[i] = ctx, e
+				return
+			}
+		}
+	}
+	n := rand.Uint32()
+	r := r1
+	if n&2 != 0 {
+		r = r2
+	}
+	r.ctx[n&1], r.e[n&1] = ctx, e
 }
 
 // pollute marks e as carried by a goroutine other than its holder.

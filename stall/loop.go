@@ -19,9 +19,10 @@ type Loop struct {
 	w    *Watchdog
 	name string
 
-	mu    sync.Mutex
-	head  *hold                  // active holds, a doubly linked list so leave is O(1)
-	cache map[uint64]*labelEntry // labelled contexts by label-set hash, see labels.go
+	mu     sync.Mutex
+	head   *hold                  // active holds, a doubly linked list so leave is O(1)
+	cache  map[uint64]*labelEntry // labelled contexts by label-set hash, see labels.go
+	recent []recentSet            // the entries that served recent contexts, see labels.go
 }
 
 // Name returns the loop's name, the Source of its stalls.
@@ -109,15 +110,13 @@ func (h *hold) stallID() uint64 {
 }
 
 func (l *Loop) enter(ctx context.Context) use {
-	labels := readLabels(ctx)
+	key := contextKey(ctx)
 	start := monoNow()
 	l.mu.Lock()
-	h := l.take(&labels, start)
+	h := l.recall(ctx, key, start)
 	if h == nil {
 		l.mu.Unlock()
-		e := newEntry(&labels, ctx, start) // allocates: not under the lock
-		l.mu.Lock()
-		h = l.adopt(&labels, e)
+		h = l.lend(ctx, key, start)
 	}
 	if s := h.state.Load(); s&1 != 0 {
 		h.state.Store(s + 1) // a reused hold: its next generation, held
@@ -133,7 +132,23 @@ func (l *Loop) enter(ctx context.Context) use {
 	return use{h, h.gen()}
 }
 
-// use is one use of a pooled hold: the hold and its generation.
+// lend finds or makes at now the entry for ctx's labels, and returns the hold
+// it is lent with, with l.mu held.
+func (l *Loop) lend(ctx context.Context, key uint64, now int64) *hold {
+	labels := readLabels(ctx)
+	l.mu.Lock()
+	h := l.take(&labels, now)
+	if h == nil {
+		l.mu.Unlock()
+		e := newEntry(&labels, ctx, now) // allocates: not under the lock
+		l.mu.Lock()
+		h = l.adopt(&labels, e)
+	}
+	l.remember(ctx, key, h.entry)
+	return h
+}
+
+// use is one use of a reused hold: the hold and its generation.
 type use struct {
 	h   *hold
 	gen uint64
@@ -156,7 +171,7 @@ func (h *hold) end(gen uint64) {
 	// a capture that reads 0 here after its profile knows the holder
 	// still carried the label when the profile was taken.
 	h.ending.Store(end)
-	pprof.SetGoroutineLabels(h.ctx)
+	pprof.SetGoroutineLabels(h.entry.base) // ctx's labels, without reading ctx
 	l := h.loop
 	stalled := end-h.start >= int64(l.w.opts.Threshold)
 	l.mu.Lock()
