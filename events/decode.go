@@ -141,7 +141,7 @@ func DecodeCounts(line []byte, c *SampleCounts) (Decoded, error) {
 	for j > i && line[j-1] <= ' ' {
 		j--
 	}
-	if d, ok := decodeSampleFast(line[i:j], c); ok {
+	if d, ok := decodeFast(line[i:j], c); ok {
 		return d, nil
 	}
 	c.reset()

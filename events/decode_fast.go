@@ -7,16 +7,17 @@ import (
 	"unsafe"
 )
 
-// Samples are nine in ten records of a recording and most of its bytes, so
-// DecodeCounts reads them in one pass by hand when they are in the form
-// slog's JSON handler writes: one object without spaces, keys and strings
-// without escapes, each field once, integers where the schema has integers.
-// Anything else (a foreign writer's spacing, an escape, a repeated key, a
-// field of an unexpected type, a newer version's nested field) is left to
-// the gjson path, which gives the same result for what both read
-// (FuzzDecodeSampleFast holds them to it).
+// Samples, session starts and session ends are nearly all the records of a
+// recording, samples most of its bytes, so DecodeCounts reads these three
+// kinds in one pass by hand when they are in the form slog's JSON handler
+// writes: one object without spaces, the header (time, level, msg, v)
+// first, keys and strings without escapes, each field once, integers where
+// the schema has integers. Anything else (a foreign writer's spacing or
+// order, an escape, a repeated key, a field of an unexpected type, labels,
+// a newer version's nested field) is left to the gjson path, which gives
+// the same result for what both read (FuzzDecodeFast holds them to it).
 
-// sample field bits, to refuse a repeated field.
+// field bits, to refuse a repeated field.
 const (
 	fTime = 1 << iota
 	fLevel
@@ -44,24 +45,42 @@ const (
 	fUnlabelled
 	fUnavailable
 	fCPUSessions
+	fSessionID
+	fAgent
+	fTenant
+	fPinned
+	fOutcome
+	fError
 )
 
-// decodeSampleFast decodes obj, a whole record trimmed of spaces, when it
-// is a sample in slog's form; ok is false otherwise, with c left for the
-// caller to reset.
-func decodeSampleFast(obj []byte, c *SampleCounts) (d Decoded, ok bool) {
-	p := fastScan{b: obj}
-	var e Sample
-	var seen uint64
-	var timeStr, msg []byte
-	var running, waiting int64
-	once := func(bit uint64) bool {
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
+// fastRecord is a record being read by decodeFast.
+type fastRecord struct {
+	p    fastScan
+	seen uint64
+	kind string // known once "msg" is read
+
+	sample           Sample
+	running, waiting int64
+	start            SessionStart
+	end              SessionEnd
+}
+
+// once marks a field read, reporting false when it was already.
+func (r *fastRecord) once(bit uint64) bool {
+	if r.seen&bit != 0 {
+		return false
 	}
+	r.seen |= bit
+	return true
+}
+
+// decodeFast decodes obj, a whole record trimmed of spaces, when it is a
+// sample, a session start or a session end in slog's form; ok is false
+// otherwise, with c left for the caller to reset.
+func decodeFast(obj []byte, c *SampleCounts) (d Decoded, ok bool) {
+	r := fastRecord{p: fastScan{b: obj}}
+	p := &r.p
+	var timeStr []byte
 	if !p.next('{') {
 		return d, false
 	}
@@ -70,85 +89,45 @@ func decodeSampleFast(obj []byte, c *SampleCounts) (d Decoded, ok bool) {
 		if !ok || !p.next(':') {
 			return d, false
 		}
-		var n int64
-		var f float64
 		switch string(key) {
 		case "time":
 			timeStr, ok = p.str()
-			ok = ok && once(fTime)
+			ok = ok && r.once(fTime)
 		case "level":
 			var l []byte
 			l, ok = p.str()
 			d.Level = parseLevel(unsafe.String(unsafe.SliceData(l), len(l)))
-			ok = ok && once(fLevel)
+			ok = ok && r.once(fLevel)
 		case "msg":
+			var msg []byte
 			msg, ok = p.str()
-			ok = ok && once(fMsg)
+			switch string(msg) {
+			case KindSample:
+				r.kind = KindSample
+			case KindSessionStart:
+				r.kind = KindSessionStart
+			case KindSessionEnd:
+				r.kind = KindSessionEnd
+			default:
+				return d, false
+			}
+			ok = ok && r.once(fMsg)
 		case "v":
+			var n int64
 			n, ok = p.int(true)
 			d.V = int(n)
-			ok = ok && once(fV)
-		case "rss_bytes":
-			n, ok = p.int(false)
-			e.RSSBytes = uint64(n)
-			ok = ok && once(fRSS)
-		case "sessions":
-			n, ok = p.int(true)
-			e.Sessions = int(n)
-			ok = ok && once(fSessions)
-		case "goroutines":
-			n, ok = p.int(true)
-			e.Goroutines = int(n)
-			ok = ok && once(fGoroutines)
-		case "gor_runnable":
-			n, ok = p.int(true)
-			e.Runnable = int(n)
-			ok = ok && once(fRunnable)
-		case "gor_running":
-			running, ok = p.int(true)
-			ok = ok && once(fRunning)
-		case "gor_waiting":
-			waiting, ok = p.int(true)
-			ok = ok && once(fWaiting)
-		case "heap_bytes":
-			n, ok = p.int(false)
-			e.HeapBytes = uint64(n)
-			ok = ok && once(fHeap)
-		case "gc_cycles":
-			e.GCCycles, ok = p.int(true)
-			ok = ok && once(fGCCycles)
-		case "gc_pause_ms":
-			f, ok = p.float()
-			e.GCPause = FromMillis(f)
-			ok = ok && once(fGCPause)
-		case "gc_pause_max_ms":
-			f, ok = p.float()
-			e.GCPauseMax = FromMillis(f)
-			ok = ok && once(fGCPauseMax)
-		case "sched_p50_ms":
-			f, ok = p.float()
-			e.SchedP50 = FromMillis(f)
-			ok = ok && once(fSchedP50)
-		case "sched_p99_ms":
-			f, ok = p.float()
-			e.SchedP99 = FromMillis(f)
-			ok = ok && once(fSchedP99)
-		case "sched_max_ms":
-			f, ok = p.float()
-			e.SchedMax = FromMillis(f)
-			ok = ok && once(fSchedMax)
-		case "mutex_wait_ms_per_s":
-			f, ok = p.float()
-			e.MutexWaitPerSec = f / 1000
-			ok = ok && once(fMutex)
-		case "cpu":
-			ok = once(fCPU) && p.cpu(&e.CPU, c, once)
-		case "gor":
-			c.Gor, ok = p.counts(c.Gor)
-			c.gorObj = true
-			ok = ok && once(fGor)
+			ok = ok && r.once(fV)
 		default:
-			ok = p.scalar()
+			switch r.kind {
+			case KindSample:
+				ok = r.sampleField(key, c)
+			case KindSessionStart:
+				ok = r.startField(key)
+			case KindSessionEnd:
+				ok = r.endField(key)
+			default:
+				ok = false // a field before "msg": not slog's order
+			}
 		}
 		if !ok {
 			return d, false
@@ -160,21 +139,153 @@ func decodeSampleFast(obj []byte, c *SampleCounts) (d Decoded, ok bool) {
 			return d, false
 		}
 	}
-	if p.i != len(p.b) || seen&(fTime|fMsg|fV) != fTime|fMsg|fV || string(msg) != KindSample || d.V == 0 {
+	if p.i != len(p.b) || r.seen&(fTime|fMsg|fV) != fTime|fMsg|fV || d.V == 0 {
 		return d, false
 	}
 	t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(timeStr), len(timeStr)))
 	if err != nil {
 		return d, false
 	}
-	if seen&fRunnable != 0 {
-		e.Running, e.Waiting = int(running), int(waiting)
-	} else {
-		e.Runnable, e.Running, e.Waiting = -1, -1, -1
+	d.Time, d.Kind = t, r.kind
+	switch r.kind {
+	case KindSample:
+		e := r.sample
+		if r.seen&fRunnable != 0 {
+			e.Running, e.Waiting = int(r.running), int(r.waiting)
+		} else {
+			e.Runnable, e.Running, e.Waiting = -1, -1, -1
+		}
+		c.CPU, c.Gor = uniqueCounts(c.CPU), uniqueCounts(c.Gor)
+		d.Event = e
+	case KindSessionStart:
+		if r.start.SessionID == "" {
+			return d, false // an error, which the gjson path words
+		}
+		d.Event = r.start
+	case KindSessionEnd:
+		if r.end.SessionID == "" {
+			return d, false
+		}
+		d.Event = r.end
 	}
-	c.CPU, c.Gor = uniqueCounts(c.CPU), uniqueCounts(c.Gor)
-	d.Time, d.Kind, d.Event = t, KindSample, e
 	return d, true
+}
+
+// ownStr reads a string as a string of its own.
+func (p *fastScan) ownStr() (string, bool) {
+	s, ok := p.str()
+	return string(s), ok
+}
+
+func (r *fastRecord) startField(key []byte) (ok bool) {
+	p, e := &r.p, &r.start
+	switch string(key) {
+	case "session_id":
+		e.SessionID, ok = p.ownStr()
+		return ok && r.once(fSessionID)
+	case "agent_name":
+		e.Agent, ok = p.ownStr()
+		return ok && r.once(fAgent)
+	case "tenant":
+		e.Tenant, ok = p.ownStr()
+		return ok && r.once(fTenant)
+	case "pinned":
+		switch {
+		case p.word("true"):
+			e.Pinned = true
+		case p.word("false"):
+		default:
+			return false
+		}
+		return r.once(fPinned)
+	case "labels":
+		return false // a map: gjson's
+	}
+	return p.scalar()
+}
+
+func (r *fastRecord) endField(key []byte) (ok bool) {
+	p, e := &r.p, &r.end
+	switch string(key) {
+	case "session_id":
+		e.SessionID, ok = p.ownStr()
+		return ok && r.once(fSessionID)
+	case "outcome":
+		e.Outcome, ok = p.ownStr()
+		return ok && r.once(fOutcome)
+	case "error":
+		e.Error, ok = p.ownStr()
+		return ok && r.once(fError)
+	}
+	return p.scalar()
+}
+
+func (r *fastRecord) sampleField(key []byte, c *SampleCounts) (ok bool) {
+	p, e := &r.p, &r.sample
+	var n int64
+	var f float64
+	switch string(key) {
+	case "rss_bytes":
+		n, ok = p.int(false)
+		e.RSSBytes = uint64(n)
+		return ok && r.once(fRSS)
+	case "sessions":
+		n, ok = p.int(true)
+		e.Sessions = int(n)
+		return ok && r.once(fSessions)
+	case "goroutines":
+		n, ok = p.int(true)
+		e.Goroutines = int(n)
+		return ok && r.once(fGoroutines)
+	case "gor_runnable":
+		n, ok = p.int(true)
+		e.Runnable = int(n)
+		return ok && r.once(fRunnable)
+	case "gor_running":
+		r.running, ok = p.int(true)
+		return ok && r.once(fRunning)
+	case "gor_waiting":
+		r.waiting, ok = p.int(true)
+		return ok && r.once(fWaiting)
+	case "heap_bytes":
+		n, ok = p.int(false)
+		e.HeapBytes = uint64(n)
+		return ok && r.once(fHeap)
+	case "gc_cycles":
+		e.GCCycles, ok = p.int(true)
+		return ok && r.once(fGCCycles)
+	case "gc_pause_ms":
+		f, ok = p.float()
+		e.GCPause = FromMillis(f)
+		return ok && r.once(fGCPause)
+	case "gc_pause_max_ms":
+		f, ok = p.float()
+		e.GCPauseMax = FromMillis(f)
+		return ok && r.once(fGCPauseMax)
+	case "sched_p50_ms":
+		f, ok = p.float()
+		e.SchedP50 = FromMillis(f)
+		return ok && r.once(fSchedP50)
+	case "sched_p99_ms":
+		f, ok = p.float()
+		e.SchedP99 = FromMillis(f)
+		return ok && r.once(fSchedP99)
+	case "sched_max_ms":
+		f, ok = p.float()
+		e.SchedMax = FromMillis(f)
+		return ok && r.once(fSchedMax)
+	case "mutex_wait_ms_per_s":
+		f, ok = p.float()
+		e.MutexWaitPerSec = f / 1000
+		return ok && r.once(fMutex)
+	case "cpu":
+		return r.once(fCPU) && r.cpu(c)
+	case "gor":
+		c.Gor, ok = p.counts(c.Gor)
+		c.gorObj = true
+		return ok && r.once(fGor)
+	}
+	return p.scalar()
 }
 
 // fastScan reads the strict form decodeSampleFast accepts.
@@ -280,19 +391,23 @@ func (p *fastScan) scalar() bool {
 		_, ok := p.str()
 		return ok
 	case 't', 'f', 'n':
-		for _, lit := range []string{"true", "false", "null"} {
-			if bytes.HasPrefix(p.b[p.i:], []byte(lit)) {
-				p.i += len(lit)
-				return true
-			}
-		}
-		return false
+		return p.word("true") || p.word("false") || p.word("null")
 	}
 	return p.number()
 }
 
+// word consumes w if it comes next.
+func (p *fastScan) word(w string) bool {
+	if bytes.HasPrefix(p.b[p.i:], []byte(w)) {
+		p.i += len(w)
+		return true
+	}
+	return false
+}
+
 // cpu reads a sample's CPU window, its sessions into c.
-func (p *fastScan) cpu(w *CPUWindow, c *SampleCounts, once func(uint64) bool) bool {
+func (r *fastRecord) cpu(c *SampleCounts) bool {
+	p, w := &r.p, &r.sample.CPU
 	if !p.next('{') {
 		return false
 	}
@@ -309,26 +424,24 @@ func (p *fastScan) cpu(w *CPUWindow, c *SampleCounts, once func(uint64) bool) bo
 		case "dur_ms":
 			f, ok = p.float()
 			w.Duration = FromMillis(f)
-			ok = ok && once(fDur)
+			ok = ok && r.once(fDur)
 		case "period_ms":
 			f, ok = p.float()
 			w.Period = FromMillis(f)
-			ok = ok && once(fPeriod)
+			ok = ok && r.once(fPeriod)
 		case "total":
 			w.Total, ok = p.int(true)
-			ok = ok && once(fTotal)
+			ok = ok && r.once(fTotal)
 		case "unlabelled":
 			w.Unlabelled, ok = p.int(true)
-			ok = ok && once(fUnlabelled)
+			ok = ok && r.once(fUnlabelled)
 		case "unavailable":
-			var s []byte
-			s, ok = p.str()
-			w.Unavailable = string(s)
-			ok = ok && once(fUnavailable)
+			w.Unavailable, ok = p.ownStr()
+			ok = ok && r.once(fUnavailable)
 		case "sessions":
 			c.CPU, ok = p.counts(c.CPU)
 			c.cpuObj = true
-			ok = ok && once(fCPUSessions)
+			ok = ok && r.once(fCPUSessions)
 		default:
 			ok = p.scalar()
 		}

@@ -9,20 +9,26 @@ import (
 	"time"
 )
 
-// sampleSeeds are samples in slog's form and near misses of it.
-func sampleSeeds(tb testing.TB) [][]byte {
+// fastSeeds are records of the kinds decodeFast reads, in slog's form, and
+// near misses of it.
+func fastSeeds(tb testing.TB) [][]byte {
 	var buf bytes.Buffer
 	h := slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})
 	t0 := time.Date(2026, 11, 27, 3, 12, 0, 123456789, time.UTC)
-	for _, e := range []Sample{
-		{RSSBytes: 512 << 20, Sessions: 3, Goroutines: 40, Runnable: 2, Running: 1, Waiting: 37,
+	for _, e := range []Event{
+		Sample{RSSBytes: 512 << 20, Sessions: 3, Goroutines: 40, Runnable: 2, Running: 1, Waiting: 37,
 			HeapBytes: 100 << 20, GCCycles: 2, GCPause: 150 * time.Microsecond, GCPauseMax: 90 * time.Microsecond,
 			SchedP50: 20 * time.Microsecond, SchedP99: 3 * time.Millisecond, SchedMax: 12 * time.Millisecond,
 			MutexWaitPerSec: 0.002,
 			CPU: CPUWindow{Duration: 1003 * time.Millisecond, Period: 10 * time.Millisecond, Total: 57,
 				Unlabelled: 7, Sessions: map[string]int64{"job-1": 40, "job-2": 10}},
 			GoroutinesBySession: map[string]int{"job-1": 5, "job-3": 0}},
-		{RSSBytes: 1, Sessions: 0, Runnable: -1, Running: -1, Waiting: -1, CPU: CPUWindow{Unavailable: "profiler busy"}},
+		Sample{RSSBytes: 1, Sessions: 0, Runnable: -1, Running: -1, Waiting: -1, CPU: CPUWindow{Unavailable: "profiler busy"}},
+		SessionStart{SessionID: "job-1", Agent: "voice", Tenant: "acme", Pinned: true},
+		SessionStart{SessionID: "job-2"},
+		SessionEnd{SessionID: "job-1", Outcome: OutcomeError, Error: "boom"},
+		SessionEnd{SessionID: "job-2", Outcome: OutcomeOK},
+		SessionStart{SessionID: "job-3", Labels: map[string]string{"room": "r1"}},
 	} {
 		if err := h.Handle(context.Background(), Record(t0, e)); err != nil {
 			tb.Fatal(err)
@@ -37,30 +43,35 @@ func sampleSeeds(tb testing.TB) [][]byte {
 		`{"time":"2026-11-27T03:12:00Z","msg":"sample","v":1,"gor_running":3}`,
 		`{"time":"2026-11-27T03:12:00Z","msg":"sample","v":1,"rss_bytes":1e3,"cpu":{"sessions":{"a\"":1}}}`,
 		`{"time":"2026-11-27T03:12:00Z","msg":"sample","v":1,"cpu":{"sessions":{"a":1,"a":2}},"gor":{"z":1,"y":2}}`,
+		`{"time":"2026-11-27T03:12:00Z","level":"INFO","msg":"session.start","v":1,"session_id":"","agent_name":"a"}`,
+		`{"time":"2026-11-27T03:12:00Z","level":"INFO","msg":"session.start","v":1,"session_id":"a","pinned":"true","x":1.5}`,
+		`{"time":"2026-11-27T03:12:00Z","level":"WARN","msg":"session.end","v":1,"session_id":"a\u0041","outcome":"error"}`,
+		`{"time":"2026-11-27T03:12:00Z","level":"INFO","msg":"session.end","v":1,"session_id":"a","session_id":"b"}`,
+		`{"session_id":"a","time":"2026-11-27T03:12:00Z","msg":"session.end","v":1}`,
 	} {
 		seeds = append(seeds, []byte(s))
 	}
 	return seeds
 }
 
-func TestDecodeSampleFastTakesSlogsForm(t *testing.T) {
-	for _, line := range sampleSeeds(t)[:2] {
+func TestDecodeFastTakesSlogsForm(t *testing.T) {
+	for _, line := range fastSeeds(t)[:6] {
 		var c SampleCounts
-		if _, ok := decodeSampleFast(line, &c); !ok {
-			t.Errorf("slog's own sample left to gjson: %s", line)
+		if _, ok := decodeFast(line, &c); !ok {
+			t.Errorf("slog's own record left to gjson: %s", line)
 		}
 	}
 }
 
-// FuzzDecodeSampleFast: whatever the hand-reading of samples accepts, it
-// reads as the gjson path does, counts included.
-func FuzzDecodeSampleFast(f *testing.F) {
-	for _, s := range sampleSeeds(f) {
+// FuzzDecodeFast: whatever the hand-reading accepts, it reads as the gjson
+// path does, counts included.
+func FuzzDecodeFast(f *testing.F) {
+	for _, s := range fastSeeds(f) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var fast, slow SampleCounts
-		fd, ok := decodeSampleFast(line, &fast)
+		fd, ok := decodeFast(line, &fast)
 		if !ok {
 			return
 		}
