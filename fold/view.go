@@ -151,15 +151,27 @@ func (s *State) AllRows(at time.Time) []Row {
 	all := append([]*session(nil), s.ended...)
 	all = append(all, s.liveInOrder()...)
 	slices.SortStableFunc(all, func(a, b *session) int { return a.Start.Compare(b.Start) })
-	rows := make([]Row, 0, len(all))
-	for _, ss := range all {
-		rows = append(rows, s.row(ss, at))
+	rows := make([]Row, len(all))
+	// A day has tens of thousands of sessions: their rows' tenants and
+	// goroutine counts live in one array each, not two allocations a row.
+	tenants, gors := make([]string, len(all)), make([]int, len(all))
+	for i, ss := range all {
+		s.fillRow(&rows[i], ss, at, &tenants[i], &gors[i])
 	}
 	return rows
 }
 
 func (s *State) row(ss *session, at time.Time) Row {
-	r := Row{
+	var r Row
+	s.fillRow(&r, ss, at, nil, nil)
+	return r
+}
+
+// fillRow makes r the row of ss at time at. The row's tenant and goroutine
+// count, when it has them, are kept in *tenant and *gor, or in memory of
+// their own when those are nil.
+func (s *State) fillRow(r *Row, ss *session, at time.Time, tenant *string, gor *int) {
+	*r = Row{
 		SessionID: ss.SessionID, AgentName: ss.Agent, Pinned: ss.Pinned,
 		PeakMB: round2(float64(s.peakOf(ss)) / mib), CPUSeconds: round2(float64(ss.CPUNanos) / 1e9),
 		Stalls: ss.Stalls, WorstStall: ss.WorstStall, Start: ss.Start, End: ss.end, Outcome: ss.outcome,
@@ -167,12 +179,18 @@ func (s *State) row(ss *session, at time.Time) Row {
 		Status: StatusActive,
 	}
 	if ss.Tenant != "" {
-		tenant := ss.Tenant
-		r.Tenant = &tenant
+		if tenant == nil {
+			tenant = new(string)
+		}
+		*tenant = ss.Tenant
+		r.Tenant = tenant
 	}
 	if ss.GorPeak > 0 || ss.Goroutines > 0 {
-		n := ss.Goroutines
-		r.Goroutines = &n
+		if gor == nil {
+			gor = new(int)
+		}
+		*gor = ss.Goroutines
+		r.Goroutines = gor
 	}
 	end := at
 	if !ss.end.IsZero() {
@@ -185,7 +203,6 @@ func (s *State) row(ss *session, at time.Time) Row {
 		r.Status = StatusSlow
 	}
 	r.DurationS = round1(math.Max(0, end.Sub(ss.Start).Seconds()))
-	return r
 }
 
 // Sort keys for [SortRows]: OpenRTC's cycle is mem, cpu, duration, agent,
