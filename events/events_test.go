@@ -10,39 +10,12 @@ import (
 	"time"
 
 	"github.com/openrtc-go/introspect/events"
+	"github.com/openrtc-go/introspect/internal/eventstest"
 )
 
-// Examples holds one event of every kind with every field set, for round-trip
-// and schema tests.
+// examples holds one event of every kind with every field set.
 func examples() []events.Event {
-	t0 := time.Date(2026, 11, 27, 3, 12, 0, 0, time.UTC)
-	sample := events.Sample{
-		RSSBytes: 512 << 20, Sessions: 3, Goroutines: 40, Runnable: 2, Running: 1, Waiting: 37,
-		HeapBytes: 100 << 20, GCCycles: 2, GCPause: 150 * time.Microsecond, GCPauseMax: 90 * time.Microsecond,
-		SchedP50: 20 * time.Microsecond, SchedP99: 3 * time.Millisecond, SchedMax: 12 * time.Millisecond,
-		MutexWaitPerSec: 0.002,
-		CPU: events.CPUWindow{Duration: 1003 * time.Millisecond, Period: 10 * time.Millisecond, Total: 57,
-			Unlabelled: 7, Sessions: map[string]int64{"job-1": 40, "job-2": 10}},
-		GoroutinesBySession: map[string]int{"job-1": 5, "job-3": 0},
-	}
-	return []events.Event{
-		events.WorkerStart{Worker: "w1", PID: 42, Host: "h", GoVersion: "go1.26.8", MaxSessions: 100,
-			Config: events.Config{SampleInterval: time.Second, CPUWindow: time.Second, SlowThreshold: 50 * time.Millisecond,
-				SlowWindow: 5 * time.Second, KeyframeInterval: time.Minute}},
-		events.SessionStart{SessionID: "job-1", Agent: "voice", Tenant: "acme", Pinned: true, Labels: map[string]string{"room": "r1"}},
-		events.SessionEnd{SessionID: "job-1", Outcome: events.OutcomeError, Error: "boom"},
-		sample,
-		events.SlowSession{StallID: 7, SessionID: "job-1", Agent: "voice", Source: "room-loop", Blocked: 320 * time.Millisecond,
-			Ongoing: true, Confidence: 1, Frame: "agent/loop.go:42 main.(*Room).mix", Stack: []string{"agent/loop.go:42 main.(*Room).mix", "agent/loop.go:10 main.run"}},
-		events.Keyframe{
-			Worker:     events.WorkerState{Name: "w1", Started: t0, MaxSessions: 100, Begun: 3, Failed: 1, Stalls: 2, SlowWindowMs: 5000},
-			Sessions:   []events.KeySession{{SessionID: "job-2", Agent: "voice", Start: t0.Add(time.Second), PeakBytes: 1 << 20, CPUSamples: 10, CPUNanos: 1e8, Stalls: 1, WorstStall: 70, SlowUntil: t0.Add(5 * time.Second), LastStallAt: t0}},
-			OpenStalls: []uint64{7},
-			Last:       &sample,
-		},
-		events.RecorderDrop{Dropped: 12, Reason: "queue full"},
-		events.WorkerStop{Reason: "signal"},
-	}
+	return eventstest.Every(time.Date(2026, 11, 27, 3, 12, 0, 0, time.UTC))
 }
 
 func TestRoundTrip(t *testing.T) {

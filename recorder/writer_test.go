@@ -18,40 +18,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/openrtc-go/introspect/events"
+	"github.com/openrtc-go/introspect/internal/eventstest"
 )
 
 var wtT0 = time.Date(2026, 11, 27, 3, 12, 0, 0, time.UTC)
 
 // wtEvents is one event of every kind with every field set.
-func wtEvents() []events.Event {
-	sample := events.Sample{
-		RSSBytes: 512 << 20, Sessions: 3, Goroutines: 40, Runnable: 2, Running: 1, Waiting: 37,
-		HeapBytes: 100 << 20, GCCycles: 2, GCPause: 150 * time.Microsecond, GCPauseMax: 90 * time.Microsecond,
-		SchedP50: 20 * time.Microsecond, SchedP99: 3 * time.Millisecond, SchedMax: 12 * time.Millisecond,
-		MutexWaitPerSec: 0.002,
-		CPU: events.CPUWindow{Duration: 1003 * time.Millisecond, Period: 10 * time.Millisecond, Total: 57,
-			Unlabelled: 7, Sessions: map[string]int64{"job-1": 40, "job-2": 10}},
-		GoroutinesBySession: map[string]int{"job-1": 5, "job-3": 0},
-	}
-	return []events.Event{
-		events.WorkerStart{Worker: "w1", PID: 42, Host: "h", GoVersion: "go1.26.8", MaxSessions: 100,
-			Config: events.Config{SampleInterval: time.Second, CPUWindow: time.Second, SlowThreshold: 50 * time.Millisecond,
-				SlowWindow: 5 * time.Second, KeyframeInterval: time.Minute}},
-		events.SessionStart{SessionID: "job-1", Agent: "voice", Tenant: "acme", Pinned: true, Labels: map[string]string{"room": "r1"}},
-		events.SessionEnd{SessionID: "job-1", Outcome: events.OutcomeError, Error: "boom"},
-		sample,
-		events.SlowSession{StallID: 7, SessionID: "job-1", Agent: "voice", Source: "room-loop", Blocked: 320 * time.Millisecond,
-			Ongoing: true, Confidence: 1, Frame: "agent/loop.go:42 main.(*Room).mix", Stack: []string{"agent/loop.go:42 main.(*Room).mix", "agent/loop.go:10 main.run"}},
-		events.Keyframe{
-			Worker:     events.WorkerState{Name: "w1", Started: wtT0, MaxSessions: 100, Begun: 3, Failed: 1, Stalls: 2},
-			Sessions:   []events.KeySession{{SessionID: "job-2", Agent: "voice", Start: wtT0.Add(time.Second), PeakBytes: 1 << 20, CPUSamples: 10, CPUNanos: 1e8, Stalls: 1, WorstStall: 70, SlowUntil: wtT0.Add(5 * time.Second), LastStallAt: wtT0}},
-			OpenStalls: []uint64{7},
-			Last:       &sample,
-		},
-		events.RecorderDrop{Dropped: 12, Reason: "queue full"},
-		events.WorkerStop{Reason: "signal"},
-	}
-}
+func wtEvents() []events.Event { return eventstest.Every(wtT0) }
 
 // wtClock is a settable fake clock.
 type wtClock struct {

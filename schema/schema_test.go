@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/openrtc-go/introspect/events"
+	"github.com/openrtc-go/introspect/internal/eventstest"
 	"github.com/openrtc-go/introspect/schema"
 )
 
@@ -22,48 +23,19 @@ var t0 = time.Date(2026, 11, 27, 3, 12, 0, 123456789, time.UTC)
 // full returns one event of every kind with every field set, and a few
 // variants with the optional fields left out, as the Go code produces them.
 func full() []events.Event {
-	sample := events.Sample{
-		RSSBytes: 512 << 20, Sessions: 3, Goroutines: 40, Runnable: 2, Running: 1, Waiting: 37,
-		HeapBytes: 100 << 20, GCCycles: 2, GCPause: 150 * time.Microsecond, GCPauseMax: 90 * time.Microsecond,
-		SchedP50: 20 * time.Microsecond, SchedP99: 3 * time.Millisecond, SchedMax: 12 * time.Millisecond,
-		MutexWaitPerSec: 0.002,
-		CPU: events.CPUWindow{Duration: 1003 * time.Millisecond, Period: 10 * time.Millisecond, Total: 57,
-			Unlabelled: 7, Sessions: map[string]int64{"job-1": 40, "job-2": 10}},
-		GoroutinesBySession: map[string]int{"job-1": 5, "job-3": 0},
-	}
 	bare := events.Sample{RSSBytes: 1, Runnable: -1, Running: -1, Waiting: -1}
 	unavailable := bare
 	unavailable.CPU = events.CPUWindow{Unavailable: "the application is profiling"}
-	return []events.Event{
-		events.WorkerStart{Worker: "w1", PID: 42, Host: "h", GoVersion: "go1.26.8", MaxSessions: 100,
-			Config: events.Config{SampleInterval: time.Second, CPUWindow: time.Second, SlowThreshold: 50 * time.Millisecond,
-				SlowWindow: 5 * time.Second, KeyframeInterval: time.Minute}},
+	return append(eventstest.Every(t0),
 		events.WorkerStart{},
-		events.SessionStart{SessionID: "job-1", Agent: "voice", Tenant: "acme", Pinned: true, Labels: map[string]string{"room": "r1"}},
 		events.SessionStart{SessionID: "job-2"},
-		events.SessionEnd{SessionID: "job-1", Outcome: events.OutcomeError, Error: "boom"},
 		events.SessionEnd{SessionID: "job-2", Outcome: events.OutcomeOK},
-		sample,
 		bare,
 		unavailable,
-		events.SlowSession{StallID: 7, SessionID: "job-1", Agent: "voice", Source: "room-loop", Blocked: 320 * time.Millisecond,
-			Ongoing: true, Confidence: 1, Frame: "agent/loop.go:42 main.(*Room).mix",
-			Stack: []string{"agent/loop.go:42 main.(*Room).mix", "agent/loop.go:10 main.run"}},
 		events.SlowSession{Source: events.SourceScheduler, Blocked: 80 * time.Millisecond, Confidence: 0.35},
-		events.Keyframe{
-			Worker: events.WorkerState{Name: "w1", Started: t0, MaxSessions: 100, Begun: 3, Failed: 1, Stalls: 2},
-			Sessions: []events.KeySession{{SessionID: "job-2", Agent: "voice", Tenant: "acme", Pinned: true,
-				Labels: map[string]string{"room": "r1"}, Start: t0.Add(time.Second), PeakBytes: 1 << 20, CPUSamples: 10,
-				CPUNanos: 1e8, MaxCPUPct: 12.5, Goroutines: 4, GorPeak: 6, Stalls: 1, WorstStall: 70,
-				SlowUntil: t0.Add(5 * time.Second), LastStallAt: t0}},
-			OpenStalls: []uint64{7},
-			Last:       &sample,
-		},
 		events.Keyframe{},
-		events.RecorderDrop{Dropped: 12, Reason: "queue full"},
-		events.WorkerStop{Reason: "signal"},
 		events.WorkerStop{},
-	}
+	)
 }
 
 // encode writes e as slog's JSON handler does, the recorder's line format.
