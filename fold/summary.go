@@ -101,13 +101,20 @@ const SummaryTop = 5
 // Summary returns the post-mortem of everything folded so far. Inputs and
 // Damage are left for the caller, who knows the files.
 func (r *Report) Summary() Summary {
-	rows := r.Rows()
+	// The figures of a row the summary needs, not the rows: a day has
+	// tens of thousands of sessions.
+	at := r.state.Now()
+	all := r.state.inStartOrder()
+	briefs := make([]brief, len(all))
+	for i, ss := range all {
+		briefs[i] = brief{ss, cpuSeconds(ss), durationS(ss, at)}
+	}
 	stalls := r.Stalls()
 	s := Summary{
 		Start: r.first, End: r.last, Damage: []DamageNote{}, Inputs: []Input{},
 		Lines: r.lines, Bytes: r.bytes, BadLines: r.bad, NewerSchema: r.newer,
 		Events: make(map[string]int64, len(r.counts)), Workers: append([]WorkerLife{}, r.workers...),
-		Sessions: len(rows), PeakLive: r.peakLive, PeakLiveAt: r.peakLiveAt, Stalls: len(stalls),
+		Sessions: len(briefs), PeakLive: r.peakLive, PeakLiveAt: r.peakLiveAt, Stalls: len(stalls),
 		WorstStalls: WorstStalls(stalls, SummaryTop),
 	}
 	if !r.first.IsZero() {
@@ -119,24 +126,30 @@ func (r *Report) Summary() Summary {
 		}
 		s.Events[k] = n
 	}
-	for _, row := range rows {
-		if row.Status == StatusErrored || row.Outcome == "error" {
+	for _, b := range briefs {
+		if b.ss.outcome == "error" { // an errored row; a live one has no outcome
 			s.Failed++
 		}
 	}
 	s.RSS = r.rssSummary()
 
-	for _, row := range topRows(rows, SummaryTop, func(r Row) float64 { return r.CPUSeconds }) {
-		if len(s.TopCPU) == SummaryTop || row.CPUSeconds <= 0 {
+	for _, b := range topBriefs(briefs, SummaryTop, func(b brief) float64 { return b.cpuS }) {
+		if len(s.TopCPU) == SummaryTop || b.cpuS <= 0 {
 			break
 		}
-		s.TopCPU = append(s.TopCPU, row)
+		s.TopCPU = append(s.TopCPU, r.state.row(b.ss, at))
 	}
 	if s.TopCPU == nil {
 		s.TopCPU = []Row{}
 	}
-	s.Findings = r.findings(rows, stalls, s.RSS)
+	s.Findings = r.findings(briefs, stalls, s.RSS)
 	return s
+}
+
+// brief is a session with its row's CPUSeconds and DurationS.
+type brief struct {
+	ss         *session
+	cpuS, durS float64
 }
 
 func (r *Report) rssSummary() RSSSummary {
@@ -174,7 +187,7 @@ func (t *rssTrend) trend(end time.Time, minMiB float64) (slope, r2 float64, tren
 // findings applies the runbook's flow to the report: blocking first, then
 // CPU, memory, goroutines and wedged sessions; when none of them shows,
 // the bottleneck is outside the worker.
-func (r *Report) findings(rows []Row, stalls []Stall, rss RSSSummary) []Finding {
+func (r *Report) findings(rows []brief, stalls []Stall, rss RSSSummary) []Finding {
 	var out []Finding
 	out = append(out, blockingFindings(stalls)...)
 	out = append(out, cpuFindings(rows, r.hot)...)
@@ -280,30 +293,28 @@ func schedulerFindings(stalls []Stall) []Finding {
 // minHotLife is the shortest life over which a session's CPU rate is judged.
 const minHotLife = 10.0 // seconds
 
-func cpuFindings(rows []Row, hot map[string]*hotTrack) []Finding {
-	// A day holds tens of thousands of rows: the candidates point at them
-	// rather than copy them.
+func cpuFindings(rows []brief, hot map[string]*hotTrack) []Finding {
 	rates := make([]float64, 0, len(rows))
 	type cand struct {
-		row  *Row
+		row  brief
 		rate float64
 	}
 	cands := make([]cand, 0, len(rows))
-	for i := range rows {
-		row := &rows[i]
-		if row.DurationS < minHotLife {
+	for _, row := range rows {
+		if row.durS < minHotLife {
 			continue
 		}
-		rate := row.CPUSeconds / row.DurationS
+		rate := row.cpuS / row.durS
 		rates = append(rates, rate)
 		cands = append(cands, cand{row, rate})
 	}
 	med := median(rates)
 	var out []Finding
-	for _, c := range top(cands, maxPerSection, func(c cand) float64 { return c.rate }, func(c cand) string { return c.row.SessionID }) {
+	for _, c := range top(cands, maxPerSection, func(c cand) float64 { return c.rate }, func(c cand) string { return c.row.ss.SessionID }) {
 		// Hot: a fifth of a core or more over its life, several times
 		// the typical session, and over the hot share in many windows.
-		h := hot[c.row.SessionID]
+		id := c.row.ss.SessionID
+		h := hot[id]
 		if len(out) == maxPerSection || c.rate < 0.2 || (med > 0 && c.rate < 4*med) || h == nil || h.windows < 5 {
 			break
 		}
@@ -311,9 +322,9 @@ func cpuFindings(rows []Row, hot map[string]*hotTrack) []Finding {
 		if med > 0 {
 			ratio = fmt.Sprintf("%.1f× the median session", c.rate/med)
 		}
-		out = append(out, finding(SectionCPUHot, c.row.SessionID, h.peakAt,
+		out = append(out, finding(SectionCPUHot, id, h.peakAt,
 			"%s used %.1f CPU seconds, %.0f%% of a core over its %s life (%s); over %.0f%% of samples in %d windows, peak %.0f%%",
-			c.row.SessionID, c.row.CPUSeconds, 100*c.rate, durString(c.row.DurationS), ratio,
+			id, c.row.cpuS, 100*c.rate, durString(c.row.durS), ratio,
 			hotShare, h.windows, h.peak))
 	}
 	return out
@@ -358,11 +369,11 @@ func (r *Report) goroutineFindings() []Finding {
 	return out
 }
 
-func wedgedFindings(rows []Row, end time.Time) []Finding {
+func wedgedFindings(rows []brief, end time.Time) []Finding {
 	var ended []float64
 	for _, row := range rows {
-		if !row.End.IsZero() {
-			ended = append(ended, row.DurationS)
+		if !row.ss.end.IsZero() {
+			ended = append(ended, row.durS)
 		}
 	}
 	if len(ended) < 5 {
@@ -370,18 +381,19 @@ func wedgedFindings(rows []Row, end time.Time) []Finding {
 	}
 	med := median(ended)
 	var out []Finding
-	for _, row := range topRows(rows, maxPerSection, func(r Row) float64 { return r.DurationS }) {
-		if len(out) == maxPerSection || row.DurationS < 60 || row.DurationS < 5*med {
+	for _, row := range topBriefs(rows, maxPerSection, func(b brief) float64 { return b.durS }) {
+		if len(out) == maxPerSection || row.durS < 60 || row.durS < 5*med {
 			break
 		}
-		state := "ended " + row.Outcome
-		at := row.End
-		if row.End.IsZero() {
+		state := "ended " + row.ss.outcome
+		at := row.ss.end
+		if at.IsZero() {
 			state, at = "still live at the end", end
 		}
-		out = append(out, finding(SectionWedged, row.SessionID, at,
+		id := row.ss.SessionID
+		out = append(out, finding(SectionWedged, id, at,
 			"%s lived %s, %.0f× the median session (%s), %s",
-			row.SessionID, durString(row.DurationS), row.DurationS/math.Max(med, 1), durString(med), state))
+			id, durString(row.durS), row.durS/math.Max(med, 1), durString(med), state))
 	}
 	return out
 }
@@ -414,11 +426,11 @@ func durString(s float64) string {
 	return (time.Duration(math.Round(s)) * time.Second).String()
 }
 
-// topRows returns the n rows of highest key, highest first, ties by session
-// id: the head of SortRows for a numeric key, without sorting every row of
-// a day's sessions.
-func topRows(rows []Row, n int, key func(Row) float64) []Row {
-	return top(rows, n, key, func(r Row) string { return r.SessionID })
+// topBriefs returns the n sessions of highest key, highest first, ties by
+// session id: the head of SortRows for a numeric key, without sorting
+// every row of a day's sessions.
+func topBriefs(rows []brief, n int, key func(brief) float64) []brief {
+	return top(rows, n, key, func(b brief) string { return b.ss.SessionID })
 }
 
 // top returns the n items of highest key, highest first, ties by id.

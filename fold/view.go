@@ -148,9 +148,7 @@ func (s *State) View(at time.Time) View {
 // ended one when KeepEnded is set, then the live ones, in start order. It is
 // the basis of a per-session report over a whole recording.
 func (s *State) AllRows(at time.Time) []Row {
-	all := append([]*session(nil), s.ended...)
-	all = append(all, s.liveInOrder()...)
-	slices.SortStableFunc(all, func(a, b *session) int { return a.Start.Compare(b.Start) })
+	all := s.inStartOrder()
 	rows := make([]Row, len(all))
 	// A day has tens of thousands of sessions: their rows' tenants and
 	// goroutine counts live in one array each, not two allocations a row.
@@ -159,6 +157,28 @@ func (s *State) AllRows(at time.Time) []Row {
 		s.fillRow(&rows[i], ss, at, &tenants[i], &gors[i])
 	}
 	return rows
+}
+
+// inStartOrder returns every session the state knows, ended (when
+// KeepEnded) and live, in start order.
+func (s *State) inStartOrder() []*session {
+	all := append([]*session(nil), s.ended...)
+	all = append(all, s.liveInOrder()...)
+	slices.SortStableFunc(all, func(a, b *session) int { return a.Start.Compare(b.Start) })
+	return all
+}
+
+// cpuSeconds is a session's cpu_seconds.
+func cpuSeconds(ss *session) float64 { return round2(float64(ss.CPUNanos) / 1e9) }
+
+// durationS is a session's duration_s at time at: to its end, or to at
+// while it lives.
+func durationS(ss *session, at time.Time) float64 {
+	end := at
+	if !ss.end.IsZero() {
+		end = ss.end
+	}
+	return round1(math.Max(0, end.Sub(ss.Start).Seconds()))
 }
 
 func (s *State) row(ss *session, at time.Time) Row {
@@ -173,7 +193,7 @@ func (s *State) row(ss *session, at time.Time) Row {
 func (s *State) fillRow(r *Row, ss *session, at time.Time, tenant *string, gor *int) {
 	*r = Row{
 		SessionID: ss.SessionID, AgentName: ss.Agent, Pinned: ss.Pinned,
-		PeakMB: round2(float64(s.peakOf(ss)) / mib), CPUSeconds: round2(float64(ss.CPUNanos) / 1e9),
+		PeakMB: round2(float64(s.peakOf(ss)) / mib), CPUSeconds: cpuSeconds(ss), DurationS: durationS(ss, at),
 		Stalls: ss.Stalls, WorstStall: ss.WorstStall, Start: ss.Start, End: ss.end, Outcome: ss.outcome,
 		GorPeak: ss.GorPeak, MaxCPUPct: round1(ss.MaxCPUPct),
 		Status: StatusActive,
@@ -192,9 +212,7 @@ func (s *State) fillRow(r *Row, ss *session, at time.Time, tenant *string, gor *
 		*gor = ss.Goroutines
 		r.Goroutines = gor
 	}
-	end := at
 	if !ss.end.IsZero() {
-		end = ss.end
 		r.Status = StatusEnded
 		if ss.outcome == events.OutcomeError {
 			r.Status = StatusErrored
@@ -202,7 +220,6 @@ func (s *State) fillRow(r *Row, ss *session, at time.Time, tenant *string, gor *
 	} else if at.Before(ss.SlowUntil) {
 		r.Status = StatusSlow
 	}
-	r.DurationS = round1(math.Max(0, end.Sub(ss.Start).Seconds()))
 }
 
 // Sort keys for [SortRows]: OpenRTC's cycle is mem, cpu, duration, agent,
