@@ -77,10 +77,14 @@ func BenchmarkEnterLeave(b *testing.B) {
 		}
 	})
 	b.Run("Loop/parallel", func(b *testing.B) {
+		// Each goroutine is its own session, as in a worker; run with
+		// -cpu to vary the processors that contend for the loop.
 		l := w.Loop("bench-par")
+		var n atomic.Int64
 		b.ReportAllocs()
 		defer reportCPU(b, cpuTime())
 		b.RunParallel(func(pb *testing.PB) {
+			ctx := pprof.WithLabels(context.Background(), pprof.Labels("session", fmt.Sprintf("job-par-%d", n.Add(1))))
 			for pb.Next() {
 				l.Enter(ctx)()
 			}

@@ -99,24 +99,30 @@ func (s *sessionLabels) equal(kv []string) bool {
 	return true
 }
 
-// labelEntry is a labelled context for one label set.
+// labelEntry is a labelled context for one label set. The fields a hold
+// touches come first and fill one cache line.
 type labelEntry struct {
 	// Guarded by Loop.mu.
-	owner    *hold // the hold it is lent to
-	spare    *hold // the hold to lend it with next; nil to make one
-	polluted bool  // seen on a goroutine other than its holder: do not lend again
+	owner *hold // the hold it is lent to
+	spare *hold // the hold to lend it with next; nil to make one
 
-	born  int64           // monotonic; lent until maxEntryAge after
-	ctx   context.Context // the session's labels and HoldLabel, for pprof.SetGoroutineLabels
-	base  context.Context // the session's labels alone, likewise
-	label string          // the HoldLabel value in ctx
-	kv    []string        // the session's labels, to confirm a hash match
+	born int64           // monotonic; lent until maxEntryAge after
+	ctx  context.Context // the session's labels and HoldLabel, for pprof.SetGoroutineLabels
+	base context.Context // the session's labels alone, likewise
+
+	polluted bool // seen on a goroutine other than its holder: do not lend again; Loop.mu
+
+	label string   // the HoldLabel value in ctx
+	kv    []string // the session's labels, to confirm a hash match
 }
 
-// entryHold is an entry allocated together with its first hold.
+// entryHold is an entry allocated together with its first hold, padded to
+// a size class (192 bytes) whose blocks start on a cache line, so that the
+// hold and the entry's first line each fill one line.
 type entryHold struct {
-	e labelEntry
 	h hold
+	e labelEntry
+	_ [192 - 64 - 104]byte
 }
 
 // newEntry builds at now the labelled context for s, or for ctx when its
@@ -159,7 +165,7 @@ func (e *labelEntry) lendable(now int64) bool {
 }
 
 // lend lends e to a hold, its spare if it has one, and returns the hold.
-// l.mu must be held.
+// sh.mu must be held.
 func (e *labelEntry) lend() *hold {
 	h := e.spare
 	if h == nil {
@@ -170,12 +176,12 @@ func (e *labelEntry) lend() *hold {
 }
 
 // take lends the cached entry for s, if there is one and it may be lent at
-// now, and returns the hold it is lent with, or nil. l.mu must be held.
-func (l *Loop) take(s *sessionLabels, now int64) *hold {
+// now, and returns the hold it is lent with, or nil. sh.mu must be held.
+func (sh *shard) take(s *sessionLabels, now int64) *hold {
 	if !s.ok {
 		return nil
 	}
-	e := l.cache[s.hash]
+	e := sh.cache[s.hash]
 	if e == nil || !e.lendable(now) || !s.equal(e.kv) {
 		return nil
 	}
@@ -183,33 +189,33 @@ func (l *Loop) take(s *sessionLabels, now int64) *hold {
 }
 
 // adopt lends the new entry e, caches it if its slot is free or its
-// occupant is spent, and returns the hold it is lent with. l.mu must be held.
-func (l *Loop) adopt(s *sessionLabels, e *labelEntry) *hold {
+// occupant is spent, and returns the hold it is lent with. sh.mu must be held.
+func (sh *shard) adopt(s *sessionLabels, e *labelEntry) *hold {
 	h := e.lend()
 	if !s.ok {
 		return h
 	}
-	if old := l.cache[s.hash]; old != nil {
+	if old := sh.cache[s.hash]; old != nil {
 		if old.owner != nil && !old.polluted && e.born-old.born < maxEntryAge {
 			return h // lent out: e serves this hold only
 		}
-	} else if len(l.cache) >= labelCacheSize {
-		for k, x := range l.cache {
+	} else if len(sh.cache) >= labelCacheSize {
+		for k, x := range sh.cache {
 			if x.owner == nil {
-				delete(l.cache, k)
+				delete(sh.cache, k)
 			}
 		}
-		if len(l.cache) >= labelCacheSize {
+		if len(sh.cache) >= labelCacheSize {
 			return h // all lent out: e serves this hold only
 		}
 	}
-	if l.cache == nil {
-		l.cache = make(map[uint64]*labelEntry)
+	if sh.cache == nil {
+		sh.cache = make(map[uint64]*labelEntry)
 	}
-	l.cache[s.hash] = e
-	if want := len(l.cache); want > len(l.recent) {
+	sh.cache[s.hash] = e
+	if want := len(sh.cache); want > len(sh.recent) {
 		// Start afresh rather than move the contexts: it is a cache.
-		l.recent = make([]recentSet, max(minRecent, 1<<bits.Len(uint(want-1))))
+		sh.recent = make([]recentSet, max(minRecent, 1<<bits.Len(uint(want-1))))
 	}
 	return h
 }
@@ -229,16 +235,16 @@ func contextKey(ctx context.Context) uint64 { return maphash.Comparable(labelSee
 
 // recall lends at now the entry that last served ctx, if the table of
 // recent contexts has it and it may be lent, and returns the hold it is
-// lent with, or nil. l.mu must be held.
-func (l *Loop) recall(ctx context.Context, key uint64, now int64) *hold {
-	if len(l.recent) == 0 {
+// lent with, or nil. sh.mu must be held.
+func (sh *shard) recall(ctx context.Context, key uint64, now int64) *hold {
+	if len(sh.recent) == 0 {
 		return nil
 	}
-	mask := uint64(len(l.recent) - 1)
-	r := &l.recent[key&mask]
+	mask := uint64(len(sh.recent) - 1)
+	r := &sh.recent[key&mask]
 	i := r.find(ctx)
 	if i < 0 {
-		r = &l.recent[(key>>32)&mask]
+		r = &sh.recent[(key>>32)&mask]
 		if i = r.find(ctx); i < 0 {
 			return nil
 		}
@@ -259,13 +265,13 @@ func (r *recentSet) find(ctx context.Context) int {
 	return -1
 }
 
-// remember notes that e served ctx. l.mu must be held.
-func (l *Loop) remember(ctx context.Context, key uint64, e *labelEntry) {
-	if len(l.recent) == 0 {
+// remember notes that e served ctx. sh.mu must be held.
+func (sh *shard) remember(ctx context.Context, key uint64, e *labelEntry) {
+	if len(sh.recent) == 0 {
 		return
 	}
-	mask := uint64(len(l.recent) - 1)
-	r1, r2 := &l.recent[key&mask], &l.recent[(key>>32)&mask]
+	mask := uint64(len(sh.recent) - 1)
+	r1, r2 := &sh.recent[key&mask], &sh.recent[(key>>32)&mask]
 	for _, r := range [2]*recentSet{r1, r2} {
 		if i := r.find(ctx); i >= 0 {
 			r.e[i] = e
@@ -292,8 +298,8 @@ func (l *Loop) remember(ctx context.Context, key uint64, e *labelEntry) {
 }
 
 // pollute marks e as carried by a goroutine other than its holder.
-func (l *Loop) pollute(e *labelEntry) {
-	l.mu.Lock()
+func (sh *shard) pollute(e *labelEntry) {
+	sh.mu.Lock()
 	e.polluted = true
-	l.mu.Unlock()
+	sh.mu.Unlock()
 }

@@ -61,8 +61,11 @@ func TestEntriesServeTheirContextsLabels(t *testing.T) {
 			}
 		}
 	}
-	if len(l.cache) > labelCacheSize || len(l.recent) > labelCacheSize {
-		t.Errorf("cache of %d entries, %d recent sets: want at most %d", len(l.cache), len(l.recent), labelCacheSize)
+	for i := range l.shards {
+		sh := &l.shards[i]
+		if len(sh.cache) > labelCacheSize || len(sh.recent) > labelCacheSize {
+			t.Errorf("shard %d: cache of %d entries, %d recent sets: want at most %d", i, len(sh.cache), len(sh.recent), labelCacheSize)
+		}
 	}
 }
 
@@ -85,14 +88,16 @@ func TestRecentContextsAreRecalled(t *testing.T) {
 	}
 	missed := 0
 	for _, ctx := range ctxs {
-		l.mu.Lock()
-		h := l.recall(ctx, contextKey(ctx), monoNow())
+		key := contextKey(ctx)
+		sh := &l.shards[key>>l.shift]
+		sh.mu.Lock()
+		h := sh.recall(ctx, key, monoNow())
 		if h == nil {
 			missed++
 		} else {
 			h.entry.owner, h.entry.spare = nil, h
 		}
-		l.mu.Unlock()
+		sh.mu.Unlock()
 	}
 	// Each context has two sets of two ways; a few may still collide.
 	if missed > len(ctxs)/50 {

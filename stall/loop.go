@@ -2,6 +2,7 @@ package stall
 
 import (
 	"context"
+	"math/bits"
 	"runtime"
 	"runtime/pprof"
 	"sync"
@@ -16,13 +17,36 @@ import (
 // A Loop does not exclude anybody: many goroutines may hold it at once, and
 // each hold is watched on its own. For a lock, see [Mutex].
 type Loop struct {
-	w    *Watchdog
-	name string
+	w      *Watchdog
+	name   string
+	shards []shard // a power of two of them
+	shift  uint    // a context's key shifted right by shift picks its shard
+}
+
+// A shard is a part of a Loop's holds, and the entries that serve them: the
+// sessions whose contexts hash alike (see contextKey). Holds of different
+// sessions seldom meet on one lock, which matters less for the time spent
+// waiting than for the cost of waking the waiter.
+type shard struct {
+	loop *Loop
+	thr  int64 // the watchdog's threshold, in nanoseconds
 
 	mu     sync.Mutex
 	head   *hold                  // active holds, a doubly linked list so leave is O(1)
 	cache  map[uint64]*labelEntry // labelled contexts by label-set hash, see labels.go
 	recent []recentSet            // the entries that served recent contexts, see labels.go
+}
+
+// maxShards bounds the shards of a Loop, which has four per processor.
+const maxShards = 64
+
+func newLoop(w *Watchdog, name string) *Loop {
+	n := min(maxShards, 1<<bits.Len(uint(4*runtime.GOMAXPROCS(0)-1)))
+	l := &Loop{w: w, name: name, shards: make([]shard, n), shift: uint(64 - bits.TrailingZeros(uint(n)))}
+	for i := range l.shards {
+		l.shards[i].loop, l.shards[i].thr = l, int64(w.opts.Threshold)
+	}
+	return l
 }
 
 // Name returns the loop's name, the Source of its stalls.
@@ -47,16 +71,16 @@ func (l *Loop) Name() string { return l.name }
 // is no longer found in goroutine profiles, and its report falls back to the
 // stack captured earlier, or to where it was left.
 func (l *Loop) Enter(ctx context.Context) (leave func()) {
-	// The hold is recycled once left, so leave names the use it ends.
+	// The hold is reused once left, so leave names the use it ends.
 	// Enter is inlined, so leave lives on the caller's stack unless it
 	// outlives the caller.
 	return l.enter(ctx).leave
 }
 
 // hold is one goroutine's hold on a Loop. Its fields are set by enter before
-// the hold is published under Loop.mu and are read-only after, except the
-// list links and watch (Loop.mu, then the watchdog goroutine's alone), state,
-// ending and id (atomic).
+// the hold is published under its shard's mu and are read-only after, except
+// the list links and watch (shard.mu; the watch itself is the watchdog
+// goroutine's), state and ending (atomic).
 //
 // Holds are reused: most last microseconds, and a worker makes tens of
 // thousands a second. A hold ends as its entry's spare, lent with the entry
@@ -64,27 +88,28 @@ func (l *Loop) Enter(ctx context.Context) (leave func()) {
 // unlinked) and it was not a stall, so the watchdog never meets a reused
 // hold. A stale leave cannot end the hold's next use either, because each use
 // has its own generation.
+//
+// What a hold touches fits in one cache line (64 bytes), and its entry's in
+// another: the next time a session enters, both have long left the caches.
 type hold struct {
-	loop  *Loop
-	ctx   context.Context
-	start int64 // monotonic, see monoNow
-
 	state  atomic.Uint64 // generation<<1 | 1 once left
 	ending atomic.Int64  // when leave began (monotonic), 0 while held
-	id     atomic.Uint64 // the stall's ID, 0 until the hold is a stall
+	start  int64         // monotonic, see monoNow
+	shard  *shard
 
 	prev, next *hold
-	watch      *watch      // nil until the hold first crosses the threshold
+	watch      *watch      // nil until the watchdog sees the hold or it ends as a stall
 	entry      *labelEntry // the labelled context lent to this hold
 }
 
 // watch is what the watchdog goroutine, and only it, keeps about a hold that
 // crossed the threshold.
 type watch struct {
-	reported   bool  // an ongoing report was made
-	nextReport int64 // the duration due the next ongoing report
-	bare       bool  // the last ongoing report carried no stack
-	captured   bool  // a profile was taken since the hold crossed the threshold
+	id         uint64 // the stall's ID, set when the watch is made
+	reported   bool   // an ongoing report was made
+	nextReport int64  // the duration due the next ongoing report
+	bare       bool   // the last ongoing report carried no stack
+	captured   bool   // a profile was taken since the hold crossed the threshold
 	frame      string
 	stack      []string
 }
@@ -99,52 +124,43 @@ type ended struct {
 // gen returns the generation of the hold's current use.
 func (h *hold) gen() uint64 { return h.state.Load() >> 1 }
 
-// stallID returns the hold's stall ID, numbering it on first use: most holds
-// are never stalls, and a counter shared by every processor is not free.
-func (h *hold) stallID() uint64 {
-	if id := h.id.Load(); id != 0 {
-		return id
-	}
-	h.id.CompareAndSwap(0, newID())
-	return h.id.Load()
-}
-
 func (l *Loop) enter(ctx context.Context) use {
 	key := contextKey(ctx)
+	sh := &l.shards[key>>l.shift]
 	start := monoNow()
-	l.mu.Lock()
-	h := l.recall(ctx, key, start)
+	sh.mu.Lock()
+	h := sh.recall(ctx, key, start)
 	if h == nil {
-		l.mu.Unlock()
-		h = l.lend(ctx, key, start)
+		sh.mu.Unlock()
+		h = sh.lend(ctx, key, start)
 	}
 	if s := h.state.Load(); s&1 != 0 {
 		h.state.Store(s + 1) // a reused hold: its next generation, held
 	}
-	h.loop, h.ctx, h.start = l, ctx, start
-	h.next = l.head
-	if l.head != nil {
-		l.head.prev = h
+	h.shard, h.start = sh, start
+	h.next = sh.head
+	if sh.head != nil {
+		sh.head.prev = h
 	}
-	l.head = h
-	l.mu.Unlock()
+	sh.head = h
+	sh.mu.Unlock()
 	pprof.SetGoroutineLabels(h.entry.ctx)
 	return use{h, h.gen()}
 }
 
 // lend finds or makes at now the entry for ctx's labels, and returns the hold
-// it is lent with, with l.mu held.
-func (l *Loop) lend(ctx context.Context, key uint64, now int64) *hold {
+// it is lent with, with sh.mu held.
+func (sh *shard) lend(ctx context.Context, key uint64, now int64) *hold {
 	labels := readLabels(ctx)
-	l.mu.Lock()
-	h := l.take(&labels, now)
+	sh.mu.Lock()
+	h := sh.take(&labels, now)
 	if h == nil {
-		l.mu.Unlock()
+		sh.mu.Unlock()
 		e := newEntry(&labels, ctx, now) // allocates: not under the lock
-		l.mu.Lock()
-		h = l.adopt(&labels, e)
+		sh.mu.Lock()
+		h = sh.adopt(&labels, e)
 	}
-	l.remember(ctx, key, h.entry)
+	sh.remember(ctx, key, h.entry)
 	return h
 }
 
@@ -172,13 +188,13 @@ func (h *hold) end(gen uint64) {
 	// still carried the label when the profile was taken.
 	h.ending.Store(end)
 	pprof.SetGoroutineLabels(h.entry.base) // ctx's labels, without reading ctx
-	l := h.loop
-	stalled := end-h.start >= int64(l.w.opts.Threshold)
-	l.mu.Lock()
+	sh := h.shard
+	stalled := end-h.start >= sh.thr
+	sh.mu.Lock()
 	if h.prev != nil {
 		h.prev.next = h.next
 	} else {
-		l.head = h.next
+		sh.head = h.next
 	}
 	if h.next != nil {
 		h.next.prev = h.prev
@@ -186,17 +202,19 @@ func (h *hold) end(gen uint64) {
 	h.prev, h.next = nil, nil
 	e := h.entry
 	e.owner = nil
-	if h.watch == nil && !stalled {
-		h.ctx = nil // not kept alive by the cache
-		e.spare = h
-	}
-	l.mu.Unlock()
 	if !stalled {
+		if h.watch == nil {
+			e.spare = h
+		}
+		sh.mu.Unlock()
 		return
 	}
+	if h.watch == nil {
+		h.watch = &watch{id: newID()}
+	}
+	sh.mu.Unlock()
 	// A stall: remember where it ended in case no profile caught the
 	// holder while it lasted, and hand it over for the final report.
-	h.stallID()
 	pcs := make([]uintptr, maxStack+4)
-	l.w.finished(ended{h: h, end: end, leftAt: pcs[:runtime.Callers(2, pcs)]})
+	sh.loop.w.finished(ended{h: h, end: end, leftAt: pcs[:runtime.Callers(2, pcs)]})
 }

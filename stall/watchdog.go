@@ -69,7 +69,7 @@ func (w *Watchdog) Loop(name string) *Loop {
 	if l, ok := w.loops[name]; ok {
 		return l
 	}
-	l := &Loop{w: w, name: name}
+	l := newLoop(w, name)
 	w.loops[name] = l
 	w.order = append(w.order, l)
 	return l
@@ -137,19 +137,9 @@ func (w *Watchdog) check(now time.Time) {
 	thr := int64(w.opts.Threshold)
 	w.due = w.due[:0]
 	for _, l := range w.loopsBuf {
-		l.mu.Lock()
-		for h := l.head; h != nil; h = h.next {
-			if held := mono - h.start; held >= thr {
-				if h.watch == nil {
-					h.watch = new(watch) // and h is never recycled
-					h.stallID()
-				}
-				if h.watch.dueReport(held) || !h.watch.captured {
-					w.due = append(w.due, h)
-				}
-			}
+		for i := range l.shards {
+			w.checkShard(&l.shards[i], mono, thr)
 		}
-		l.mu.Unlock()
 	}
 	if len(w.due) == 0 {
 		return
@@ -173,6 +163,23 @@ func (w *Watchdog) check(now time.Time) {
 		}
 	}
 	clear(w.due) // let ended holds be collected
+}
+
+// checkShard adds to w.due the holds of sh that are past the threshold thr
+// at mono and due a report or a stack.
+func (w *Watchdog) checkShard(sh *shard, mono, thr int64) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for h := sh.head; h != nil; h = h.next {
+		if held := mono - h.start; held >= thr {
+			if h.watch == nil {
+				h.watch = &watch{id: newID()} // and h is never reused
+			}
+			if h.watch.dueReport(held) || !h.watch.captured {
+				w.due = append(w.due, h)
+			}
+		}
+	}
 }
 
 // captureCost predicts how long the next goroutine profile takes: as long as
@@ -221,7 +228,7 @@ func (w *Watchdog) capture(now time.Time) bool {
 		h.watch.captured = true
 		fs, ok := stacks[h.entry.label]
 		if ok && fs == nil {
-			h.loop.pollute(h.entry) // on two goroutines: see labels.go
+			h.shard.pollute(h.entry) // on two goroutines: see labels.go
 			continue
 		}
 		// Trust the profile only if h held on until it was taken: once
@@ -244,9 +251,6 @@ func (w *Watchdog) reportFinished() {
 	w.finMu.Unlock()
 	for _, e := range fin {
 		h := e.h
-		if h.watch == nil {
-			h.watch = new(watch)
-		}
 		if h.watch.frame == "" {
 			h.watch.frame, h.watch.stack = describe(callerFrames(e.leftAt))
 		}
@@ -263,17 +267,16 @@ func (wt *watch) dueReport(held int64) bool {
 // stall builds a report of h. Only the watchdog goroutine calls it.
 func (h *hold) stall(blocked time.Duration, ongoing bool) Stall {
 	s := Stall{
-		ID:      h.stallID(),
-		Source:  h.loop.name,
+		ID:      h.watch.id,
+		Source:  h.shard.loop.name,
 		Start:   wallOf(h.start),
 		Blocked: blocked,
 		Ongoing: ongoing,
 	}
-	if h.watch != nil {
-		s.Frame, s.Stack = h.watch.frame, h.watch.stack
-	}
-	s.Session, _ = pprof.Label(h.ctx, LabelSession)
-	s.Agent, _ = pprof.Label(h.ctx, LabelAgent)
+	s.Frame, s.Stack = h.watch.frame, h.watch.stack
+	// The entry's labels are the holder context's.
+	s.Session, _ = pprof.Label(h.entry.base, LabelSession)
+	s.Agent, _ = pprof.Label(h.entry.base, LabelAgent)
 	if s.Session != "" {
 		s.Confidence = 1
 	}
