@@ -97,13 +97,10 @@ func decodeLinesWith(sc *recorder.Scanner, workers int, fold func(*decodedLine))
 	}()
 
 	// The fold, here, in the order the lines were read.
-	var dl decodedLine
 	for b := range ordered {
 		<-b.done
-		for i := range b.ends {
-			dl = decodedLine{line: b.line(i), time: b.times[i], kind: b.kinds[i], d: b.decoded[i], err: b.errs[i],
-				counts: &b.counts[i], decoded: needsDecode(b.kinds[i])}
-			fold(&dl)
+		for i := range b.lines {
+			fold(&b.lines[i])
 		}
 		free <- b
 	}
@@ -121,13 +118,11 @@ var (
 
 // lineBatch is a run of consecutive lines and, once decoded, their events.
 type lineBatch struct {
-	buf     []byte
-	ends    []int // end offset of each line in buf
-	times   []time.Time
-	kinds   []string
-	decoded []events.Decoded
-	counts  []events.SampleCounts // per line, aliasing buf, their lists carved from cpu and gor
-	errs    []error
+	buf    []byte
+	ends   []int // end offset of each line in buf
+	times  []time.Time
+	lines  []decodedLine         // once decoded
+	counts []events.SampleCounts // per line, aliasing buf, their lists carved from cpu and gor
 	// The count lists of the batch's samples, end to end: one array per
 	// batch rather than two per line keeps them together and their
 	// storage reused.
@@ -151,9 +146,8 @@ func (b *lineBatch) reset() {
 		b.ends, b.times = make([]int, 0, batchLines), make([]time.Time, 0, batchLines)
 	}
 	b.buf, b.ends, b.times = b.buf[:0], b.ends[:0], b.times[:0]
-	b.kinds, b.errs = b.kinds[:0], b.errs[:0]
-	clear(b.decoded) // let the events go
-	b.decoded = b.decoded[:0]
+	clear(b.lines) // let the events go
+	b.lines = b.lines[:0]
 	b.done = make(chan struct{})
 }
 
@@ -177,19 +171,17 @@ func (b *lineBatch) decode() {
 	}
 	b.cpu, b.gor = b.cpu[:0], b.gor[:0]
 	for i := range b.ends {
-		kind := KindOf(b.line(i))
-		b.kinds = append(b.kinds, kind)
-		var d events.Decoded
-		var err error
+		line := b.line(i)
 		c := &b.counts[i]
 		*c = events.SampleCounts{}
-		if needsDecode(kind) {
+		b.lines = append(b.lines, decodedLine{line: line, time: b.times[i], kind: KindOf(line), counts: c})
+		l := &b.lines[i]
+		if needsDecode(l.kind) {
 			c.CPU, c.Gor = b.cpu[len(b.cpu):], b.gor[len(b.gor):]
-			d, err = events.DecodeCounts(b.line(i), c)
+			l.d, l.err = events.DecodeCounts(line, c)
+			l.decoded = true
 			b.cpu, b.gor = carve(b.cpu, c.CPU), carve(b.gor, c.Gor)
 		}
-		b.decoded = append(b.decoded, d)
-		b.errs = append(b.errs, err)
 	}
 	close(b.done)
 }
