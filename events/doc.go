@@ -18,10 +18,14 @@
 //	d, err := events.Decode(line)
 //	if err == nil && d.Event != nil { ... }
 //
-// Decode picks fields with github.com/tidwall/gjson without unmarshalling the
-// whole record, so scanning a day of recording stays cheap. Lines whose
-// message is not one of ours decode with a nil Event: a plain application log
-// may interleave its own records with ours.
+// Decode reads the most frequent records (samples, session starts and ends),
+// in the form slog writes them, in one pass by hand, and any other with
+// github.com/tidwall/gjson, never unmarshalling a whole record, so scanning a
+// day of recording stays cheap;
+// [DecodeCounts] leaves a sample's per-session maps as lists, for a reader
+// that folds a day of them. Lines whose message is not one of ours decode
+// with a nil Event: a plain application log may interleave its own records
+// with ours.
 //
 // Derive, don't store: a sample carries the process RSS and the number of live
 // sessions once, and per-session memory share is derived from them by the

@@ -3,10 +3,12 @@
 // row per session, with OpenRTC's field names and meanings.
 //
 // It is the one definition of mem_mb, peak_mb, cpu_pct, cpu_seconds and
-// status. The live introspector folds the events it emits and serves the
-// result on its socket; openrtc-replay folds the events of a recording up to
-// the moment asked for. Both call [State.Apply] on the same events, so replay
-// shows exactly what live showed.
+// status. The live introspector folds the typed events it emits
+// ([State.Apply]) and serves the result on its socket; openrtc-replay folds
+// the JSON lines of a recording up to the moment asked for
+// ([State.ApplyLine], [ReadReport]). Lines are decoded without building a
+// sample's per-session maps (events.DecodeCounts), but both paths reach the
+// same code, so replay shows exactly what live showed.
 //
 //	s := fold.New()
 //	for each record { s.ApplyLine(line) }
