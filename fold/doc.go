@@ -18,4 +18,16 @@
 // A State also implements the recorder's Keyframer: the recorder feeds it
 // every line it writes and asks it for a keyframe, the full state, that a
 // reader can start folding from.
+//
+// Over a recording opened with recorder.Open:
+//
+//   - [StateAt] is the state at a moment: the nearest keyframe at or before
+//     it, folded forward, never the file from its start.
+//   - A [Cursor] steps through a recording as the interactive top does:
+//     forward by folding only the new records, backward by reloading from a
+//     keyframe, to the previous or next stall, and into one session's
+//     [Timeline].
+//   - [ReadReport] folds a whole recording once for the per-session report
+//     (`openrtc-replay sessions`) and the post-mortem [Summary], whose
+//     findings name the runbook section they point to.
 package fold
