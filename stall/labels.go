@@ -19,11 +19,11 @@ import (
 //
 // Reading a context's labels costs more than the rest of a hold: the
 // context, its label set and the strings are the session's memory, cold by
-// the time its next frame enters the loop. Contexts are immutable, so the
-// loop also remembers which entry served each recent context, in a small
-// table indexed by the context's identity, and a context seen before is
-// served without reading its labels. The table keeps the contexts it holds
-// alive, but it is small: two to four slots per cached entry.
+// the time its next frame enters the loop. Contexts are immutable, so each
+// shard of a loop also remembers which entry served each recent context, in
+// a small table indexed by the context's identity, and a context seen before
+// is served without reading its labels. The table keeps the contexts it
+// holds alive, but it is small: two to four slots per cached entry.
 //
 // One leak remains: a goroutine started by a holder inherits its labels, and
 // keeps them after the hold ends. When a profile shows a label on more than
@@ -42,11 +42,11 @@ const (
 	// session holding once per 20ms frame pays 8% more per hold for a
 	// rebuild every second, under 2% at five.
 	maxEntryAge = int64(5 * time.Second)
-	// labelCacheSize bounds a loop's cache, at a few hundred bytes an
-	// entry. When it is full, the entries not lent out are dropped; they
-	// are rebuilt on demand.
+	// labelCacheSize bounds a shard's cache (a loop has four shards per
+	// processor), at under a kilobyte an entry. When it is full, the
+	// entries not lent out are dropped; they are rebuilt on demand.
 	labelCacheSize = 4096
-	// minRecent is the fewest slots a loop's table of recent contexts has.
+	// minRecent is the fewest sets a shard's table of recent contexts has.
 	minRecent = 16
 )
 
@@ -103,7 +103,7 @@ func (s *sessionLabels) equal(kv []string) bool {
 // labelEntry is a labelled context for one label set. The fields a hold
 // touches come first and fill one cache line.
 type labelEntry struct {
-	// Guarded by Loop.mu.
+	// Guarded by the mu of the shard the entry belongs to.
 	owner *hold // the hold it is lent to
 	spare *hold // the hold to lend it with next; nil to make one
 
@@ -111,7 +111,7 @@ type labelEntry struct {
 	ctx  context.Context // the session's labels and HoldLabel, for pprof.SetGoroutineLabels
 	base context.Context // the session's labels alone, likewise
 
-	polluted bool // seen on a goroutine other than its holder: do not lend again; Loop.mu
+	polluted bool // seen on a goroutine other than its holder: do not lend again; shard.mu
 
 	label string   // the HoldLabel value in ctx
 	kv    []string // the session's labels, to confirm a hash match
@@ -221,9 +221,11 @@ func (sh *shard) adopt(s *sessionLabels, e *labelEntry) *hold {
 	return h
 }
 
-// recentSet is one set of a loop's table of recent contexts: the entries
-// that last served two contexts whose identities hash alike, most recent
-// first. It fills a cache line, so a lookup reads one.
+// recentSet is one set of a shard's table of recent contexts: the entries
+// that last served up to two contexts. A context may sit in either of two
+// sets (see recall), so that a few contexts whose identities hash alike do
+// not evict each other. A set fills a cache line, so a lookup mostly reads
+// one.
 type recentSet struct {
 	ctx [2]context.Context
 	e   [2]*labelEntry

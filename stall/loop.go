@@ -62,9 +62,12 @@ func (l *Loop) Name() string { return l.name }
 // goroutine, and ctx should be the context whose labels the goroutine runs
 // with (as pprof.Do arranges).
 //
-// Enter and leave are cheap (a few hundred nanoseconds, and no allocation
-// once a session's labelled context is cached on the loop, unless leave
-// outlives the function that called Enter) and safe for concurrent use.
+// Enter and leave are cheap and safe for concurrent use. Together they cost
+// about 120ns of CPU in a tight loop and a few hundred nanoseconds in a busy
+// worker, where a session's next hold finds what its last one touched gone
+// from the caches; they allocate nothing once the session's labelled context
+// is cached on the loop, unless leave outlives the function that called
+// Enter.
 //
 // Holds may nest (a mutex taken inside a loop's work), but the goroutine
 // carries one hold label at a time: after the inner leave, the outer hold
