@@ -141,13 +141,13 @@ func holdCost(kind string) (cores [2]float64, nsPerHold []float64) {
 	return cores, nsPerHold
 }
 
-// BenchmarkHoldCostCold measures a hold the way BenchmarkHoldCost finds it,
+// BenchmarkColdHold measures a hold the way BenchmarkHoldCost finds it,
 // cold, but on one goroutine, so that a machine shared with other work
 // disturbs the figure less: it makes holds for 1,000 sessions in turn and,
 // between two holds, walks 4KiB of a 64MiB buffer, as the other sessions'
 // wake-ups and work would. Only the holds are timed (hold-ns, the clock
 // reads' own cost taken off), so the walk does not count.
-func BenchmarkHoldCostCold(b *testing.B) {
+func BenchmarkColdHold(b *testing.B) {
 	for _, kind := range []string{"Loop", "Mutex"} {
 		b.Run(kind, func(b *testing.B) {
 			w := New(Options{Report: func(Stall) {}})
