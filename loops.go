@@ -34,10 +34,15 @@ func (in *Introspector) Loop(name string) *Loop {
 // Calling leave more than once is harmless.
 func (l *Loop) Enter(ctx context.Context) (leave func()) {
 	if l == nil || l.l == nil {
-		return func() {}
+		return noLeave
 	}
 	return l.l.Enter(ctx)
 }
+
+// noLeave is the leave of a Loop that watches nothing; one shared func keeps
+// Enter small enough to inline, so the leave of a watched hold does not
+// escape to the heap.
+var noLeave = func() {}
 
 // A Mutex is a lock that sessions share, whose hold times are watched like a
 // [Loop]'s: the session holding it too long is reported, not the ones

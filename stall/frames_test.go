@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openrtc-go/introspect/internal/frames"
 )
 
 func TestShortNames(t *testing.T) {
@@ -25,10 +29,10 @@ func TestShortNames(t *testing.T) {
 		{"weird", "weird", "weird"},
 	}
 	for _, tt := range tests {
-		if got := funcPackage(tt.fn); got != tt.pkg {
+		if got := frames.Package(tt.fn); got != tt.pkg {
 			t.Errorf("funcPackage(%q) = %q, want %q", tt.fn, got, tt.pkg)
 		}
-		if got := shortFunc(tt.fn); got != tt.short {
+		if got := frames.ShortFunc(tt.fn); got != tt.short {
 			t.Errorf("shortFunc(%q) = %q, want %q", tt.fn, got, tt.short)
 		}
 	}
@@ -40,23 +44,26 @@ func TestShortNames(t *testing.T) {
 		{`C:\src\room\mixer.go`, "room/mixer.go"},
 	}
 	for _, tt := range files {
-		if got := shortFile(tt.in); got != tt.want {
+		if got := frames.ShortFile(tt.in); got != tt.want {
 			t.Errorf("shortFile(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
 
 func TestSelfPackage(t *testing.T) {
-	if !strings.HasSuffix(selfPkg, "/stall") {
-		t.Errorf("selfPkg = %q", selfPkg)
+	if !frames.Machinery(selfPkg + ".(*Loop).Enter") {
+		t.Errorf("%s is not taken for machinery", selfPkg)
 	}
-	if !isStd(stdPrefix + "time/sleep.go") {
-		t.Errorf("stdPrefix %q does not recognise the standard library", stdPrefix)
+	if !frames.Std(frames.StdPrefix + "time/sleep.go") {
+		t.Errorf("StdPrefix %q does not recognise the standard library", frames.StdPrefix)
 	}
 }
 
+// selfPkg is this package's import path.
+var selfPkg = frames.Package(runtime.FuncForPC(reflect.ValueOf(describe).Pointer()).Name())
+
 func TestDescribe(t *testing.T) {
-	std := stdPrefix
+	std := frames.StdPrefix
 	app := "/srv/app/room/"
 	tests := []struct {
 		name      string

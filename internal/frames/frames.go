@@ -22,10 +22,12 @@ func Format(file string, line int64, fn string) string {
 	return ShortFile(file) + ":" + strconv.FormatInt(line, 10) + " " + ShortFunc(fn)
 }
 
-// ShortFile returns the last two elements of a slash-separated path.
+// ShortFile keeps the last two elements of a path: "a/b/c/d.go" becomes
+// "c/d.go". Backslashes count as separators.
 func ShortFile(file string) string {
+	file = strings.ReplaceAll(file, "\\", "/")
 	i := strings.LastIndexByte(file, '/')
-	if i < 0 {
+	if i <= 0 {
 		return file
 	}
 	if j := strings.LastIndexByte(file[:i], '/'); j >= 0 {
@@ -34,22 +36,26 @@ func ShortFile(file string) string {
 	return file
 }
 
-// ShortFunc qualifies a function by the last element of its package path:
+// ShortFunc drops all but the last element of the package path:
 // "example.com/worker/room.(*Mixer).mix" becomes "room.(*Mixer).mix".
 func ShortFunc(fn string) string {
-	pkg := Package(fn)
-	if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
-		return fn[i+1:]
+	search := fn
+	if i := strings.IndexByte(fn, '['); i >= 0 {
+		search = fn[:i] // type arguments may hold paths of their own
 	}
-	return fn
+	return fn[strings.LastIndexByte(search, '/')+1:]
 }
 
-// Package returns the import path of a fully qualified function name.
+// Package returns the import path of a fully qualified function name:
+// "github.com/a/b.(*T).M" gives "github.com/a/b".
 func Package(fn string) string {
-	// The package path ends at the first dot after the last slash.
-	slash := strings.LastIndexByte(fn, '/')
-	if dot := strings.IndexByte(fn[slash+1:], '.'); dot >= 0 {
-		return fn[:slash+1+dot]
+	search := fn
+	if i := strings.IndexByte(fn, '['); i >= 0 {
+		search = fn[:i] // type arguments may hold paths of their own
+	}
+	slash := strings.LastIndexByte(search, '/') + 1
+	if dot := strings.IndexByte(fn[slash:], '.'); dot >= 0 {
+		return fn[:slash+dot]
 	}
 	return fn
 }
@@ -81,9 +87,10 @@ func Machinery(fn string) bool {
 	return false
 }
 
-// stdPrefix is how the files of the standard library begin in this binary:
-// "/usr/local/go/src/" normally, "" when built with -trimpath.
-var stdPrefix = func() string {
+// StdPrefix is how the files of the standard library begin in this binary:
+// "/usr/local/go/src/" normally, "" when built with -trimpath, "?" when
+// it cannot be told (nothing is then taken for the standard library).
+var StdPrefix = func() string {
 	f := runtime.FuncForPC(reflect.ValueOf(time.Now).Pointer())
 	file, _ := f.FileLine(f.Entry())
 	p, ok := strings.CutSuffix(file, "time/time.go")
@@ -95,8 +102,8 @@ var stdPrefix = func() string {
 
 // Std reports whether file belongs to the standard library.
 func Std(file string) bool {
-	if stdPrefix != "" {
-		return strings.HasPrefix(file, stdPrefix)
+	if StdPrefix != "" {
+		return strings.HasPrefix(file, StdPrefix)
 	}
 	// -trimpath: standard files are "time/time.go", module files start
 	// with a module path, whose first element has a dot.
