@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openrtc-go/introspect/cmd/openrtc-replay/internal/tui"
 	"github.com/openrtc-go/introspect/fold"
 )
 
@@ -140,19 +141,5 @@ func mib(b uint64) string {
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// clock formats a duration as 1h02m03s, 2m03s or 3s.
-func clock(d time.Duration) string {
-	neg := ""
-	if d < 0 {
-		neg, d = "-", -d
-	}
-	s := int64(d.Round(time.Second) / time.Second)
-	h, m := s/3600, s/60%60
-	switch {
-	case h > 0:
-		return fmt.Sprintf("%s%dh%02dm%02ds", neg, h, m, s%60)
-	case m > 0:
-		return fmt.Sprintf("%s%dm%02ds", neg, m, s%60)
-	}
-	return fmt.Sprintf("%s%ds", neg, s)
-}
+// clock formats a duration as 1h02m03s, 2m03s or 3s, as the screen does.
+func clock(d time.Duration) string { return tui.FormatDuration(d) }

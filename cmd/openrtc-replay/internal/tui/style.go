@@ -122,8 +122,12 @@ func (m *model) stamp(t time.Time) string {
 	return m.local(t).Format("2006-01-02 15:04:05")
 }
 
-// dur formats a duration compactly: 45s, 12m05s, 3h02m00s.
-func dur(d time.Duration) string {
+// dur formats a duration compactly; see [FormatDuration].
+func dur(d time.Duration) string { return FormatDuration(d) }
+
+// FormatDuration formats a duration compactly, as the screen and the plain
+// outputs of openrtc-replay show it: 45s, 12m05s, 3h02m00s.
+func FormatDuration(d time.Duration) string {
 	neg := ""
 	if d < 0 {
 		neg, d = "-", -d
