@@ -35,6 +35,15 @@ type Options struct {
 	// per-session CPU shares are counted. Zero means SampleInterval.
 	CPUWindow time.Duration
 
+	// CPUEvery, when longer than CPUWindow, samples CPU in one window per
+	// CPUEvery instead of back to back, which leaves the profiler free for
+	// the application's own CPU profiles between windows and runs it a
+	// fraction of the time. cpu_pct then describes the latest window,
+	// cpu_seconds is estimated by scaling each window to CPUEvery, and a
+	// scheduler stall outside a window is not attributed. Zero means
+	// back-to-back windows, which cover nearly all the time.
+	CPUEvery time.Duration
+
 	// DisableCPU leaves the CPU profiler alone: no per-session CPU, no
 	// attribution of scheduler stalls. Use it when the application keeps a
 	// CPU profile running itself (introspection otherwise steps aside

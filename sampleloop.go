@@ -35,7 +35,7 @@ func newSampleLoop(in *Introspector) (*sampleLoop, error) {
 	}
 	sl := &sampleLoop{in: in, rss: rss, vitals: sampler.NewVitalsReader(), lastGor: map[string]int{}}
 	if !in.opts.DisableCPU {
-		sl.cpu = sampler.NewCPUSampler(sampler.CPUOptions{Window: in.opts.CPUWindow})
+		sl.cpu = sampler.NewCPUSampler(sampler.CPUOptions{Window: in.opts.CPUWindow, Every: in.opts.CPUEvery})
 	}
 	return sl, nil
 }
@@ -84,7 +84,7 @@ func (sl *sampleLoop) tick(now time.Time) {
 	win, haveWin := sl.takeWindow()
 	if haveWin {
 		e.CPU = events.CPUWindow{
-			Duration: win.Duration, Period: win.Period, Total: win.Total,
+			Duration: win.Duration, Span: win.Span, Period: win.Period, Total: win.Total,
 			Unlabelled: win.Unlabelled, Sessions: win.BySession, Unavailable: win.Unavailable,
 		}
 	}
@@ -135,6 +135,7 @@ func mergeWindows(a, b sampler.CPUWindow) sampler.CPUWindow {
 	}
 	m := a
 	m.Duration += b.Duration
+	m.Span += b.Span
 	m.Total += b.Total
 	m.Unlabelled += b.Unlabelled
 	m.BySession = make(map[string]int64, len(a.BySession)+len(b.BySession))

@@ -363,7 +363,7 @@ func decodeSample(f *fieldSet, c *SampleCounts) Sample {
 		var cf fieldSet
 		w := objectFields(cpu, &cf)
 		e.CPU = CPUWindow{
-			Duration: w.ms("dur_ms"), Period: w.ms("period_ms"), Total: w.int("total"),
+			Duration: w.ms("dur_ms"), Span: w.ms("span_ms"), Period: w.ms("period_ms"), Total: w.int("total"),
 			Unlabelled: w.int("unlabelled"), Unavailable: w.str("unavailable"),
 		}
 		if s := w.get("sessions"); s.IsObject() {

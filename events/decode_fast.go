@@ -40,6 +40,7 @@ const (
 	fCPU
 	fGor
 	fDur
+	fSpan
 	fPeriod
 	fTotal
 	fUnlabelled
@@ -425,6 +426,10 @@ func (r *fastRecord) cpu(c *SampleCounts) bool {
 			f, ok = p.float()
 			w.Duration = FromMillis(f)
 			ok = ok && r.once(fDur)
+		case "span_ms":
+			f, ok = p.float()
+			w.Span = FromMillis(f)
+			ok = ok && r.once(fSpan)
 		case "period_ms":
 			f, ok = p.float()
 			w.Period = FromMillis(f)

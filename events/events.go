@@ -174,12 +174,26 @@ func (e SessionEnd) Attrs() []slog.Attr {
 // CPUWindow is one window of the CPU profiler: how long it really ran, its
 // sampling period, and how its samples split between sessions.
 type CPUWindow struct {
-	Duration    time.Duration    // the profile's own duration, not the nominal window
+	Duration time.Duration // how long the profiler ran in this window
+	// Span is the wall time the window stands for when CPU is sampled in
+	// duty-cycled windows (one window every Span); zero or Duration when
+	// windows run back to back. Per-session CPU time is scaled by
+	// Span/Duration.
+	Span        time.Duration
 	Period      time.Duration    // sampling period, 10ms at the profiler's 100 Hz
 	Total       int64            // all samples in the window
 	Unlabelled  int64            // samples outside any session: runtime, GC, framework
 	Sessions    map[string]int64 // samples per session; only sessions seen on CPU
 	Unavailable string           // why the CPU could not be sampled, "" when it was
+}
+
+// Scale returns the factor by which the window's samples are scaled to
+// estimate CPU time over its Span: 1 for back-to-back windows.
+func (w CPUWindow) Scale() float64 {
+	if w.Span > w.Duration && w.Duration > 0 {
+		return float64(w.Span) / float64(w.Duration)
+	}
+	return 1
 }
 
 // Valid reports whether the window holds a measurement.
@@ -191,6 +205,9 @@ func (w CPUWindow) attr() slog.Attr {
 		slog.Float64("period_ms", Millis(w.Period)),
 		slog.Int64("total", w.Total),
 		slog.Int64("unlabelled", w.Unlabelled),
+	}
+	if w.Span > w.Duration {
+		as = append(as, slog.Float64("span_ms", Millis(w.Span)))
 	}
 	if len(w.Sessions) > 0 {
 		as = append(as, int64MapAttr("sessions", w.Sessions))

@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"math"
 	"sort"
 	"time"
 
@@ -226,7 +227,7 @@ func (s *State) sample(t time.Time, e events.Sample, counts *events.SampleCounts
 func (s *State) cpuWindow(w events.CPUWindow, counts []events.SessionCount) {
 	s.cpu = w
 	s.cpuCounts = s.cpuCounts[:0]
-	valid := w.Valid()
+	valid, scale := w.Valid(), w.Scale()
 	for _, c := range counts {
 		ss := s.sessions[string(c.ID)]
 		if ss == nil {
@@ -239,8 +240,14 @@ func (s *State) cpuWindow(w events.CPUWindow, counts []events.SessionCount) {
 		if !valid {
 			continue
 		}
-		ss.CPUSamples += c.N
-		ss.CPUNanos += c.N * int64(w.Period)
+		// Duty-cycled windows stand for more wall time than they sampled:
+		// cumulative samples and CPU time are scaled to the window's span.
+		n := c.N
+		if scale != 1 {
+			n = int64(math.Round(float64(n) * scale))
+		}
+		ss.CPUSamples += n
+		ss.CPUNanos += n * int64(w.Period)
 		if p := round1(pct(c.N, w.Total)); p > ss.MaxCPUPct {
 			ss.MaxCPUPct = p
 		}

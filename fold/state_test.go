@@ -197,3 +197,18 @@ func TestKeyframeKeepsSlowWindow(t *testing.T) {
 		}
 	}
 }
+
+// A duty-cycled window (one second sampled out of five) stands for five
+// seconds: cumulative CPU is scaled, the share is not.
+func TestDutyCycledWindowScales(t *testing.T) {
+	s := fold.New()
+	apply(t, s, 0, events.WorkerStart{Worker: "w"})
+	apply(t, s, 0, events.SessionStart{SessionID: "a"})
+	w := cpu(20, 10, map[string]int64{"a": 10})
+	w.Span = 5 * time.Second
+	apply(t, s, time.Second, events.Sample{RSSBytes: 1 << 20, Sessions: 1, CPU: w})
+	r := s.View(t0.Add(time.Second)).Sessions[0]
+	if r.CPUSeconds != 0.5 || r.CPUPct != 50 {
+		t.Errorf("cpu_seconds %v cpu_pct %v, want 0.5 (10 samples × 10ms × 5) and 50", r.CPUSeconds, r.CPUPct)
+	}
+}

@@ -37,6 +37,13 @@ type CPUOptions struct {
 	// CPUWindow.Top. Zero means DefaultTopFrames; negative means none (and
 	// Top stays nil).
 	TopFrames int
+
+	// Every, when longer than Window, duty-cycles the profiler: a window
+	// starts once per Every and the profiler is off in between, so the
+	// application may take its own CPU profiles in the gaps. Each window's
+	// Span is then Every, the wall time its samples stand for. Zero means
+	// back-to-back windows.
+	Every time.Duration
 }
 
 // A CPUSampler runs the Go CPU profiler in back-to-back windows and reports,
@@ -45,6 +52,7 @@ type CPUOptions struct {
 // application.
 type CPUSampler struct {
 	window  time.Duration
+	every   time.Duration
 	topN    int
 	running atomic.Bool
 }
@@ -55,6 +63,9 @@ func NewCPUSampler(opts CPUOptions) *CPUSampler {
 	s := &CPUSampler{window: opts.Window, topN: opts.TopFrames}
 	if s.window <= 0 {
 		s.window = DefaultCPUWindow
+	}
+	if opts.Every > s.window {
+		s.every = opts.Every
 	}
 	if s.topN == 0 {
 		s.topN = DefaultTopFrames
@@ -152,6 +163,21 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 		}
 		pprof.StopCPUProfile()
 		pending = &stoppedWindow{buf: buf, armed: armed, disarmed: disarmed}
+		if s.every > 0 {
+			// Duty-cycled: deliver now (no next window to overlap the
+			// parse with) and leave the profiler off until the next start.
+			w := s.finish(pending)
+			pending = nil
+			w.Span = s.every
+			deliver(w)
+			if gap := s.every - time.Since(armed); gap > 0 {
+				timer.Reset(gap)
+				select {
+				case <-ctx.Done():
+				case <-timer.C:
+				}
+			}
+		}
 	}
 	return nil
 }

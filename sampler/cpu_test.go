@@ -397,3 +397,27 @@ func TestCPUSamplerPanicInCallback(t *testing.T) {
 	}
 	pprof.StopCPUProfile()
 }
+
+// A duty-cycled sampler starts one window per Every and gives each the span
+// it stands for.
+func TestCPUSamplerDutyCycle(t *testing.T) {
+	s := NewCPUSampler(CPUOptions{Window: 100 * time.Millisecond, Every: 400 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	var ws []CPUWindow
+	_ = s.Run(ctx, func(w CPUWindow) { ws = append(ws, w) })
+	if len(ws) < 2 {
+		t.Fatalf("%d windows in 1.5s, want at least 2", len(ws))
+	}
+	for i, w := range ws {
+		if w.Unavailable != "" {
+			continue
+		}
+		if w.Span != 400*time.Millisecond {
+			t.Errorf("window %d: span %v, want 400ms", i, w.Span)
+		}
+		if i > 0 && w.Start.Sub(ws[i-1].Start) < 350*time.Millisecond {
+			t.Errorf("window %d started %v after the previous one, want about 400ms", i, w.Start.Sub(ws[i-1].Start))
+		}
+	}
+}

@@ -43,6 +43,11 @@ type CPUWindow struct {
 	// For an unavailable window it is the time the sampler stood aside.
 	Duration time.Duration
 
+	// Span is the wall time the window stands for when the sampler is
+	// duty-cycled (CPUOptions.Every), zero otherwise: CPU time over the
+	// span is estimated as samples × Period × Span / Duration.
+	Span time.Duration
+
 	// Period is the CPU time one sample stands for (10ms at the profiler's
 	// fixed 100 Hz). It is zero for an unavailable window.
 	Period time.Duration

@@ -17,7 +17,7 @@ func Every(t0 time.Time) []events.Event {
 		HeapBytes: 100 << 20, GCCycles: 2, GCPause: 150 * time.Microsecond, GCPauseMax: 90 * time.Microsecond,
 		SchedP50: 20 * time.Microsecond, SchedP99: 3 * time.Millisecond, SchedMax: 12 * time.Millisecond,
 		MutexWaitPerSec: 0.002,
-		CPU: events.CPUWindow{Duration: 1003 * time.Millisecond, Period: 10 * time.Millisecond, Total: 57,
+		CPU: events.CPUWindow{Duration: 1003 * time.Millisecond, Span: 5 * time.Second, Period: 10 * time.Millisecond, Total: 57,
 			Unlabelled: 7, Sessions: map[string]int64{"job-1": 40, "job-2": 10}},
 		GoroutinesBySession: map[string]int{"job-1": 5, "job-3": 0},
 	}
