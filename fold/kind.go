@@ -26,23 +26,11 @@ func KindOf(line []byte) string {
 	if msg.Type != gjson.String {
 		return ""
 	}
-	switch msg.Str {
-	case events.KindSample:
-		return events.KindSample
-	case events.KindSlowSession:
-		return events.KindSlowSession
-	case events.KindSessionStart:
-		return events.KindSessionStart
-	case events.KindSessionEnd:
-		return events.KindSessionEnd
-	case events.KindKeyframe:
-		return events.KindKeyframe
-	case events.KindWorkerStart:
-		return events.KindWorkerStart
-	case events.KindWorkerStop:
-		return events.KindWorkerStop
-	case events.KindRecorderDrop:
-		return events.KindRecorderDrop
+	// Return the package's own constant, never msg.Str: it aliases line.
+	for _, k := range events.Kinds {
+		if msg.Str == k {
+			return k
+		}
 	}
 	return ""
 }
