@@ -66,6 +66,13 @@ type fastRecord struct {
 	end              SessionEnd
 }
 
+// ms reads a field in milliseconds into d, refusing a repeated field.
+func (r *fastRecord) ms(d *time.Duration, bit uint64) bool {
+	f, ok := r.p.float()
+	*d = FromMillis(f)
+	return ok && r.once(bit)
+}
+
 // once marks a field read, reporting false when it was already.
 func (r *fastRecord) once(bit uint64) bool {
 	if r.seen&bit != 0 {
@@ -256,25 +263,15 @@ func (r *fastRecord) sampleField(key []byte, c *SampleCounts) (ok bool) {
 		e.GCCycles, ok = p.int(true)
 		return ok && r.once(fGCCycles)
 	case "gc_pause_ms":
-		f, ok = p.float()
-		e.GCPause = FromMillis(f)
-		return ok && r.once(fGCPause)
+		return r.ms(&e.GCPause, fGCPause)
 	case "gc_pause_max_ms":
-		f, ok = p.float()
-		e.GCPauseMax = FromMillis(f)
-		return ok && r.once(fGCPauseMax)
+		return r.ms(&e.GCPauseMax, fGCPauseMax)
 	case "sched_p50_ms":
-		f, ok = p.float()
-		e.SchedP50 = FromMillis(f)
-		return ok && r.once(fSchedP50)
+		return r.ms(&e.SchedP50, fSchedP50)
 	case "sched_p99_ms":
-		f, ok = p.float()
-		e.SchedP99 = FromMillis(f)
-		return ok && r.once(fSchedP99)
+		return r.ms(&e.SchedP99, fSchedP99)
 	case "sched_max_ms":
-		f, ok = p.float()
-		e.SchedMax = FromMillis(f)
-		return ok && r.once(fSchedMax)
+		return r.ms(&e.SchedMax, fSchedMax)
 	case "mutex_wait_ms_per_s":
 		f, ok = p.float()
 		e.MutexWaitPerSec = f / 1000
@@ -420,20 +417,13 @@ func (r *fastRecord) cpu(c *SampleCounts) bool {
 		if !ok || !p.next(':') {
 			return false
 		}
-		var f float64
 		switch string(key) {
 		case "dur_ms":
-			f, ok = p.float()
-			w.Duration = FromMillis(f)
-			ok = ok && r.once(fDur)
+			ok = r.ms(&w.Duration, fDur)
 		case "span_ms":
-			f, ok = p.float()
-			w.Span = FromMillis(f)
-			ok = ok && r.once(fSpan)
+			ok = r.ms(&w.Span, fSpan)
 		case "period_ms":
-			f, ok = p.float()
-			w.Period = FromMillis(f)
-			ok = ok && r.once(fPeriod)
+			ok = r.ms(&w.Period, fPeriod)
 		case "total":
 			w.Total, ok = p.int(true)
 			ok = ok && r.once(fTotal)
