@@ -25,6 +25,11 @@ type FollowOptions struct {
 	// Poll is how often the file's size is checked for growth, and the
 	// directory for a newer file. The default is 250 ms.
 	Poll time.Duration
+	// Worker chooses, in a directory that holds the recordings of several
+	// workers, whose files to follow ([SelectWorker]: a group's key or a
+	// worker name). Without it such a directory is a [*WorkersError]: files
+	// of different workers are never followed as one stream.
+	Worker string
 }
 
 // A Follower reads records as they are appended to a recording or a plain
@@ -44,11 +49,12 @@ type FollowOptions struct {
 //	}
 //	if err := f.Err(); err != nil && !errors.Is(err, context.Canceled) { ... }
 type Follower struct {
-	ctx   context.Context
-	opts  FollowOptions
-	dir   string          // "" when following a single file
-	seen  map[string]bool // files of dir already followed or skipped
-	queue []string        // files of dir to follow after the current one
+	ctx    context.Context
+	opts   FollowOptions
+	dir    string          // "" when following a single file
+	seen   map[string]bool // files of dir already followed or skipped
+	prefix string          // the followed worker's name: newer files must carry it
+	queue  []string        // files of dir to follow after the current one
 
 	path   string
 	file   *os.File
@@ -120,20 +126,25 @@ func (f *Follower) startFile() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ordered := make([]string, 0, len(s.files))
-	start := len(s.files) - 1 // the newest file
+	g, err := chooseWorker(s, f.opts.Worker)
+	s.Close()
+	if err != nil {
+		return "", err
+	}
+	for _, n := range names {
+		f.seen[n] = true
+	}
+	// New files of this worker are told by CreateDir's names.
+	f.prefix = g.Name
+	ordered := g.Paths()
+	start := len(ordered) - 1 // the newest file
 	if !f.opts.Since.IsZero() {
 		start = 0
 	}
-	for i, rf := range s.files {
-		ordered = append(ordered, rf.path)
-		if !f.opts.Since.IsZero() && !rf.startT.IsZero() && !rf.startT.After(f.opts.Since) {
+	for i, wf := range g.Files {
+		if !f.opts.Since.IsZero() && !wf.First.IsZero() && !wf.First.After(f.opts.Since) {
 			start = i
 		}
-	}
-	s.Close()
-	for _, n := range names {
-		f.seen[n] = true
 	}
 	f.queue = ordered[start+1:]
 	return ordered[start], nil
@@ -455,8 +466,13 @@ func (f *Follower) rotate() (bool, error) {
 		}
 		for _, n := range names {
 			if !f.seen[n] {
-				f.queue = append(f.queue, n)
 				f.seen[n] = true
+				if f.prefix != "" {
+					if _, ok := ParseRecordingName(f.prefix, filepath.Base(n)); !ok {
+						continue // another worker's file
+					}
+				}
+				f.queue = append(f.queue, n)
 			}
 		}
 		if len(f.queue) == 0 {

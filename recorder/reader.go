@@ -196,6 +196,8 @@ type recFile struct {
 	header  bool      // starts with our file header
 	created time.Time
 	schema  uint16
+	id      WorkerID // who wrote it, once known (worker)
+	idKnown bool
 
 	mu        sync.Mutex // guards what scans learn: frames' facts, damage
 	frames    []recFrame

@@ -39,6 +39,10 @@ type app struct {
 	// loc, when set, replaces the recording's own time zone for showing
 	// and reading times; tests pin it.
 	loc *time.Location
+
+	// worker is --worker: which worker's files to read when the inputs
+	// hold several (recorder.GroupWorkers).
+	worker string
 }
 
 // run executes the command line args and returns the exit status.
@@ -67,8 +71,11 @@ recording, so that the first run shows something.
 
 Inputs (every command but live): recordings (.zst), directories of rotated
 recordings, plain slog JSON logs (.jsonl), or - for standard input. Several
-inputs are stitched into one time line. Damaged inputs are read as far as they
-go, with one warning line on standard error.
+inputs of one worker are stitched into one time line; inputs of several
+workers are not: choose one with --worker NAME (or NAME@HOST, as listed). A
+worker is its name and host: a restart (new pid) continues its history, two
+processes of one name running at once are two workers. Damaged inputs are
+read as far as they go, with one warning line on standard error.
 
 Times (--at, --since, --until):
   2026-11-27T03:12:00Z   RFC 3339

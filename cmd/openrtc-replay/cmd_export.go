@@ -45,6 +45,7 @@ re-read from its start.`,
 	fs.StringVarP(&f.output, "output", "o", "", "write to this file instead of standard output")
 	f.rows.add(c)
 	complete(c, "format", "csv", "jsonl")
+	a.addWorkerFlag(c)
 	return c
 }
 

@@ -43,6 +43,7 @@ to rule out a wedged long-lived session.`,
 	fs.BoolVar(&f.csv, "csv", false, "print the rows as CSV with a header line")
 	fs.StringVar(&f.sort, "sort", sortStart, "sort by "+strings.Join(keys, ", ")+" (numbers descending)")
 	complete(c, "sort", keys...)
+	a.addWorkerFlag(c)
 	return c
 }
 

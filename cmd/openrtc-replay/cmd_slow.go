@@ -51,6 +51,7 @@ tail -f, and prints each report as it arrives: an ongoing one says "so far".`,
 	fs.StringVar(&f.until, "until", "", "only stalls reported at or before this time")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per stall (JSON lines)")
 	fs.BoolVarP(&f.follow, "follow", "f", false, "keep reading as the recording grows, across rotations, until interrupted")
+	a.addWorkerFlag(c)
 	return c
 }
 
@@ -122,7 +123,7 @@ func (a *app) follow(c *cobra.Command, args []string, f slowFlags) error {
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
-	fw, err := recorder.Follow(ctx, args[0], recorder.FollowOptions{Since: since})
+	fw, err := recorder.Follow(ctx, args[0], recorder.FollowOptions{Since: since, Worker: a.worker})
 	if err != nil {
 		return a.openError(c, args, err)
 	}

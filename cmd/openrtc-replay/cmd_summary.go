@@ -33,6 +33,7 @@ runbook/density-debugging.md it points to and the top command to look at it.`,
 		RunE: func(c *cobra.Command, args []string) error { return a.summary(c, args, f) },
 	}
 	c.Flags().BoolVar(&f.json, "json", false, "print the summary as JSON")
+	a.addWorkerFlag(c)
 	return c
 }
 
@@ -231,7 +232,11 @@ func (in *input) argsText() string {
 	if len(in.names) == 1 && in.names[0] == bundledName {
 		return ""
 	}
-	return " " + strings.Join(in.names, " ")
+	s := " " + strings.Join(in.names, " ")
+	if in.worker != "" {
+		s = " --worker " + in.worker + s
+	}
+	return s
 }
 
 // indent writes t with every line indented by two spaces.

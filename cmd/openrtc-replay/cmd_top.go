@@ -90,6 +90,7 @@ as JSON, with the session rows in OpenRTC's field names.`,
 	fs.BoolVar(&f.json, "json", false, "print the view at --at as JSON and exit")
 	fs.StringVar(&f.at, "at", "", "the moment to show: RFC 3339, 15:04[:05], +90s from the start, -5m before the end (default: the end)")
 	f.rows.add(c)
+	a.addWorkerFlag(c)
 	return c
 }
 

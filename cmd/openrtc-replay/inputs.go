@@ -19,6 +19,7 @@ import (
 type input struct {
 	set         *recorder.Set
 	names       []string // as given, or the bundled incident's name
+	worker      string   // --worker, as given
 	first, last time.Time
 	loc         *time.Location
 	cleanup     func()
@@ -29,7 +30,7 @@ type input struct {
 // none. A missing file, a file that is not a recording and an empty
 // recording are bad input (exit status 2).
 func (a *app) open(c *cobra.Command, args []string) (*input, error) {
-	in := &input{names: args, cleanup: func() {}}
+	in := &input{names: args, worker: a.worker, cleanup: func() {}}
 	paths := args
 	if len(args) == 0 {
 		path, remove, err := spoolBundled()
@@ -45,7 +46,8 @@ func (a *app) open(c *cobra.Command, args []string) (*input, error) {
 			}
 		}
 	}
-	set, err := recorder.Open(paths...)
+	// Files of different workers are never stitched (recorder.GroupWorkers).
+	set, err := recorder.OpenWorker(a.worker, paths...)
 	if err != nil {
 		in.cleanup()
 		return nil, a.openError(c, args, err)
@@ -66,6 +68,11 @@ func (a *app) open(c *cobra.Command, args []string) (*input, error) {
 		}
 	}
 	return in, nil
+}
+
+// addWorkerFlag adds --worker to a command that reads inputs.
+func (a *app) addWorkerFlag(c *cobra.Command) {
+	c.Flags().StringVar(&a.worker, "worker", "", "read this worker's files when the inputs hold several workers (name, name@host, or as listed)")
 }
 
 // openError turns the reader's error into one line that names the input.
