@@ -45,7 +45,8 @@
 // does on OpenRTC's log; everything, samples included, in the recording
 // (package recorder), which openrtc-replay turns back into the top view at
 // any moment. The live view is served on a private Unix socket for
-// `openrtc-replay live`.
+// `openrtc-replay live` (package live holds the socket, its server and its
+// client).
 //
 // Introspection is on by default. Options.Disabled, or the environment
 // variable OPENRTC_INTROSPECT=off, turns it off entirely: Begin then only

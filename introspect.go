@@ -18,6 +18,7 @@ import (
 
 	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/fold"
+	"github.com/openrtc-go/introspect/live"
 	"github.com/openrtc-go/introspect/recorder"
 	"github.com/openrtc-go/introspect/stall"
 )
@@ -41,7 +42,7 @@ type Introspector struct {
 	out      slog.Handler // console, plus the recorder when recording: for Handler
 	rec      *recorder.Recorder
 	watchdog *stall.Watchdog
-	server   *snapshotServer
+	server   *live.Server
 	sampler  *sampleLoop
 
 	cancel    context.CancelFunc
@@ -81,14 +82,14 @@ func Start(opts Options) (*Introspector, error) {
 	if opts.Socket != SocketOff {
 		path := opts.Socket
 		if path == "" {
-			path = DefaultSocketPath(opts.Worker)
+			path = live.DefaultSocketPath(opts.Worker)
 		}
-		ln, err := listenPrivate(path)
+		ln, err := live.Listen(path)
 		if err != nil {
 			in.closeRecording()
 			return nil, fmt.Errorf("introspect: live socket: %w", err)
 		}
-		in.server = startSnapshotServer(ln, in.snapshot, serverOptions{OnError: in.socketError})
+		in.server = live.Serve(ln, in.snapshot, live.ServerOptions{OnError: in.socketError})
 	}
 
 	host, _ := os.Hostname()

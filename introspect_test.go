@@ -21,6 +21,7 @@ import (
 	"github.com/openrtc-go/introspect"
 	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/fold"
+	"github.com/openrtc-go/introspect/live"
 )
 
 func TestMain(m *testing.M) {
@@ -197,7 +198,7 @@ func TestStallEndToEnd(t *testing.T) {
 		t.Errorf("frame = %q, want the holding function", ongoing.Frame)
 	}
 
-	raw, err := introspect.FetchSnapshot(context.Background(), sock)
+	raw, err := live.Fetch(context.Background(), sock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openrtc-go/introspect"
 	"github.com/openrtc-go/introspect/cmd/openrtc-replay/internal/tui"
 	"github.com/openrtc-go/introspect/fold"
+	"github.com/openrtc-go/introspect/live"
 )
 
 type liveFlags struct {
@@ -74,7 +74,7 @@ func (a *app) live(c *cobra.Command, f liveFlags) error {
 	}
 	fetch := func() (fold.View, error) {
 		var v fold.View
-		b, err := introspect.FetchSnapshot(a.ctx, path)
+		b, err := live.Fetch(a.ctx, path)
 		if err != nil {
 			return v, err
 		}
@@ -109,9 +109,9 @@ func socketPath(f liveFlags) (string, error) {
 	case f.socket != "":
 		return f.socket, nil
 	case f.worker != "":
-		return introspect.DefaultSocketPath(f.worker), nil
+		return live.DefaultSocketPath(f.worker), nil
 	}
-	dir := filepath.Dir(introspect.DefaultSocketPath("worker"))
+	dir := live.Dir()
 	found, _ := filepath.Glob(filepath.Join(dir, "*.sock"))
 	switch len(found) {
 	case 0:
@@ -130,7 +130,7 @@ func socketPath(f liveFlags) (string, error) {
 
 // noWorker turns a failed first fetch into the one-line hint of live.
 func noWorker(path string, err error) error {
-	if errors.Is(err, introspect.ErrNoWorker) {
+	if errors.Is(err, live.ErrNoWorker) {
 		return &exitError{code: exitFailed, err: fmt.Errorf("no worker is serving at %s: "+
 			"start the worker with introspection on, or pass --socket PATH or --worker NAME", path)}
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openrtc-go/introspect"
+	"github.com/openrtc-go/introspect/live"
 	"github.com/openrtc-go/introspect/recorder"
 )
 
@@ -65,7 +65,7 @@ func (a *app) exit(err error) int {
 		code = exitBadArgs
 	case errors.Is(err, context.Canceled):
 		return exitFailed // interrupted: the user knows
-	case errors.Is(err, introspect.ErrNoWorker):
+	case errors.Is(err, live.ErrNoWorker):
 		code = exitFailed
 	}
 	fmt.Fprintf(a.err, "openrtc-replay: %s\n", oneLine(msg))

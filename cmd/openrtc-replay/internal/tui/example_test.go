@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"log"
 
-	"github.com/openrtc-go/introspect"
 	"github.com/openrtc-go/introspect/cmd/openrtc-replay/internal/tui"
 	"github.com/openrtc-go/introspect/fold"
+	"github.com/openrtc-go/introspect/live"
 	"github.com/openrtc-go/introspect/recorder"
 )
 
@@ -31,10 +31,10 @@ func ExampleRun() {
 // The live top: a poller over the worker's snapshot socket.
 func ExampleNewPoller() {
 	ctx := context.Background()
-	path := introspect.DefaultSocketPath("w1")
+	path := live.DefaultSocketPath("w1")
 	p, err := tui.NewPoller(func() (fold.View, error) {
 		var v fold.View
-		b, err := introspect.FetchSnapshot(ctx, path)
+		b, err := live.Fetch(ctx, path)
 		if err != nil {
 			return v, err
 		}

@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd
 
-package introspect
+package live
 
 import (
 	"bytes"
@@ -38,13 +38,13 @@ func shortDir(t testing.TB) string {
 }
 
 // startServer listens privately at path and serves snap.
-func startServer(t testing.TB, path string, snap []byte, opt serverOptions) *snapshotServer {
+func startServer(t testing.TB, path string, snap []byte, opt ServerOptions) *Server {
 	t.Helper()
-	ln, err := listenPrivate(path)
+	ln, err := Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startSnapshotServer(ln, func() []byte { return snap }, opt)
+	s := Serve(ln, func() []byte { return snap }, opt)
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -105,7 +105,7 @@ func TestSanitizeWorker(t *testing.T) {
 func TestListenPrivateCreatesPrivateDir(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	path := filepath.Join(shortDir(t), "openrtc-t", "w.sock")
-	ln, err := listenPrivate(path)
+	ln, err := Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,10 +186,10 @@ func TestListenPrivateRefusesUnsafeDir(t *testing.T) {
 			dir := filepath.Join(shortDir(t), "openrtc-t")
 			tt.setup(t, dir)
 			before, _ := os.Lstat(dir)
-			ln, err := listenPrivate(filepath.Join(dir, "w.sock"))
+			ln, err := Listen(filepath.Join(dir, "w.sock"))
 			if err == nil {
 				ln.Close()
-				t.Fatal("listenPrivate succeeded, want a refusal")
+				t.Fatal("Listen succeeded, want a refusal")
 			}
 			if !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %q, want it to name %s and say %q", err, dir, tt.want)
@@ -220,7 +220,7 @@ func TestListenPrivateReplacesStaleSocket(t *testing.T) {
 		t.Fatalf("stale socket file missing: %v", err)
 	}
 
-	s := startServer(t, path, []byte(`{"fresh":true}`), serverOptions{})
+	s := startServer(t, path, []byte(`{"fresh":true}`), ServerOptions{})
 	// The new file may well reuse the freed inode, so the proof of the
 	// replacement is that the path answers again.
 	if got := rawFetch(t, path); string(got) != "{\"fresh\":true}\n" {
@@ -234,15 +234,15 @@ func TestListenPrivateReplacesStaleSocket(t *testing.T) {
 func TestListenPrivateDoesNotStealLiveSocket(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	path := filepath.Join(shortDir(t), "openrtc-t", "w.sock")
-	s := startServer(t, path, []byte(`{"first":true}`), serverOptions{})
+	s := startServer(t, path, []byte(`{"first":true}`), ServerOptions{})
 	before, _ := os.Lstat(path)
 
-	ln, err := listenPrivate(path)
+	ln, err := Listen(path)
 	if err == nil {
 		ln.Close()
-		t.Fatal("a second listenPrivate on a live socket succeeded")
+		t.Fatal("a second Listen on a live socket succeeded")
 	}
-	if !errors.Is(err, errSocketInUse) || !strings.Contains(err.Error(), "another worker is serving at "+path) {
+	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "another worker is serving at "+path) {
 		t.Errorf("error = %q, want %q", err, "another worker is serving at "+path)
 	}
 	after, err := os.Lstat(path)
@@ -264,10 +264,10 @@ func TestListenPrivateRefusesNonSocket(t *testing.T) {
 	if err := os.WriteFile(path, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := listenPrivate(path)
+	ln, err := Listen(path)
 	if err == nil {
 		ln.Close()
-		t.Fatal("listenPrivate replaced a regular file")
+		t.Fatal("Listen replaced a regular file")
 	}
 	if !strings.Contains(err.Error(), "not a socket") || !strings.Contains(err.Error(), path) {
 		t.Errorf("error = %q", err)
@@ -279,10 +279,10 @@ func TestListenPrivateRefusesNonSocket(t *testing.T) {
 
 func TestListenPrivateRefusesLongPath(t *testing.T) {
 	path := filepath.Join(shortDir(t), strings.Repeat("d", 60), strings.Repeat("w", 60)+".sock")
-	ln, err := listenPrivate(path)
+	ln, err := Listen(path)
 	if err == nil {
 		ln.Close()
-		t.Fatal("listenPrivate accepted a path longer than sun_path")
+		t.Fatal("Listen accepted a path longer than sun_path")
 	}
 	if !strings.Contains(err.Error(), "bytes long") {
 		t.Errorf("error = %q", err)
@@ -293,7 +293,7 @@ func TestServerWritesOneJSONLine(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	path := filepath.Join(shortDir(t), "openrtc-t", "w.sock")
 	snap := []byte(`{"worker":{"name":"w","active_sessions":2},"sessions":[]}`)
-	s := startServer(t, path, snap, serverOptions{})
+	s := startServer(t, path, snap, ServerOptions{})
 
 	got := rawFetch(t, path)
 	if !bytes.HasSuffix(got, []byte("\n")) || bytes.Count(got, []byte("\n")) != 1 {
@@ -313,7 +313,7 @@ func TestServerWritesOneJSONLine(t *testing.T) {
 func TestServerCloseRemovesSocket(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	path := filepath.Join(shortDir(t), "openrtc-t", "w.sock")
-	s := startServer(t, path, []byte(`{}`), serverOptions{})
+	s := startServer(t, path, []byte(`{}`), ServerOptions{})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -328,13 +328,13 @@ func TestServerCloseRemovesSocket(t *testing.T) {
 func TestServerCloseKeepsReplacement(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	path := filepath.Join(shortDir(t), "openrtc-t", "w.sock")
-	old := startServer(t, path, []byte(`{"old":true}`), serverOptions{})
+	old := startServer(t, path, []byte(`{"old":true}`), ServerOptions{})
 	// The file goes away under the old worker (an operator's rm, a cleaner),
 	// and a newer worker binds the same path.
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	newer := startServer(t, path, []byte(`{"new":true}`), serverOptions{})
+	newer := startServer(t, path, []byte(`{"new":true}`), ServerOptions{})
 
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
@@ -355,7 +355,7 @@ func TestServerSlowClientDoesNotBlockOthers(t *testing.T) {
 	// read blocks until the write deadline.
 	big := []byte(`{"pad":"` + strings.Repeat("x", 1<<20) + `"}`)
 	var writeErrs atomic.Int64
-	s := startServer(t, path, big, serverOptions{
+	s := startServer(t, path, big, ServerOptions{
 		MaxConns: 4,
 		// Generous, so the reading client is never cut off on a busy machine.
 		WriteTimeout: 2 * time.Second,
@@ -368,7 +368,7 @@ func TestServerSlowClientDoesNotBlockOthers(t *testing.T) {
 	}
 	defer slow.Close()
 
-	got, err := FetchSnapshot(context.Background(), path)
+	got, err := Fetch(context.Background(), path)
 	if err != nil {
 		t.Fatalf("a client behind a slow one: %v", err)
 	}
@@ -388,18 +388,18 @@ func TestServerBoundsConcurrency(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	path := filepath.Join(shortDir(t), "openrtc-t", "w.sock")
 	var inFlight, peak atomic.Int64
-	ln, err := listenPrivate(path)
+	ln, err := Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startSnapshotServer(ln, func() []byte {
+	s := Serve(ln, func() []byte {
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
 		time.Sleep(5 * time.Millisecond) // let handlers overlap
 		return []byte(`{}`)
-	}, serverOptions{MaxConns: 2})
+	}, ServerOptions{MaxConns: 2})
 	defer s.Close()
 
 	const clients = 20
@@ -411,7 +411,7 @@ func TestServerBoundsConcurrency(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if _, err := FetchSnapshot(ctx, path); err != nil {
+			if _, err := Fetch(ctx, path); err != nil {
 				errs <- err
 			}
 		}()
@@ -435,24 +435,24 @@ func TestServerBoundsConcurrency(t *testing.T) {
 func TestServerSurvivesPanickingSnapshot(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	path := filepath.Join(shortDir(t), "openrtc-t", "w.sock")
-	ln, err := listenPrivate(path)
+	ln, err := Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var calls atomic.Int64
 	var reported atomic.Value
-	s := startSnapshotServer(ln, func() []byte {
+	s := Serve(ln, func() []byte {
 		if calls.Add(1) == 1 {
 			panic("boom")
 		}
 		return []byte(`{"ok":true}`)
-	}, serverOptions{OnError: func(err error) { reported.Store(err) }})
+	}, ServerOptions{OnError: func(err error) { reported.Store(err) }})
 	defer s.Close()
 
-	if _, err := FetchSnapshot(context.Background(), path); err == nil {
+	if _, err := Fetch(context.Background(), path); err == nil {
 		t.Error("the fetch whose snapshot panicked succeeded")
 	}
-	if got, err := FetchSnapshot(context.Background(), path); err != nil || string(got) != `{"ok":true}` {
+	if got, err := Fetch(context.Background(), path); err != nil || string(got) != `{"ok":true}` {
 		t.Errorf("after a panic: %q, %v", got, err)
 	}
 	if err, _ := reported.Load().(error); err == nil || !strings.Contains(err.Error(), "boom") {
@@ -493,7 +493,7 @@ func TestServerRefusesOtherUID(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	// Only the SO_PEERCRED check is under test, so the socket lives where
 	// uid 65534 can reach it: a 0755 directory, a 0777 socket, bound with the
-	// step of listenPrivate that skips the directory checks.
+	// step of Listen that skips the directory checks.
 	dir := shortDir(t)
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -516,8 +516,8 @@ func TestServerRefusesOtherUID(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var reported []error
-	s := startSnapshotServer(ln, func() []byte { return []byte(`{"secret":true}`) },
-		serverOptions{OnError: func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }})
+	s := Serve(ln, func() []byte { return []byte(`{"secret":true}`) },
+		ServerOptions{OnError: func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }})
 	defer s.Close()
 
 	// The test binary sits in a 0700 build directory; uid 65534 needs its own copy.

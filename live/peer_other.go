@@ -1,6 +1,6 @@
 //go:build !linux && !darwin && !freebsd
 
-package introspect
+package live
 
 import "syscall"
 

@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd
 
-package introspect
+package live
 
 import (
 	"bytes"
@@ -43,13 +43,13 @@ func TestFetchSnapshot(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	path := filepath.Join(shortDir(t), "openrtc-t", "w.sock")
 	snap := []byte(`{"worker":{"name":"w"},"sessions":[{"session":"a"}]}`)
-	s := startServer(t, path, snap, serverOptions{})
-	got, err := FetchSnapshot(context.Background(), path)
+	s := startServer(t, path, snap, ServerOptions{})
+	got, err := Fetch(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, snap) {
-		t.Errorf("FetchSnapshot = %q, want %q", got, snap)
+		t.Errorf("Fetch = %q, want %q", got, snap)
 	}
 	s.Close()
 }
@@ -70,9 +70,9 @@ func TestFetchSnapshotNoWorker(t *testing.T) {
 		filepath.Join(dir, "no-such-dir", "w.sock"),
 		stale, // a crashed worker's socket: connection refused
 	} {
-		_, err := FetchSnapshot(context.Background(), path)
+		_, err := Fetch(context.Background(), path)
 		if !errors.Is(err, ErrNoWorker) {
-			t.Errorf("FetchSnapshot(%s) = %v, want ErrNoWorker", path, err)
+			t.Errorf("Fetch(%s) = %v, want ErrNoWorker", path, err)
 			continue
 		}
 		if !strings.Contains(err.Error(), path) {
@@ -105,9 +105,9 @@ func TestFetchSnapshotBadServer(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
-			got, err := FetchSnapshot(ctx, path)
+			got, err := Fetch(ctx, path)
 			if err == nil {
-				t.Fatalf("FetchSnapshot = %q, want an error", got)
+				t.Fatalf("Fetch = %q, want an error", got)
 			}
 			if errors.Is(err, ErrNoWorker) {
 				t.Errorf("error %q wraps ErrNoWorker, but a worker answered", err)
@@ -133,9 +133,9 @@ func TestFetchSnapshotCancel(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	_, err := FetchSnapshot(ctx, path)
+	_, err := Fetch(ctx, path)
 	if !errors.Is(err, context.Canceled) {
-		t.Errorf("FetchSnapshot after cancel = %v, want context.Canceled", err)
+		t.Errorf("Fetch after cancel = %v, want context.Canceled", err)
 	}
 }
 
@@ -187,13 +187,13 @@ func BenchmarkFetchSnapshot(b *testing.B) {
 		snap := []byte(`{"pad":"` + strings.Repeat("x", size-10) + `"}`)
 		b.Run(fmt.Sprintf("size=%dKB/fetch", size>>10), func(b *testing.B) {
 			path := filepath.Join(shortDir(b), "openrtc-b", "w.sock")
-			s := startServer(b, path, snap, serverOptions{})
+			s := startServer(b, path, snap, ServerOptions{})
 			defer s.Close()
 			ctx := context.Background()
 			b.SetBytes(int64(len(snap)))
 			b.ReportAllocs()
 			for b.Loop() {
-				got, err := FetchSnapshot(ctx, path)
+				got, err := Fetch(ctx, path)
 				if err != nil {
 					b.Fatal(err)
 				}

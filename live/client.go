@@ -1,4 +1,4 @@
-package introspect
+package live
 
 import (
 	"bytes"
@@ -16,16 +16,16 @@ import (
 // ErrNoWorker reports that no worker is serving a snapshot at the socket path:
 // the socket file does not exist, or nothing accepts connections on it (a
 // worker that stopped or crashed). Test for it with [errors.Is].
-var ErrNoWorker = errors.New("introspect: no worker is serving")
+var ErrNoWorker = errors.New("live: no worker is serving")
 
-// DefaultFetchTimeout bounds [FetchSnapshot] when its context has no deadline.
+// DefaultFetchTimeout bounds [Fetch] when its context has no deadline.
 const DefaultFetchTimeout = 5 * time.Second
 
-// maxSnapshotSize bounds what FetchSnapshot will read: a snapshot is one line
+// maxSnapshotSize bounds what Fetch will read: a snapshot is one line
 // of JSON, and a path given on a command line may lead anywhere.
 const maxSnapshotSize = 64 << 20
 
-// FetchSnapshot connects to the worker's snapshot socket at path and returns
+// Fetch connects to the worker's snapshot socket at path and returns
 // the snapshot it sends: one JSON object, without the trailing newline. It does
 // not parse the JSON.
 //
@@ -33,10 +33,10 @@ const maxSnapshotSize = 64 << 20
 // name the path and wrap their cause. When ctx has no deadline,
 // [DefaultFetchTimeout] applies.
 //
-// Where the system can tell (Linux, macOS, FreeBSD), FetchSnapshot also checks
+// Where the system can tell (Linux, macOS, FreeBSD), Fetch also checks
 // who serves the socket and refuses a server that runs as neither the calling
 // user nor root, unless the caller is root.
-func FetchSnapshot(ctx context.Context, path string) ([]byte, error) {
+func Fetch(ctx context.Context, path string) ([]byte, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultFetchTimeout)
@@ -62,7 +62,7 @@ func FetchSnapshot(ctx context.Context, path string) ([]byte, error) {
 	if uid, known, err := peerUID(c); err != nil {
 		return nil, fetchError(ctx, path, fmt.Errorf("peer credentials: %w", err))
 	} else if known && !trustedServer(uid) {
-		return nil, fmt.Errorf("introspect: refusing the snapshot at %s: it is served by uid %d, not by us (uid %d) or root",
+		return nil, fmt.Errorf("live: refusing the snapshot at %s: it is served by uid %d, not by us (uid %d) or root",
 			path, uid, os.Geteuid())
 	}
 
@@ -99,7 +99,7 @@ func fetchError(ctx context.Context, path string, err error) error {
 		// before the context's own timer does.
 		err = context.DeadlineExceeded
 	}
-	return fmt.Errorf("introspect: fetch snapshot from %s: %w", path, err)
+	return fmt.Errorf("live: fetch snapshot from %s: %w", path, err)
 }
 
 // errNoSnapshot reports a server that closed the connection before it sent a

@@ -1,4 +1,6 @@
-package introspect
+//go:build darwin || freebsd
+
+package live
 
 import (
 	"syscall"
@@ -7,17 +9,17 @@ import (
 )
 
 // peerUID returns the effective uid of the process at the other end of c, as
-// the kernel recorded it at connect time (SO_PEERCRED). known is always true
-// on Linux.
+// the kernel recorded it at connect time (LOCAL_PEERCRED, the mechanism behind
+// getpeereid(3)). known is always true here.
 func peerUID(c syscall.Conn) (uid int, known bool, err error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, false, err
 	}
-	var cred *unix.Ucred
+	var cred *unix.Xucred
 	var gerr error
 	if err := rc.Control(func(fd uintptr) {
-		cred, gerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		cred, gerr = unix.GetsockoptXucred(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
 	}); err != nil {
 		return 0, false, err
 	}

@@ -1,6 +1,6 @@
 //go:build unix && !aix && !hurd
 
-package introspect
+package live
 
 import (
 	"errors"
@@ -22,7 +22,7 @@ const staleDialTimeout = time.Second
 // maxSocketPath is the longest path bind(2) accepts (sun_path less its NUL).
 var maxSocketPath = len(unix.RawSockaddrUnix{}.Path) - 1
 
-// listenPrivate listens on a Unix socket at path that no other user can reach.
+// Listen listens on a Unix socket at path that no other user can reach.
 //
 // The socket's directory is created with mode 0700 if missing. If it exists it
 // must be a real directory (not a symbolic link) owned by us and closed to group
@@ -30,19 +30,19 @@ var maxSocketPath = len(unix.RawSockaddrUnix{}.Path) - 1
 // socket is created inside it, so there is no moment when another user could
 // connect.
 //
-// An existing socket file is probed: if a worker answers, listenPrivate fails
-// with an error that wraps errSocketInUse; if the connection is refused, the
+// An existing socket file is probed: if a worker answers, Listen fails
+// with an error that wraps ErrInUse; if the connection is refused, the
 // file is left over from a crashed worker and is replaced. Any other file at
 // the path is refused. The probe, removal and bind run under an advisory lock
 // on the directory, so two workers starting at once cannot both "replace" the
 // same stale file and strand one another.
-func listenPrivate(path string) (*privateListener, error) {
+func Listen(path string) (*Listener, error) {
 	if len(path) > maxSocketPath {
-		return nil, fmt.Errorf("introspect: socket path %s is %d bytes long; the limit is %d", path, len(path), maxSocketPath)
+		return nil, fmt.Errorf("live: socket path %s is %d bytes long; the limit is %d", path, len(path), maxSocketPath)
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("introspect: create socket directory: %w", err)
+		return nil, fmt.Errorf("live: create socket directory: %w", err)
 	}
 	if err := checkPrivateDir(dir); err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func listenPrivate(path string) (*privateListener, error) {
 func checkPrivateDir(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
-		return fmt.Errorf("introspect: socket directory: %w", err)
+		return fmt.Errorf("live: socket directory: %w", err)
 	}
 	problem := ""
 	switch {
@@ -83,7 +83,7 @@ func checkPrivateDir(dir string) error {
 		}
 	}
 	if problem != "" {
-		return fmt.Errorf("introspect: refusing socket directory %s: it %s", dir, problem)
+		return fmt.Errorf("live: refusing socket directory %s: it %s", dir, problem)
 	}
 	return nil
 }
@@ -96,50 +96,50 @@ func clearStaleSocket(path string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("introspect: socket path: %w", err)
+		return fmt.Errorf("live: socket path: %w", err)
 	}
 	if fi.Mode().Type() != fs.ModeSocket {
-		return fmt.Errorf("introspect: refusing to replace %s: it is not a socket (%s)", path, fi.Mode().Type())
+		return fmt.Errorf("live: refusing to replace %s: it is not a socket (%s)", path, fi.Mode().Type())
 	}
 	c, err := net.DialTimeout("unix", path, staleDialTimeout)
 	if err == nil {
 		c.Close()
-		return fmt.Errorf("introspect: %w at %s", errSocketInUse, path)
+		return fmt.Errorf("live: %w at %s", ErrInUse, path)
 	}
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		// Busy, or not ours to talk to: either way, not provably stale.
-		return fmt.Errorf("introspect: cannot tell whether the socket at %s is stale: %w", path, err)
+		return fmt.Errorf("live: cannot tell whether the socket at %s is stale: %w", path, err)
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("introspect: remove stale socket: %w", err)
+		return fmt.Errorf("live: remove stale socket: %w", err)
 	}
 	return nil
 }
 
 // bindSocket binds a Unix socket at path and records the file it created. It
-// does not check the directory: listenPrivate does that first. Tests use it
+// does not check the directory: Listen does that first. Tests use it
 // directly to listen in a directory that other users can enter.
-func bindSocket(path string) (*privateListener, error) {
+func bindSocket(path string) (*Listener, error) {
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		return nil, fmt.Errorf("introspect: listen: %w", err)
+		return nil, fmt.Errorf("live: listen: %w", err)
 	}
 	// The net package would unlink by name on Close, even a newer worker's
-	// socket; privateListener.Close removes only the file it created.
+	// socket; Listener.Close removes only the file it created.
 	ln.SetUnlinkOnClose(false)
 	// The 0700 directory is the guard; 0600 on the socket is belt and braces.
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("introspect: chmod socket: %w", err)
+		return nil, fmt.Errorf("live: chmod socket: %w", err)
 	}
 	fi, err := os.Lstat(path)
 	if err != nil {
 		ln.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("introspect: stat socket: %w", err)
+		return nil, fmt.Errorf("live: stat socket: %w", err)
 	}
-	return &privateListener{UnixListener: ln, path: path, ident: fi}, nil
+	return &Listener{UnixListener: ln, path: path, ident: fi}, nil
 }
 
 // lockDir takes an exclusive advisory lock on the directory and returns its
@@ -148,7 +148,7 @@ func bindSocket(path string) (*privateListener, error) {
 func lockDir(dir string) (unlock func(), err error) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("introspect: open socket directory %s: %w", dir, err)
+		return nil, fmt.Errorf("live: open socket directory %s: %w", dir, err)
 	}
 	for {
 		err = unix.Flock(fd, unix.LOCK_EX)
@@ -158,7 +158,7 @@ func lockDir(dir string) (unlock func(), err error) {
 	}
 	if err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("introspect: lock socket directory %s: %w", dir, err)
+		return nil, fmt.Errorf("live: lock socket directory %s: %w", dir, err)
 	}
 	return func() { unix.Close(fd) }, nil
 }

@@ -1,6 +1,4 @@
-//go:build darwin || freebsd
-
-package introspect
+package live
 
 import (
 	"syscall"
@@ -9,17 +7,17 @@ import (
 )
 
 // peerUID returns the effective uid of the process at the other end of c, as
-// the kernel recorded it at connect time (LOCAL_PEERCRED, the mechanism behind
-// getpeereid(3)). known is always true here.
+// the kernel recorded it at connect time (SO_PEERCRED). known is always true
+// on Linux.
 func peerUID(c syscall.Conn) (uid int, known bool, err error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, false, err
 	}
-	var cred *unix.Xucred
+	var cred *unix.Ucred
 	var gerr error
 	if err := rc.Control(func(fd uintptr) {
-		cred, gerr = unix.GetsockoptXucred(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
+		cred, gerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 	}); err != nil {
 		return 0, false, err
 	}

@@ -1,0 +1,13 @@
+// Package live is the live snapshot socket of a worker: where it lives, how a
+// worker serves its current view on it, and how a client fetches that view.
+//
+// A worker listens with [Listen] on a Unix socket inside a directory only its
+// user can enter (by default [DefaultSocketPath]) and serves with [Serve]: on
+// each connection it checks the peer's uid, writes one JSON object and a
+// newline, and closes. The client sends nothing; [Fetch] reads the line and
+// checks, in turn, who served it. This is the framing of OpenRTC's `top.sock`
+// as well, so the same client reads both kinds of worker.
+//
+// The package knows nothing of sampling: the worker passes the snapshot as a
+// function returning bytes.
+package live
