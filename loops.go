@@ -101,6 +101,6 @@ func (in *Introspector) reportStall(s stall.Stall) {
 	in.emit(events.SlowSession{
 		StallID: s.ID, SessionID: s.Session, Agent: agent, Source: s.Source,
 		Blocked: s.Blocked, Ongoing: s.Ongoing, Confidence: s.Confidence,
-		Frame: s.Frame, Stack: s.Stack,
+		Frame: s.Frame, FrameFrom: s.FrameFrom, Stack: s.Stack,
 	})
 }

@@ -102,7 +102,7 @@ func (sl *sampleLoop) tick(now time.Time) {
 		// The busiest line of the session blamed, from the same window. It
 		// is where its CPU went, not a call stack, so no Stack.
 		if top := win.Top[s.Session]; s.Session != "" && len(top) > 0 {
-			s.Frame = top[0].String()
+			s.Frame, s.FrameFrom = top[0].String(), stall.FrameCPU
 		}
 		sl.in.reportStall(s)
 	}

@@ -287,10 +287,28 @@ type SlowSession struct {
 	Source     string // SourceScheduler or the loop/section name
 	Blocked    time.Duration
 	Ongoing    bool
-	Confidence float64  // 0..1: 1 for a named loop's holder, the CPU share for the scheduler
-	Frame      string   // the holder's top frame, "file:line function"
-	Stack      []string // a short stack, leaf first
+	Confidence float64 // 0..1: 1 for a named loop's holder, the CPU share for the scheduler
+	Frame      string  // the holder's top frame, "file:line function"
+	// FrameFrom says where Frame comes from: [FrameHolder], [FrameLeave]
+	// or [FrameCPU]; omitted when empty.
+	FrameFrom string
+	Stack     []string // a short stack, leaf first
 }
+
+// The values of [SlowSession.FrameFrom].
+const (
+	// FrameHolder: a goroutine profile caught the holder while it held,
+	// and Frame is the line it was blocked or running on.
+	FrameHolder = "holder"
+	// FrameLeave: no profile caught the holder while it held, and Frame
+	// is where the hold was left (the leave or Unlock line, or the end
+	// of the function that deferred it): the function is the holder's,
+	// the line is not the one that blocked.
+	FrameLeave = "leave"
+	// FrameCPU: a scheduler stall's Frame, the line the blamed session's
+	// CPU samples landed on most.
+	FrameCPU = "cpu"
+)
 
 func (SlowSession) Kind() string      { return KindSlowSession }
 func (SlowSession) Level() slog.Level { return slog.LevelWarn }
@@ -310,6 +328,9 @@ func (e SlowSession) Attrs() []slog.Attr {
 	)
 	if e.Frame != "" {
 		as = append(as, slog.String("frame", e.Frame))
+	}
+	if e.FrameFrom != "" {
+		as = append(as, slog.String("frame_from", e.FrameFrom))
 	}
 	if len(e.Stack) > 0 {
 		as = append(as, slog.Any("stack", e.Stack))

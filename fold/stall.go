@@ -26,6 +26,7 @@ type Stall struct {
 	Ongoing    bool     `json:"ongoing"` // no report said it ended
 	Confidence float64  `json:"confidence"`
 	Frame      string   `json:"frame,omitempty"`
+	FrameFrom  string   `json:"frame_from,omitempty"` // events.FrameHolder, FrameLeave or FrameCPU
 	Stack      []string `json:"stack,omitempty"`
 	Reports    int      `json:"reports"`
 }
@@ -57,9 +58,11 @@ func (l *StallList) Add(t time.Time, e events.SlowSession) {
 			}
 			if ms >= s.BlockedMs {
 				s.BlockedMs = ms
-				// The longest report has seen most of the holder's stack.
-				if e.Frame != "" {
-					s.Frame, s.Stack = e.Frame, e.Stack
+				// The longest report has seen most of the holder's stack,
+				// unless it only knows where the hold was left and an
+				// earlier report caught the holder itself.
+				if e.Frame != "" && (e.FrameFrom != events.FrameLeave || s.Frame == "" || s.FrameFrom == events.FrameLeave) {
+					s.Frame, s.Stack, s.FrameFrom = e.Frame, e.Stack, e.FrameFrom
 				}
 			}
 			if s.SessionID == "" && e.SessionID != "" {
@@ -78,7 +81,7 @@ func (l *StallList) Add(t time.Time, e events.SlowSession) {
 	l.stalls = append(l.stalls, Stall{
 		ID: e.StallID, At: t, First: t, SessionID: e.SessionID, Agent: e.Agent,
 		Source: e.Source, BlockedMs: ms, Ongoing: e.Ongoing, Confidence: e.Confidence,
-		Frame: e.Frame, Stack: e.Stack, Reports: 1,
+		Frame: e.Frame, FrameFrom: e.FrameFrom, Stack: e.Stack, Reports: 1,
 	})
 }
 

@@ -114,6 +114,7 @@ type watch struct {
 	bare       bool   // the last ongoing report carried no stack
 	captured   bool   // a profile was taken since the hold crossed the threshold
 	frame      string
+	frameFrom  string // FrameHolder or FrameLeave
 	stack      []string
 }
 
@@ -139,6 +140,9 @@ func (l *Loop) enter(ctx context.Context) use {
 	}
 	if s := h.state.Load(); s&1 != 0 {
 		h.state.Store(s + 1) // a reused hold: its next generation, held
+		// and not ending: a capture that read its last use's mark would
+		// take this use for ended and throw the holder's stack away.
+		h.ending.Store(0)
 	}
 	h.shard, h.start = sh, start
 	h.next = sh.head

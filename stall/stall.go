@@ -64,6 +64,12 @@ type Stall struct {
 	// goroutine profile caught the holder has none; a final report whose
 	// holder no profile caught gives the place where the hold was left.
 	Frame string
+	// FrameFrom says where Frame comes from: FrameHolder when a goroutine
+	// profile caught the holder while it held, FrameLeave when none did and
+	// Frame is where the hold was left (the function that entered, at the
+	// line of its leave or Unlock, not the line that blocked), FrameCPU for
+	// a scheduler stall's busiest line; "" when there is no Frame.
+	FrameFrom string
 	// Stack is a short stack in the same format, leaf first, of at most 8
 	// frames, starting at the leaf-most frame outside the runtime, sync and
 	// this package.
@@ -90,11 +96,22 @@ func (s Stall) String() string {
 		b.WriteString(" (ongoing)")
 	}
 	if s.Frame != "" {
-		b.WriteString(" at ")
+		if s.FrameFrom == FrameLeave {
+			b.WriteString(" left at ")
+		} else {
+			b.WriteString(" at ")
+		}
 		b.WriteString(s.Frame)
 	}
 	return b.String()
 }
+
+// The values of [Stall.FrameFrom].
+const (
+	FrameHolder = "holder" // caught on the holder's stack while it held
+	FrameLeave  = "leave"  // where the hold was left: no profile caught it
+	FrameCPU    = "cpu"    // the blamed session's busiest line in CPU samples
+)
 
 // lastID numbers holds and stalls; a hold's number becomes its stall's ID,
 // so one counter keeps IDs unique across watchdogs and the scheduler.

@@ -236,7 +236,7 @@ func (w *Watchdog) capture(now time.Time) bool {
 		// and a child started during a hold keeps carrying it.
 		if e := h.ending.Load(); ok && (e == 0 || e > taken) {
 			if top, st := describe(fs); top != "" {
-				h.watch.frame, h.watch.stack = top, st
+				h.watch.frame, h.watch.stack, h.watch.frameFrom = top, st, FrameHolder
 			}
 		}
 	}
@@ -253,6 +253,9 @@ func (w *Watchdog) reportFinished() {
 		h := e.h
 		if h.watch.frame == "" {
 			h.watch.frame, h.watch.stack = describe(callerFrames(e.leftAt))
+			if h.watch.frame != "" {
+				h.watch.frameFrom = FrameLeave
+			}
 		}
 		w.opts.Report(h.stall(time.Duration(e.end-h.start), false))
 	}
@@ -273,7 +276,7 @@ func (h *hold) stall(blocked time.Duration, ongoing bool) Stall {
 		Blocked: blocked,
 		Ongoing: ongoing,
 	}
-	s.Frame, s.Stack = h.watch.frame, h.watch.stack
+	s.Frame, s.Stack, s.FrameFrom = h.watch.frame, h.watch.stack, h.watch.frameFrom
 	// The entry's labels are the holder context's.
 	s.Session, _ = pprof.Label(h.entry.base, LabelSession)
 	s.Agent, _ = pprof.Label(h.entry.base, LabelAgent)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/fold"
 	"github.com/openrtc-go/introspect/recorder"
 )
@@ -192,7 +193,12 @@ func stallLine(s fold.Stall, loc *time.Location) string {
 		b.WriteString(" so far")
 	}
 	if s.Frame != "" {
-		b.WriteString(" at " + s.Frame)
+		if s.FrameFrom == events.FrameLeave {
+			// Not the line that blocked: no profile caught the holder.
+			b.WriteString(" left at " + s.Frame + " (no stack caught)")
+		} else {
+			b.WriteString(" at " + s.Frame)
+		}
 	}
 	if s.Confidence > 0 && s.Confidence < 1 {
 		fmt.Fprintf(&b, " (confidence %.2f)", s.Confidence)

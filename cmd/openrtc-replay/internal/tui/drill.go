@@ -106,7 +106,11 @@ func (m *model) drillLines(h int) []string {
 		if !r.Start.IsZero() {
 			rel = "+" + dur(st.At.Sub(r.Start))
 		}
-		line := fmt.Sprintf("  %s %-8s %7s  %-12s %s", m.clock(st.At), rel, millis(st.Blocked()), clean(st.Source), clean(st.Frame))
+		frame := clean(st.Frame)
+		if st.FrameFrom == "leave" && frame != "" {
+			frame = "left at " + frame + " (no stack caught)" // not the line that blocked
+		}
+		line := fmt.Sprintf("  %s %-8s %7s  %-12s %s", m.clock(st.At), rel, millis(st.Blocked()), clean(st.Source), frame)
 		if st.Ongoing {
 			line += " (ongoing)"
 		}
