@@ -20,6 +20,7 @@ import (
 	"github.com/openrtc-go/introspect/fold"
 	"github.com/openrtc-go/introspect/live"
 	"github.com/openrtc-go/introspect/recorder"
+	"github.com/openrtc-go/introspect/sampler"
 	"github.com/openrtc-go/introspect/stall"
 )
 
@@ -43,6 +44,7 @@ type Introspector struct {
 	rec      *recorder.Recorder
 	watchdog *stall.Watchdog
 	server   *live.Server
+	host     *sampler.Host // the host's vitals for the socket's snapshot
 	sampler  *sampleLoop
 
 	cancel    context.CancelFunc
@@ -89,6 +91,7 @@ func Start(opts Options) (*Introspector, error) {
 			in.closeRecording()
 			return nil, fmt.Errorf("introspect: live socket: %w", err)
 		}
+		in.host = sampler.NewHost()
 		in.server = live.Serve(ln, in.snapshot, live.ServerOptions{OnError: in.socketError})
 	}
 
@@ -178,9 +181,15 @@ func (in *Introspector) View() fold.View {
 	return in.state.View(time.Now())
 }
 
-// snapshot is the socket's payload: the live view as one JSON object.
+// snapshot is the socket's payload: the live view as one JSON object, with
+// the host's vitals that OpenRTC's header shows.
 func (in *Introspector) snapshot() []byte {
-	b, err := json.Marshal(in.View())
+	v := in.View()
+	if in.host != nil {
+		vit, hist := in.host.Read()
+		v.Worker.System, v.Worker.HostCPUHistory = hostSystem(vit), hist
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return []byte(`{"error":` + fmt.Sprintf("%q", err.Error()) + `}`)
 	}
@@ -274,4 +283,14 @@ func keyframeInterval(o *recorder.Options) time.Duration {
 		return o.KeyframeInterval
 	}
 	return recorder.DefaultKeyframeInterval
+}
+
+// hostSystem is the snapshot's form of a host reading.
+func hostSystem(h sampler.HostVitals) *fold.System {
+	return &fold.System{
+		Available: h.Available, CPUPct: h.CPUPct, VCPUs: h.VCPUs,
+		MemUsedBytes: h.MemUsedBytes, MemTotalBytes: h.MemTotalBytes,
+		SwapUsedBytes: h.SwapUsedBytes, SwapTotalBytes: h.SwapTotalBytes,
+		Load1: h.Load1, Load5: h.Load5, Load15: h.Load15, NetRateBps: h.NetRateBps,
+	}
 }

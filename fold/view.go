@@ -18,8 +18,11 @@ const (
 	StatusErrored = "errored" // ended with an error within the slow window
 )
 
-// View is the top view of a worker at one moment: its JSON form reads like
-// OpenRTC's snapshot, {"worker": {...}, "sessions": [...]}, with a time added.
+// View is the top view of a worker at one moment. Its JSON form is OpenRTC's
+// snapshot, {"worker": {...}, "sessions": [...]}, field for field, with ours
+// added: a time, and the sessions that ended within the slow window in a
+// separate "ended_sessions" array, so that a client counting "sessions" counts
+// live ones only (see view_json.go).
 type View struct {
 	Time     time.Time `json:"time"`
 	Worker   Header    `json:"worker"`
@@ -28,13 +31,30 @@ type View struct {
 
 // Header is the worker line of the view.
 type Header struct {
-	Name           string    `json:"name"`
-	Started        time.Time `json:"started,omitzero"`
+	Name string `json:"name"`
+	// Kind is the kind of worker the view was read from: empty for ours
+	// (and for a recording), KindOpenRTC for OpenRTC's Python worker, whose
+	// snapshot carries no Go vitals (heap, goroutines, scheduler, GC).
+	Kind string `json:"kind,omitempty"`
+	// Started is when the worker started. OpenRTC's "started" is a count of
+	// sessions (SessionsBegun), so the time is "started_at".
+	Started        time.Time `json:"started_at,omitzero"`
 	UptimeS        float64   `json:"uptime_s"`
 	ActiveSessions int       `json:"active_sessions"`
 	MaxSessions    int       `json:"max_sessions"`
-	SessionsBegun  int64     `json:"started_sessions"`
+	SessionsBegun  int64     `json:"started"`
 	SessionsFailed int64     `json:"failed"`
+	// SavedBytes is OpenRTC's estimate of the memory saved by sharing one
+	// worker; null from ours, which makes no such estimate.
+	SavedBytes *int64 `json:"saved_bytes"`
+	// Draining is OpenRTC's flag for a worker that takes no new sessions.
+	Draining bool `json:"draining"`
+	// System is the host's vitals at the moment of a live snapshot; nil in a
+	// recording, which does not keep them.
+	System *System `json:"system,omitempty"`
+	// HostCPUHistory is OpenRTC's cpu_history: the host's CPU % (all cores,
+	// 0-100), one value per live sample, the last 60. Empty in a recording.
+	HostCPUHistory []float64 `json:"cpu_history"`
 	RSSBytes       uint64    `json:"rss_bytes"`
 	HeapBytes      uint64    `json:"heap_bytes"`
 	Goroutines     int       `json:"goroutines"`
@@ -43,9 +63,14 @@ type Header struct {
 	CPUPct float64 `json:"cpu_pct"`
 	// ProcessCPUPct is the CPU the whole process used in the latest window,
 	// in percent of one core.
-	ProcessCPUPct  float64   `json:"process_cpu_pct"`
+	ProcessCPUPct float64 `json:"process_cpu_pct"`
+	// CPUWindowS is the span the cpu_pct figures cover when it is not the
+	// worker's own CPU window: for a view of OpenRTC's worker, the time
+	// between the two polled snapshots they were taken from, or the uptime
+	// when its cumulative shares are shown as served. Zero otherwise.
+	CPUWindowS     float64   `json:"cpu_window_s,omitempty"`
 	CPUUnavailable string    `json:"cpu_unavailable,omitempty"`
-	CPUHistory     []float64 `json:"cpu_history"` // ProcessCPUPct of the last minute's windows
+	CPUHistory     []float64 `json:"process_cpu_history"` // ProcessCPUPct of the last minute's windows
 	SchedP50Ms     float64   `json:"sched_p50_ms"`
 	SchedP99Ms     float64   `json:"sched_p99_ms"`
 	SchedMaxMs     float64   `json:"sched_max_ms"`

@@ -37,6 +37,21 @@ const maxSnapshotSize = 64 << 20
 // who serves the socket and refuses a server that runs as neither the calling
 // user nor root, unless the caller is root.
 func Fetch(ctx context.Context, path string) ([]byte, error) {
+	b, _, err := FetchFrom(ctx, path)
+	return b, err
+}
+
+// Peer is the process that served a snapshot, as the kernel reports it.
+type Peer struct {
+	UID int
+	PID int // 0 where the system does not say (only Linux does here)
+}
+
+// FetchFrom is [Fetch], and also returns who served the snapshot. A change of
+// PID between two fetches at one path is a restarted worker, whatever kind of
+// worker it is: OpenRTC's snapshot names no process.
+func FetchFrom(ctx context.Context, path string) ([]byte, Peer, error) {
+	var peer Peer
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultFetchTimeout)
@@ -46,9 +61,9 @@ func Fetch(ctx context.Context, path string) ([]byte, error) {
 	nc, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
 		if errno, ok := noWorker(err); ok {
-			return nil, fmt.Errorf("%w at %s: %w", ErrNoWorker, path, errno)
+			return nil, peer, fmt.Errorf("%w at %s: %w", ErrNoWorker, path, errno)
 		}
-		return nil, fetchError(ctx, path, err)
+		return nil, peer, fetchError(ctx, path, err)
 	}
 	c := nc.(*net.UnixConn)
 	defer c.Close()
@@ -59,18 +74,20 @@ func Fetch(ctx context.Context, path string) ([]byte, error) {
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
 
-	if uid, known, err := peerUID(c); err != nil {
-		return nil, fetchError(ctx, path, fmt.Errorf("peer credentials: %w", err))
+	if uid, pid, known, err := peerCred(c); err != nil {
+		return nil, peer, fetchError(ctx, path, fmt.Errorf("peer credentials: %w", err))
 	} else if known && !trustedServer(uid) {
-		return nil, fmt.Errorf("live: refusing the snapshot at %s: it is served by uid %d, not by us (uid %d) or root",
+		return nil, peer, fmt.Errorf("live: refusing the snapshot at %s: it is served by uid %d, not by us (uid %d) or root",
 			path, uid, os.Geteuid())
+	} else {
+		peer = Peer{UID: uid, PID: pid}
 	}
 
 	line, err := readLine(c, maxSnapshotSize)
 	if err != nil {
-		return nil, fetchError(ctx, path, err)
+		return nil, peer, fetchError(ctx, path, err)
 	}
-	return line, nil
+	return line, peer, nil
 }
 
 // noWorker reports whether a dial error means that nothing listens at the

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -68,20 +69,19 @@ func (a *app) live(c *cobra.Command, f liveFlags) error {
 	if f.socket != "" && f.worker != "" {
 		return usageErr(c, "--socket and --worker: pick one")
 	}
-	path, err := socketPath(f)
+	path, err := socketPath(a.ctx, f)
 	if err != nil {
 		return err
 	}
+	rd := live.NewReader(path)
+	kind := ""
 	fetch := func() (fold.View, error) {
-		var v fold.View
-		b, err := live.Fetch(a.ctx, path)
+		snap, err := rd.Fetch(a.ctx)
 		if err != nil {
-			return v, err
+			return fold.View{}, err
 		}
-		if err := json.Unmarshal(b, &v); err != nil {
-			return v, fmt.Errorf("the worker at %s sent a snapshot that is not a view: %w", path, err)
-		}
-		return v, nil
+		kind = snap.Kind
+		return snap.View, nil
 	}
 	if a.outTTY && !f.once && !f.json {
 		p, err := tui.NewPoller(fetch)
@@ -89,7 +89,7 @@ func (a *app) live(c *cobra.Command, f liveFlags) error {
 			return noWorker(path, err)
 		}
 		return a.interactive(a.ctx, p, tui.Options{Sort: f.rows.sort, Status: f.rows.status, Agent: f.rows.agent,
-			Tenant: f.rows.tenant, Title: "live " + filepath.Base(path), RefreshRate: f.rate})
+			Tenant: f.rows.tenant, Title: "live " + filepath.Base(path) + kindNote(kind), RefreshRate: f.rate})
 	}
 	v, err := fetch()
 	if err != nil {
@@ -99,12 +99,21 @@ func (a *app) live(c *cobra.Command, f liveFlags) error {
 	if f.json {
 		return writeJSON(a.out, v)
 	}
-	return writeView(a.out, v, viewPlace{title: "live", loc: a.loc})
+	return writeView(a.out, v, viewPlace{title: "live" + kindNote(kind), loc: a.loc})
+}
+
+// kindNote names an OpenRTC worker in a title; ours goes without saying.
+func kindNote(kind string) string {
+	if kind == live.KindOpenRTC {
+		return " (" + live.KindName(kind) + ")"
+	}
+	return ""
 }
 
 // socketPath finds the socket to read: the flag's, the named worker's, or
-// the only one in this user's socket directory.
-func socketPath(f liveFlags) (string, error) {
+// the only one in this user's socket directory (ours are named for their
+// worker, OpenRTC's is top.sock).
+func socketPath(ctx context.Context, f liveFlags) (string, error) {
 	switch {
 	case f.socket != "":
 		return f.socket, nil
@@ -120,11 +129,21 @@ func socketPath(f liveFlags) (string, error) {
 	case 1:
 		return found[0], nil
 	}
+	// Say what each one is: OpenRTC's Python worker serves top.sock by
+	// default, beside ours.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
 	var names []string
 	for _, p := range found {
-		names = append(names, strings.TrimSuffix(filepath.Base(p), ".sock"))
+		name := strings.TrimSuffix(filepath.Base(p), ".sock")
+		if b, err := live.Fetch(ctx, p); err != nil {
+			name += " (not answering)"
+		} else if _, kind, err := live.Decode(b, time.Now()); err == nil {
+			name += " (" + live.KindName(kind) + ")"
+		}
+		names = append(names, name)
 	}
-	return "", &exitError{code: exitBadArgs, err: fmt.Errorf("several workers serve a live view in %s (%s): pass --worker NAME",
+	return "", &exitError{code: exitBadArgs, err: fmt.Errorf("several workers serve a live view in %s: %s; pass --worker NAME or --socket PATH",
 		dir, strings.Join(names, ", "))}
 }
 

@@ -46,13 +46,22 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 	if h.MaxSessions > 0 {
 		sessions += fmt.Sprintf("/%d", h.MaxSessions)
 	}
-	cpu := fmt.Sprintf("cpu %s%% in sessions, %s%% process", f1(h.CPUPct), f1(h.ProcessCPUPct))
-	if h.CPUUnavailable != "" {
-		cpu = "cpu unavailable: " + h.CPUUnavailable
+	if h.Kind == fold.KindOpenRTC {
+		// A Python worker: no heap, scheduler or GC of ours to show.
+		fmt.Fprintf(&b, "rss %s (sum of shares) · sessions %s · started %d · failed %d · %s",
+			mib(h.RSSBytes), sessions, h.SessionsBegun, h.SessionsFailed, openrtcCPU(h))
+		if h.Draining {
+			b.WriteString(" · draining")
+		}
+	} else {
+		cpu := fmt.Sprintf("cpu %s%% in sessions, %s%% process", f1(h.CPUPct), f1(h.ProcessCPUPct))
+		if h.CPUUnavailable != "" {
+			cpu = "cpu unavailable: " + h.CPUUnavailable
+		}
+		fmt.Fprintf(&b, "rss %s · heap %s · sessions %s · %s · sched p99 %s max %s ms · gc %d (%s ms) · stalls %d",
+			mib(h.RSSBytes), mib(h.HeapBytes), sessions, cpu, f2(h.SchedP99Ms), f2(h.SchedMaxMs),
+			h.GCCycles, f2(h.GCPauseMs), h.Stalls)
 	}
-	fmt.Fprintf(&b, "rss %s · heap %s · sessions %s · %s · sched p99 %s max %s ms · gc %d (%s ms) · stalls %d",
-		mib(h.RSSBytes), mib(h.HeapBytes), sessions, cpu, f2(h.SchedP99Ms), f2(h.SchedMaxMs),
-		h.GCCycles, f2(h.GCPauseMs), h.Stalls)
 	if h.OngoingStalls > 0 {
 		fmt.Fprintf(&b, " (%d ongoing)", h.OngoingStalls)
 	}
@@ -64,11 +73,19 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 	}
 	b.WriteString("\n")
 
-	peak := 0.0
-	for _, x := range h.CPUHistory {
-		peak = max(peak, x)
+	if h.System != nil {
+		b.WriteString(hostLine(h) + "\n")
 	}
-	fmt.Fprintf(&b, "cpu%% last minute %s peak %s%%\n", orDash(spark(h.CPUHistory, peak)), f1(peak))
+	if len(h.CPUHistory) > 0 || len(h.HostCPUHistory) == 0 {
+		peak := 0.0
+		for _, x := range h.CPUHistory {
+			peak = max(peak, x)
+		}
+		fmt.Fprintf(&b, "cpu%% last minute %s peak %s%%\n", orDash(spark(h.CPUHistory, peak)), f1(peak))
+	} else {
+		// OpenRTC's history: the host's CPU, one value per snapshot served.
+		fmt.Fprintf(&b, "host cpu%% history %s (0-100%%)\n", spark(h.HostCPUHistory, 100))
+	}
 	if !p.first.IsZero() {
 		fmt.Fprintf(&b, "recording %s %s → %s\n", strip(p.first, p.last, v.Time, 48),
 			p.first.In(loc).Format("15:04:05"), p.last.In(loc).Format("15:04:05"))
@@ -77,11 +94,12 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}
-	return rowsTable(v.Sessions).write(w)
+	return rowsTable(v.Sessions, h.Kind).write(w)
 }
 
 // rowsTable is the session table of top, with OpenRTC's columns and ours.
-func rowsTable(rows []fold.Row) *table {
+// An OpenRTC worker counts no stalls: its column shows "-".
+func rowsTable(rows []fold.Row, kind string) *table {
 	t := newTable("session", "agent", "tenant", ">dur(s)", ">mem(MB)", ">peak", ">cpu%", ">cpu_s", ">gor", ">stalls", "status", "pin")
 	for _, r := range rows {
 		tenant, gor, pin := "", "", ""
@@ -94,8 +112,12 @@ func rowsTable(rows []fold.Row) *table {
 		if r.Pinned {
 			pin = "yes"
 		}
+		stalls := fmt.Sprint(r.Stalls)
+		if kind == fold.KindOpenRTC {
+			stalls = "-"
+		}
 		t.add(r.SessionID, r.AgentName, tenant, f1(r.DurationS), f2(r.MemMB), f2(r.PeakMB), f1(r.CPUPct),
-			f2(r.CPUSeconds), gor, fmt.Sprint(r.Stalls), r.Status, pin)
+			f2(r.CPUSeconds), gor, stalls, r.Status, pin)
 	}
 	return t
 }
@@ -143,3 +165,41 @@ func secs(s float64) time.Duration { return time.Duration(s * float64(time.Secon
 
 // clock formats a duration as 1h02m03s, 2m03s or 3s, as the screen does.
 func clock(d time.Duration) string { return tui.FormatDuration(d) }
+
+// openrtcCPU describes the sessions' CPU of an OpenRTC worker: a share of its
+// event loop's time, over the window the figures cover.
+func openrtcCPU(h fold.Header) string {
+	if h.CPUWindowS > 0 && h.CPUWindowS < h.UptimeS {
+		return fmt.Sprintf("cpu %s%% in sessions over the last %s", f1(h.CPUPct), clock(secs(h.CPUWindowS)))
+	}
+	return fmt.Sprintf("cpu %s%% in sessions since start", f1(h.CPUPct))
+}
+
+// hostLine is the host's vitals, as OpenRTC's header shows them; "n/a" for
+// what the host did not give.
+func hostLine(h fold.Header) string {
+	s := h.System
+	na := func(p *float64, format string) string {
+		if p == nil {
+			return "n/a"
+		}
+		return fmt.Sprintf(format, *p)
+	}
+	gb := func(p *uint64) string {
+		if p == nil {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.1fG", float64(*p)/1e9)
+	}
+	vcpus := "n/a"
+	if s.VCPUs != nil {
+		vcpus = fmt.Sprint(*s.VCPUs)
+	}
+	line := fmt.Sprintf("host cpu %s of %s vCPUs · mem %s / %s · swap %s / %s · load %s %s %s · net %s",
+		na(s.CPUPct, "%.1f%%"), vcpus, gb(s.MemUsedBytes), gb(s.MemTotalBytes), gb(s.SwapUsedBytes), gb(s.SwapTotalBytes),
+		na(s.Load1, "%.2f"), na(s.Load5, "%.2f"), na(s.Load15, "%.2f"), na(s.NetRateBps, "%.0f B/s"))
+	if h.SavedBytes != nil {
+		line += fmt.Sprintf(" · saved %.1fG", float64(*h.SavedBytes)/1e9)
+	}
+	return line
+}
