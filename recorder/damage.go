@@ -29,9 +29,16 @@ const (
 	// BadLine is a line that is not a JSON object with an RFC 3339 "time"
 	// string, or that is longer than the reader's line limit. It is skipped.
 	BadLine
+	// IndexMismatch is a copy of the index that disagrees with another or
+	// with the data it describes: a footer entry and the index frame at
+	// its offset, an index frame and the data frame after it, or an entry
+	// and the records its frame holds. Nothing is lost: the reader believes
+	// the frame that decodes and reads it. verify counts it as damage.
+	IndexMismatch
 )
 
-// String returns "truncated-tail", "corrupt-frame" or "bad-line".
+// String returns "truncated-tail", "corrupt-frame", "bad-line" or
+// "index-mismatch".
 func (k DamageKind) String() string {
 	switch k {
 	case TruncatedTail:
@@ -40,6 +47,8 @@ func (k DamageKind) String() string {
 		return "corrupt-frame"
 	case BadLine:
 		return "bad-line"
+	case IndexMismatch:
+		return "index-mismatch"
 	}
 	return fmt.Sprintf("DamageKind(%d)", uint8(k))
 }

@@ -119,22 +119,66 @@ func parseFrameEntry(b []byte) (FrameEntry, error) {
 	return e, nil
 }
 
-// appendFileHeader appends the payload of the file header frame.
-func appendFileHeader(dst []byte, schemaVersion uint16, created time.Time) []byte {
-	dst = append(dst, fileHeaderMagic...)
-	dst = binary.LittleEndian.AppendUint16(dst, schemaVersion)
-	dst = binary.LittleEndian.AppendUint16(dst, 0)
-	var b [8]byte
-	putUnixNano(b[:], created)
-	return append(dst, b[:]...)
+// fileHeader is the payload of the file header frame.
+type fileHeader struct {
+	schema  uint16
+	created time.Time
+	worker  WorkerID // zero in files written before the header named it
 }
 
-// parseFileHeader reads the payload of the file header frame.
-func parseFileHeader(b []byte) (schemaVersion uint16, created time.Time, err error) {
-	if len(b) < fileHeaderLen || string(b[:8]) != fileHeaderMagic {
-		return 0, time.Time{}, errors.New("not an openrtc recording header")
+// maxWorkerField bounds the worker name and host stored in a file header.
+const maxWorkerField = 255
+
+// maxFileHeaderLen is the most of a file header's payload a reader looks at.
+const maxFileHeaderLen = fileHeaderLen + 4 + 2*(2+maxWorkerField)
+
+// appendFileHeader appends the payload of the file header frame: the 20
+// bytes every version has, then who writes the file (pid u32, then the
+// worker name and the host, each a u16 length and that many bytes), so that
+// files of different workers can be told apart from their first bytes.
+func appendFileHeader(dst []byte, h fileHeader) []byte {
+	dst = append(dst, fileHeaderMagic...)
+	dst = binary.LittleEndian.AppendUint16(dst, h.schema)
+	dst = binary.LittleEndian.AppendUint16(dst, 0)
+	var b [8]byte
+	putUnixNano(b[:], h.created)
+	dst = append(dst, b[:]...)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(max(h.worker.PID, 0)))
+	for _, s := range []string{h.worker.Name, h.worker.Host} {
+		s = s[:min(len(s), maxWorkerField)]
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(s)))
+		dst = append(dst, s...)
 	}
-	return binary.LittleEndian.Uint16(b[8:]), getUnixNano(b[12:]), nil
+	return dst
+}
+
+// parseFileHeader reads the payload of the file header frame. The worker
+// fields are optional (older files end after 20 bytes); ones that do not fit
+// the payload are left unknown.
+func parseFileHeader(b []byte) (fileHeader, error) {
+	if len(b) < fileHeaderLen || string(b[:8]) != fileHeaderMagic {
+		return fileHeader{}, errors.New("not an openrtc recording header")
+	}
+	h := fileHeader{schema: binary.LittleEndian.Uint16(b[8:]), created: getUnixNano(b[12:])}
+	rest := b[fileHeaderLen:]
+	if len(rest) < 4 {
+		return h, nil
+	}
+	pid := int(binary.LittleEndian.Uint32(rest))
+	rest = rest[4:]
+	var fields [2]string
+	for i := range fields {
+		if len(rest) < 2 {
+			return h, nil
+		}
+		n := int(binary.LittleEndian.Uint16(rest))
+		if n > maxWorkerField || len(rest) < 2+n {
+			return h, nil
+		}
+		fields[i], rest = string(rest[2:2+n]), rest[2+n:]
+	}
+	h.worker = WorkerID{Name: fields[0], Host: fields[1], PID: pid}
+	return h, nil
 }
 
 // appendFooter appends the payload of the footer frame: every entry with its

@@ -1,91 +1,163 @@
 package recorder
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 )
 
+// indexSlack is how far a frame's indexed time range, read from a single
+// copy of the index (an index frame without a footer to confirm it), is
+// trusted to be off: such a frame is skipped by a time-range scan only when
+// it lies further than this outside the range. An entry that cannot be right
+// (its range reversed, or out of step with its neighbours by more than this)
+// is not trusted at all: the frame is decoded to learn its times.
+const indexSlack = time.Minute
+
 // indexBinary builds the frame index of a file that starts with a zstd or
-// skippable frame: from the footer when it is present and consistent,
-// otherwise by walking the frames.
+// skippable frame. Every copy of the index is checked against the others and
+// against the data (docs/recording-format.md, "Reading a recording"):
+//
+//   - a footer is used as it is when every entry matches, byte for byte, the
+//     index frame at its offset and the entries tile the file exactly, from
+//     the end of the header to the footer, each data frame starting with the
+//     zstd magic;
+//   - otherwise the file is walked frame by frame, and the footer's entries
+//     are compared with what the walk found: every disagreement is reported
+//     as IndexMismatch, and the frames the walk found are believed;
+//   - an entry read from one copy only is checked for plausibility, and a
+//     frame whose copies disagree on its contents is decoded to learn them.
 func (f *recFile) indexBinary() error {
 	f.readHeader()
-	if frames, ok := f.readFooter(); ok {
-		f.frames, f.source, f.format = frames, IndexFooter, FormatRecording
-		return nil
+	ft := f.readFooter()
+	f.footer, f.footerStart = ft.present, ft.start
+	if ft.present && ft.err == nil {
+		if frames, ok := f.footerAgrees(ft); ok {
+			f.frames, f.source, f.format = frames, IndexFooter, FormatRecording
+			return nil
+		}
 	}
 	f.source = IndexRebuilt
-	return f.rebuild()
+	if err := f.rebuild(); err != nil {
+		return err
+	}
+	if ft.present {
+		f.reconcile(ft)
+	}
+	f.checkTimes()
+	return nil
 }
 
 // readHeader reads the file header frame, when there is one.
 func (f *recFile) readHeader() {
-	var b [skipHeaderLen + fileHeaderLen]byte
-	if _, err := f.r.ReadAt(b[:], 0); err != nil {
+	var b [skipHeaderLen + maxFileHeaderLen]byte
+	n, _ := f.r.ReadAt(b[:min(int64(len(b)), f.size)], 0)
+	if n < skipHeaderLen || binary.LittleEndian.Uint32(b[:]) != magicFileHeader {
 		return
 	}
-	if binary.LittleEndian.Uint32(b[:]) != magicFileHeader {
+	size := int64(binary.LittleEndian.Uint32(b[4:]))
+	if skipHeaderLen+size > f.size {
 		return
 	}
-	if v, created, err := parseFileHeader(b[skipHeaderLen:]); err == nil {
-		f.header, f.schema, f.created = true, v, created
+	h, err := parseFileHeader(b[skipHeaderLen:min(n, skipHeaderLen+int(min(size, maxFileHeaderLen)))])
+	if err != nil {
+		return
 	}
+	f.header, f.schema, f.created, f.headerEnd = true, h.schema, h.created, skipHeaderLen+size
+	f.id = h.worker
 }
 
-// readFooter finds the footer from the last 12 bytes of the file and checks
-// that its entries are in order and inside the file; any doubt means the
-// index is rebuilt instead.
-func (f *recFile) readFooter() ([]recFrame, bool) {
+// footerRead is what readFooter found at the end of the file.
+type footerRead struct {
+	present bool  // the file ends with the footer magic
+	err     error // why the footer cannot be used, when present
+	start   int64 // offset of the footer frame
+	entries []FrameEntry
+	raw     [][]byte // each entry's 32 bytes, as stored
+}
+
+// readFooter finds the footer from the last 12 bytes of the file and parses
+// it. Entries must be in file order and inside the file; whether they match
+// the index frames is footerAgrees's question.
+func (f *recFile) readFooter() footerRead {
+	var ft footerRead
 	if f.size < skipHeaderLen+footerTrailer {
-		return nil, false
+		return ft
 	}
 	var tr [footerTrailer]byte
 	if _, err := f.r.ReadAt(tr[:], f.size-footerTrailer); err != nil || string(tr[4:]) != footerMagic {
-		return nil, false
+		return ft
 	}
+	ft.present = true
 	count := int64(binary.LittleEndian.Uint32(tr[:]))
 	payload := count*footerEntryLen + footerTrailer
-	start := f.size - skipHeaderLen - payload
-	if start < 0 {
-		return nil, false
+	ft.start = f.size - skipHeaderLen - payload
+	if ft.start < 0 {
+		ft.err = fmt.Errorf("footer of %d entries is longer than the file", count)
+		return ft
 	}
 	b := make([]byte, skipHeaderLen+payload)
-	if _, err := f.r.ReadAt(b, start); err != nil {
-		return nil, false
+	if _, err := f.r.ReadAt(b, ft.start); err != nil {
+		ft.err = fmt.Errorf("read footer: %w", err)
+		return ft
 	}
-	if binary.LittleEndian.Uint32(b) != magicFooter || int64(binary.LittleEndian.Uint32(b[4:])) != payload {
-		return nil, false
+	if m, n := binary.LittleEndian.Uint32(b), int64(binary.LittleEndian.Uint32(b[4:])); m != magicFooter || n != payload {
+		ft.err = fmt.Errorf("footer frame at offset %d has magic %#08x and size %d, want %#08x and %d (for its count of %d entries)",
+			ft.start, m, n, magicFooter, payload, count)
+		return ft
 	}
-	frames := make([]recFrame, 0, count)
-	prevEnd := int64(0)
+	prev := int64(-1)
 	for i := range count {
 		p := b[skipHeaderLen+i*footerEntryLen:]
 		off := int64(binary.LittleEndian.Uint64(p))
 		e, err := parseFrameEntry(p[8:footerEntryLen])
-		if err != nil || off < prevEnd || off > start {
-			return nil, false
+		if err != nil {
+			ft.err = fmt.Errorf("footer entry %d: %w", i, err)
+			return ft
 		}
-		e.Offset = off
-		e.DataOffset = off + skipHeaderLen + frameEntryLen
-		end := e.DataOffset + int64(e.CompLen)
-		if end > start {
-			return nil, false
+		if off <= prev || off+skipHeaderLen+frameEntryLen+int64(e.CompLen) > ft.start {
+			ft.err = fmt.Errorf("footer entry %d: offset %d and length %d are out of order or past the footer", i, off, e.CompLen)
+			return ft
 		}
-		prevEnd = end
-		frames = append(frames, recFrame{FrameEntry: e, dataLen: int64(e.CompLen), known: !e.MinTime.IsZero()})
+		prev = off
+		e.Offset, e.DataOffset = off, off+skipHeaderLen+frameEntryLen
+		ft.entries = append(ft.entries, e)
+		ft.raw = append(ft.raw, p[8:footerEntryLen])
 	}
-	// Spot-check that the first and last entries point at index frames.
-	for _, i := range []int{0, len(frames) - 1} {
-		if i < 0 {
-			continue
-		}
-		var m [4]byte
-		if _, err := f.r.ReadAt(m[:], frames[i].Offset); err != nil || binary.LittleEndian.Uint32(m[:]) != magicFrameIndex {
+	return ft
+}
+
+// footerAgrees checks the footer against the file without decompressing:
+// each entry against the index frame at its offset (the same 32 bytes), and
+// the entries together against the file's layout (the first frame right
+// after the header, each frame right after the one before, the last ending
+// where the footer starts, a zstd magic where each data frame starts). It
+// costs one small read per frame.
+func (f *recFile) footerAgrees(ft footerRead) ([]recFrame, bool) {
+	if len(ft.entries) == 0 {
+		return nil, false
+	}
+	pos := f.headerEnd
+	frames := make([]recFrame, 0, len(ft.entries))
+	var b [indexFrameLen + 4]byte
+	for i, e := range ft.entries {
+		if e.Offset != pos {
 			return nil, false
 		}
+		if _, err := f.r.ReadAt(b[:], e.Offset); err != nil {
+			return nil, false
+		}
+		if binary.LittleEndian.Uint32(b[:]) != magicFrameIndex || binary.LittleEndian.Uint32(b[4:]) != frameEntryLen ||
+			!bytes.Equal(b[skipHeaderLen:indexFrameLen], ft.raw[i]) ||
+			binary.LittleEndian.Uint32(b[indexFrameLen:]) != magicZstd {
+			return nil, false
+		}
+		pos = e.DataOffset + int64(e.CompLen)
+		frames = append(frames, recFrame{FrameEntry: e, dataLen: int64(e.CompLen), known: !e.MinTime.IsZero(), confirmed: true})
 	}
-	return frames, true
+	return frames, pos == ft.start
 }
 
 // unit is one frame found at a file offset by unitAt.
@@ -93,6 +165,7 @@ type unit struct {
 	end    int64
 	frame  *recFrame // a data frame, with or without its index frame
 	footer bool
+	damage []Damage // index damage found on the way, with the frame believed
 }
 
 // unitAt parses the frame (or index+data pair) at pos. It returns
@@ -108,15 +181,11 @@ func (f *recFile) unitAt(pos int64) (unit, error) {
 	}
 	magic := binary.LittleEndian.Uint32(h[:])
 	if magic == magicZstd {
-		zi, err := walkZstdFrame(f.r, pos, f.size)
+		fr, end, err := f.bareFrame(pos)
 		if err != nil {
 			return unit{}, err
 		}
-		fr := &recFrame{FrameEntry: FrameEntry{Offset: pos, DataOffset: pos}, dataLen: zi.end - pos}
-		if zi.contentSize >= 0 && uint64(zi.contentSize) <= maxDecodeAll {
-			fr.RawLen = uint32(zi.contentSize)
-		}
-		return unit{end: zi.end, frame: fr}, nil
+		return unit{end: end, frame: fr}, nil
 	}
 	if magic < magicSkipMin || magic > magicSkipMax {
 		return unit{}, fmt.Errorf("bad magic %#08x", magic)
@@ -126,65 +195,140 @@ func (f *recFile) unitAt(pos int64) (unit, error) {
 	}
 	size := int64(binary.LittleEndian.Uint32(h[4:]))
 	end := pos + skipHeaderLen + size
-	if end > f.size {
-		return unit{}, errFrameShort
-	}
 	switch magic {
 	case magicFooter:
+		if end > f.size {
+			return unit{}, errFrameShort
+		}
 		return unit{end: end, footer: true}, nil
 	case magicFileHeader:
+		if end > f.size {
+			return unit{}, errFrameShort
+		}
 		if pos != 0 {
 			return unit{}, errors.New("file header in the middle of the file")
 		}
 		return unit{end: end}, nil
 	case magicFrameIndex:
-	default:
-		return unit{end: end}, nil // a skippable frame of someone else's: not ours to judge
+		return f.indexedFrameAt(pos, size)
 	}
-	if size != frameEntryLen {
-		return unit{}, fmt.Errorf("index frame of %d bytes, want %d", size, frameEntryLen)
+	if end > f.size {
+		return unit{}, errFrameShort
 	}
+	return unit{end: end}, nil // a skippable frame of someone else's: not ours to judge
+}
+
+// bareFrame walks the zstd frame at pos, which has no index frame.
+func (f *recFile) bareFrame(pos int64) (*recFrame, int64, error) {
+	zi, err := walkZstdFrame(f.r, pos, f.size)
+	if err != nil {
+		return nil, 0, err
+	}
+	fr := &recFrame{FrameEntry: FrameEntry{Offset: pos, DataOffset: pos}, dataLen: zi.end - pos}
+	if zi.contentSize >= 0 && uint64(zi.contentSize) <= maxDecodeAll {
+		fr.RawLen = uint32(zi.contentSize)
+	}
+	return fr, zi.end, nil
+}
+
+// indexedFrameAt reads the index frame at pos, whose size field says size,
+// and the data frame after it. The data frame is believed over its index
+// frame: when the entry's length, version or the frame's own size field is
+// damaged but a whole zstd frame follows where the writer puts it, that
+// frame is read (its contents learnt by decoding it) and the index frame is
+// reported as IndexMismatch. Only when no zstd frame follows is the pair an
+// error.
+func (f *recFile) indexedFrameAt(pos, size int64) (unit, error) {
+	layoutData := pos + indexFrameLen // where the writer puts the data frame
 	var eb [frameEntryLen]byte
+	if pos+skipHeaderLen+frameEntryLen > f.size {
+		return unit{}, errFrameShort
+	}
 	if _, err := f.r.ReadAt(eb[:], pos+skipHeaderLen); err != nil {
 		return unit{}, fmt.Errorf("read index frame: %w", err)
 	}
-	e, err := parseFrameEntry(eb[:])
-	if err != nil {
-		return unit{}, err
+	var why []string
+	e, perr := parseFrameEntry(eb[:])
+	if perr != nil {
+		why = append(why, perr.Error())
 	}
-	e.Offset, e.DataOffset = pos, end
-	dataEnd := end + int64(e.CompLen)
-	if dataEnd > f.size {
-		return unit{}, errFrameShort
-	}
-	zi, err := walkZstdFrame(f.r, end, dataEnd)
-	if err != nil {
-		if errors.Is(err, errFrameShort) {
-			err = fmt.Errorf("data frame longer than the %d bytes its index frame says", e.CompLen)
+	var zi zstdFrameInfo
+	zerr := errFrameShort
+	if size > frameEntryLen && pos+skipHeaderLen+size < f.size {
+		// A longer entry of a later version: the data follows the
+		// skippable frame, and the first 32 bytes are the entry we know.
+		// Unless no frame is there: then the size field is damaged.
+		zi, zerr = walkZstdFrame(f.r, pos+skipHeaderLen+size, f.size)
+		if zerr == nil {
+			layoutData = pos + skipHeaderLen + size
 		}
-		return unit{}, err
 	}
-	if zi.end != dataEnd {
-		return unit{}, fmt.Errorf("data frame of %d bytes, its index frame says %d", zi.end-end, e.CompLen)
+	if zerr != nil {
+		if size != frameEntryLen {
+			why = append(why, fmt.Sprintf("its size field says %d bytes, want %d", size, frameEntryLen))
+		}
+		zi, zerr = walkZstdFrame(f.r, layoutData, f.size)
 	}
-	fr := &recFrame{FrameEntry: e, dataLen: int64(e.CompLen), known: !e.MinTime.IsZero()}
-	return unit{end: dataEnd, frame: fr}, nil
+	if zerr != nil {
+		if errors.Is(zerr, errFrameShort) && perr == nil && layoutData+int64(e.CompLen) > f.size {
+			return unit{}, errFrameShort // the pair was being written: a torn tail
+		}
+		if len(why) > 0 {
+			return unit{}, fmt.Errorf("index frame: %s; no zstd frame after it: %v", why[0], zerr)
+		}
+		return unit{}, zerr
+	}
+	fr := &recFrame{FrameEntry: e, dataLen: zi.end - layoutData, known: !e.MinTime.IsZero()}
+	fr.Offset, fr.DataOffset = pos, layoutData
+	if perr == nil && int64(e.CompLen) != fr.dataLen {
+		why = append(why, fmt.Sprintf("its entry says the data frame is %d bytes, the data frame at offset %d is %d", e.CompLen, layoutData, fr.dataLen))
+	}
+	if len(why) == 0 {
+		return unit{end: zi.end, frame: fr}, nil
+	}
+	// The entry is wrong somewhere: keep only what the data frame proves.
+	fr.distrust()
+	fr.CompLen = uint32(fr.dataLen)
+	if zi.contentSize >= 0 && uint64(zi.contentSize) <= maxDecodeAll {
+		fr.RawLen = uint32(zi.contentSize)
+	}
+	if perr != nil {
+		fr.claim = nil // not an entry at all
+	}
+	d := Damage{Kind: IndexMismatch, Offset: pos, Line: -1,
+		Err: fmt.Errorf("index frame disagrees with its data frame: %s; the data frame was read", joinWhy(why))}
+	return unit{end: zi.end, frame: fr, damage: []Damage{d}}, nil
+}
+
+func joinWhy(why []string) string {
+	s := why[0]
+	for _, w := range why[1:] {
+		s += "; " + w
+	}
+	return s
 }
 
 // rebuild walks the file frame by frame, without decompressing: skippable
-// frames by their size field, data frames by their index frame or, lacking
-// one, by their zstd block headers. A frame that does not parse is damage:
-// reading resumes at the next offset where a frame parses, and when none does
-// the rest of the file is a torn tail.
+// frames by their size field, data frames by their index frame and their
+// zstd block headers. A frame that does not parse is damage: reading resumes
+// at the next offset where a frame parses, and when none does the rest of
+// the file is a torn tail.
 func (f *recFile) rebuild() error {
 	pos := int64(0)
 	indexed := false
 	for pos < f.size {
 		u, err := f.unitAt(pos)
 		if err == nil {
+			for _, d := range u.damage {
+				f.addDamage(d)
+			}
 			if u.frame != nil {
 				indexed = indexed || u.frame.Offset != u.frame.DataOffset
 				f.frames = append(f.frames, *u.frame)
+			}
+			if u.footer && (u.end != f.size || !f.footer) {
+				f.addDamage(Damage{Kind: IndexMismatch, Offset: pos, Line: -1,
+					Err: errors.New("a footer frame that does not end the file with its count and \"ORTCFOOT\"; it was not used")})
 			}
 			if u.footer && u.end == f.size {
 				break
@@ -192,9 +336,20 @@ func (f *recFile) rebuild() error {
 			pos = u.end
 			continue
 		}
+		if f.footer && pos == f.footerStart {
+			break // a damaged footer, reported by reconcile
+		}
 		next, rerr := f.resync(pos + 1)
 		if rerr != nil {
 			return rerr
+		}
+		if next == pos+indexFrameLen && f.bareAt(next) {
+			// Only the index frame in front of a whole data frame is
+			// damaged: the data frame is read, nothing is lost.
+			f.addDamage(Damage{Kind: IndexMismatch, Offset: pos, Line: -1,
+				Err: fmt.Errorf("a damaged index frame (%v); the data frame after it was read", err)})
+			pos = next
+			continue
 		}
 		if next < 0 {
 			f.addDamage(Damage{Kind: TruncatedTail, Offset: pos, Line: -1, Bytes: f.size - pos, Err: err})
@@ -210,9 +365,20 @@ func (f *recFile) rebuild() error {
 	return nil
 }
 
+// bareAt reports whether a zstd frame without an index frame starts at pos.
+func (f *recFile) bareAt(pos int64) bool {
+	var m [4]byte
+	if _, err := f.r.ReadAt(m[:], pos); err != nil || binary.LittleEndian.Uint32(m[:]) != magicZstd {
+		return false
+	}
+	_, err := walkZstdFrame(f.r, pos, f.size)
+	return err == nil
+}
+
 // resync searches forward from pos for the next offset where a frame parses:
 // one of our index frames, a footer, or a bare zstd frame. It returns -1
-// when there is none.
+// when there is none. A magic that occurs by chance inside compressed data
+// is rejected because what follows it does not parse as a whole frame.
 func (f *recFile) resync(pos int64) (int64, error) {
 	const chunk = 64 << 10
 	buf := make([]byte, chunk+3)
@@ -224,7 +390,7 @@ func (f *recFile) resync(pos int64) (int64, error) {
 		for i := int64(0); i+4 <= n; i++ {
 			switch binary.LittleEndian.Uint32(buf[i:]) {
 			case magicFrameIndex, magicFooter, magicZstd:
-				if _, err := f.unitAt(pos + i); err == nil {
+				if u, err := f.unitAt(pos + i); err == nil && (!u.footer || u.end == f.size) {
 					return pos + i, nil
 				}
 			}
@@ -232,4 +398,151 @@ func (f *recFile) resync(pos int64) (int64, error) {
 		pos += n - 3
 	}
 	return -1, nil
+}
+
+// reconcile compares a footer that did not agree with the file with the
+// frames the walk found, reporting each disagreement. The walk is believed:
+// it found those frames where the bytes say they are. A frame that both
+// copies describe alike keeps its facts; one they disagree on is decoded to
+// learn them.
+func (f *recFile) reconcile(ft footerRead) {
+	report := func(off int64, format string, args ...any) {
+		f.addDamage(Damage{Kind: IndexMismatch, Offset: off, Line: -1, Err: fmt.Errorf(format, args...)})
+	}
+	if ft.err != nil {
+		report(ft.start, "footer: %v; the index was rebuilt by walking the frames", ft.err)
+		return
+	}
+	byData := make(map[int64]int, len(ft.entries))
+	for i, e := range ft.entries {
+		byData[e.DataOffset] = i
+	}
+	matched := make([]bool, len(ft.entries))
+	var b [indexFrameLen]byte
+	for k := range f.frames {
+		fr := &f.frames[k]
+		i, ok := byData[fr.DataOffset]
+		if !ok {
+			report(fr.Offset, "the frame at offset %d is missing from the footer", fr.Offset)
+			continue
+		}
+		matched[i] = true
+		fe := ft.entries[i]
+		var diff []string
+		if int64(fe.CompLen) != fr.dataLen {
+			diff = append(diff, fmt.Sprintf("compressed length %d, the data frame is %d", fe.CompLen, fr.dataLen))
+		}
+		twin := false
+		if fr.Offset != fr.DataOffset && !fr.distrusted {
+			// Compare the stored bytes of both copies.
+			if _, err := f.r.ReadAt(b[:], fr.Offset); err == nil && bytes.Equal(b[skipHeaderLen:], ft.raw[i]) {
+				twin = true
+			} else if len(diff) == 0 {
+				diff = append(diff, "its entry differs from the index frame's: "+entryDiff(fe, fr.FrameEntry))
+			}
+		}
+		switch {
+		case len(diff) > 0:
+			report(fe.Offset, "footer entry %d disagrees with the frame at offset %d: %s; the frame was read", i, fr.Offset, joinWhy(diff))
+			fr.distrust()
+		case twin:
+			fr.confirmed = true
+		case fr.distrusted && int64(fe.CompLen) == fr.dataLen:
+			// The index frame is damaged, the footer's entry matches the
+			// data frame: one copy, checked like any single copy.
+			keep := fr.FrameEntry
+			fr.FrameEntry = fe
+			fr.Offset, fr.DataOffset = keep.Offset, keep.DataOffset
+			fr.known, fr.distrusted, fr.claim = !fe.MinTime.IsZero(), false, nil
+		}
+	}
+	for i, ok := range matched {
+		if !ok {
+			report(ft.entries[i].Offset, "footer entry %d points at offset %d, where no frame starts", i, ft.entries[i].Offset)
+		}
+	}
+}
+
+// entryDiff names the fields in which two entries differ.
+func entryDiff(a, b FrameEntry) string {
+	var d []string
+	if a.Flags != b.Flags {
+		d = append(d, fmt.Sprintf("flags %#x vs %#x", a.Flags, b.Flags))
+	}
+	if a.CompLen != b.CompLen {
+		d = append(d, fmt.Sprintf("compressed length %d vs %d", a.CompLen, b.CompLen))
+	}
+	if a.Records != b.Records {
+		d = append(d, fmt.Sprintf("records %d vs %d", a.Records, b.Records))
+	}
+	if a.RawLen != b.RawLen {
+		d = append(d, fmt.Sprintf("raw length %d vs %d", a.RawLen, b.RawLen))
+	}
+	if !a.MinTime.Equal(b.MinTime) {
+		d = append(d, fmt.Sprintf("min time %s vs %s", fmtTime(a.MinTime), fmtTime(b.MinTime)))
+	}
+	if !a.MaxTime.Equal(b.MaxTime) {
+		d = append(d, fmt.Sprintf("max time %s vs %s", fmtTime(a.MaxTime), fmtTime(b.MaxTime)))
+	}
+	if len(d) == 0 {
+		return "reserved bytes"
+	}
+	return joinWhy(d)
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "none"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// checkTimes judges the entries that only one copy of the index vouches for
+// (frames of a file without a usable footer). An entry whose range is
+// reversed, or that is out of step with the frames around it by more than
+// indexSlack, is distrusted: its frame is decoded when read, and what the
+// decoding finds is compared with the entry then. The others are used with
+// indexSlack of tolerance. The writer closes frames in time order,
+// so entries of an intact file follow one another.
+func (f *recFile) checkTimes() {
+	prevMin := time.Time{}
+	for i := range f.frames {
+		fr := &f.frames[i]
+		if !fr.known || fr.confirmed || fr.plain {
+			if fr.known {
+				prevMin = fr.MinTime
+			}
+			continue
+		}
+		ok := !fr.MaxTime.Before(fr.MinTime) &&
+			(prevMin.IsZero() || !fr.MinTime.Before(prevMin.Add(-indexSlack)))
+		if ok {
+			for _, nx := range f.frames[i+1:] {
+				if nx.known {
+					ok = !fr.MaxTime.After(nx.MinTime.Add(indexSlack))
+					break
+				}
+			}
+		}
+		if !ok {
+			// Decoding it tells whether the entry or a neighbour lied,
+			// and reports it then.
+			fr.distrust()
+			continue
+		}
+		fr.slack = indexSlack
+		prevMin = fr.MinTime
+	}
+}
+
+// distrust stops using the frame's entry: its facts are learnt by decoding
+// the frame, and compared then with the entry it claimed.
+func (fr *recFrame) distrust() {
+	if fr.claim == nil && !fr.distrusted {
+		c := fr.FrameEntry
+		fr.claim = &c
+	}
+	fr.distrusted, fr.known, fr.confirmed, fr.slack = true, false, false, 0
+	fr.Flags, fr.Records, fr.RawLen = 0, 0, 0
+	fr.MinTime, fr.MaxTime = time.Time{}, time.Time{}
 }

@@ -88,6 +88,7 @@ type FileInfo struct {
 	Path          string // as given to Open; "-" for standard input
 	Format        Format
 	Index         IndexSource
+	Footer        bool      // the file ends with a footer (used or not)
 	Size          int64     // bytes
 	Created       time.Time // from the recording's file header; zero when absent
 	Frames        int       // data frames (for a plain log: chunks of lines)
@@ -192,12 +193,15 @@ type recFile struct {
 	format Format
 	source IndexSource
 
-	startT  time.Time // first record time, for ordering and merging; set by Set.order
-	header  bool      // starts with our file header
-	created time.Time
-	schema  uint16
-	id      WorkerID // who wrote it, once known (worker)
-	idKnown bool
+	startT      time.Time // first record time, for ordering and merging; set by Set.order
+	header      bool      // starts with our file header
+	headerEnd   int64     // offset just past the file header frame (0 without one)
+	footer      bool      // ends with the footer magic
+	footerStart int64     // where that footer's frame would start
+	created     time.Time
+	schema      uint16
+	id          WorkerID // who wrote it, once known (worker)
+	idKnown     bool
 
 	mu        sync.Mutex // guards what scans learn: frames' facts, damage
 	frames    []recFrame
@@ -216,6 +220,13 @@ type recFrame struct {
 	known   bool  // MinTime, MaxTime and Records are valid
 	mark    int64 // bad lines before this decompressed offset are already reported
 	corrupt bool  // decoding failed; reported once
+
+	// How far the entry is believed (docs/recording-format.md, "Trust"):
+	confirmed  bool          // two copies of the index agree on it
+	distrusted bool          // its entry was wrong or doubtful: known only once decoded
+	slack      time.Duration // a single copy's tolerance in time-range skips
+	claim      *FrameEntry   // the entry a distrusted frame's index claimed
+	checked    bool          // decoded contents were compared with the entry
 }
 
 func (f *recFile) close() error {
@@ -235,7 +246,7 @@ func (f *recFile) info() FileInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fi := FileInfo{
-		Path: f.path, Format: f.format, Index: f.source, Size: f.size, Created: f.created,
+		Path: f.path, Format: f.format, Index: f.source, Footer: f.footer, Size: f.size, Created: f.created,
 		Frames: len(f.frames), LostBytes: f.lostBytes, BadLines: f.badLines,
 		Damage: append([]Damage(nil), f.damage...),
 	}

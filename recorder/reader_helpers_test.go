@@ -58,7 +58,7 @@ func newRecBuilder(t testing.TB) *recBuilder {
 	}
 	t.Cleanup(func() { enc.Close() })
 	b := &recBuilder{t: t, enc: enc}
-	b.buf = appendSkippable(b.buf, magicFileHeader, appendFileHeader(nil, 1, t0))
+	b.buf = appendSkippable(b.buf, magicFileHeader, appendFileHeader(nil, fileHeader{schema: 1, created: t0}))
 	return b
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -33,6 +34,9 @@ type cursor struct {
 
 	rec      int // records seen in the loaded frame
 	min, max time.Time
+	lines    int  // non-empty lines of the loaded frame, records or not
+	firstKF  bool // its first line is a keyframe
+	rawEnd   int64
 
 	head Record
 	err  error // an I/O error: the scan stops
@@ -55,10 +59,17 @@ func (c *cursor) advance() bool {
 			continue
 		}
 		if tooLong {
+			c.lines++
 			c.bad(off, n, errLineTooLong)
 			continue
 		}
 		t, err := recordTime(line)
+		if err != errEmptyLine {
+			if c.lines == 0 {
+				c.firstKF = err == nil && isKeyframe(line)
+			}
+			c.lines++
+		}
 		if err != nil {
 			if err != errEmptyLine {
 				c.bad(off, n, err)
@@ -93,12 +104,15 @@ func (c *cursor) load() bool {
 		if fr.corrupt {
 			continue // reported when first decoded
 		}
-		if fr.known && (fr.Records == 0 ||
-			(!c.since.IsZero() && fr.MaxTime.Before(c.since)) ||
-			(!c.until.IsZero() && !fr.MinTime.Before(c.until))) {
+		// A single copy of the index is trusted to within its slack; a
+		// frame the index may misplace by more is read, not skipped.
+		if fr.known && ((fr.Records == 0 && fr.slack == 0) ||
+			(!c.since.IsZero() && fr.MaxTime.Add(fr.slack).Before(c.since)) ||
+			(!c.until.IsZero() && !fr.MinTime.Add(-fr.slack).Before(c.until))) {
 			continue
 		}
 		c.fr, c.rec, c.min, c.max = fr, 0, time.Time{}, time.Time{}
+		c.lines, c.firstKF, c.rawEnd = 0, false, 0
 		if c.open(i) {
 			c.cur = i
 			return true
@@ -186,7 +200,9 @@ func (c *cursor) nextLine() (line []byte, off, n int64, tooLong, ok bool) {
 func (c *cursor) finish() {
 	i := c.cur
 	c.cur = -1
+	c.rawEnd = int64(len(c.data))
 	if c.lr != nil {
+		c.rawEnd = c.lr.off
 		err := c.lr.err
 		c.lbuf = c.lr.buf
 		c.lr = nil
@@ -198,19 +214,77 @@ func (c *cursor) finish() {
 			return
 		}
 	}
-	if c.fr.known {
+	if c.fr.plain || (c.fr.known && c.fr.checked) {
 		return
 	}
 	f := c.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fr := &f.frames[i]
-	if fr.known || fr.corrupt {
+	if fr.corrupt || fr.checked {
 		return
 	}
-	fr.known = true
+	fr.checked = true
+	claim := fr.claim
+	if fr.known {
+		claim = &fr.FrameEntry
+	}
+	if claim != nil {
+		if diff := c.contentDiff(*claim); diff != "" {
+			f.addDamageLocked(Damage{Kind: IndexMismatch, Offset: fr.Offset, Line: -1,
+				Err: fmt.Errorf("the frame holds %s; its index said %s; the records were read", diff, c.claimed(*claim))})
+		}
+	}
+	if fr.known && claim != nil && c.contentDiff(*claim) == "" {
+		fr.slack = 0 // the entry is right
+		return
+	}
+	// What the frame holds is known now, whatever the index said.
+	fr.known, fr.slack, fr.claim = true, 0, nil
 	fr.Records = uint32(c.rec)
 	fr.MinTime, fr.MaxTime = c.min, c.max
+	if c.rawEnd > 0 && c.rawEnd <= 1<<32-1 {
+		fr.RawLen = uint32(c.rawEnd)
+	}
+	if c.firstKF {
+		fr.Flags |= FlagKeyframe
+	} else {
+		fr.Flags &^= FlagKeyframe
+	}
+}
+
+// contentDiff says how the decoded frame differs from the entry that
+// described it ("" when it does not): its record count, time range, raw
+// length and keyframe flag. Records without a time count in an entry's
+// records but not in its time range.
+func (c *cursor) contentDiff(e FrameEntry) string {
+	var d []string
+	if e.Records != uint32(c.lines) {
+		d = append(d, fmt.Sprintf("%d records", c.lines))
+	}
+	if !e.MinTime.Equal(c.min) || !e.MaxTime.Equal(c.max) {
+		d = append(d, fmt.Sprintf("records from %s to %s", fmtTime(c.min), fmtTime(c.max)))
+	}
+	if e.RawLen != 0 && int64(e.RawLen) != c.rawEnd {
+		d = append(d, fmt.Sprintf("%d bytes of lines", c.rawEnd))
+	}
+	if e.Keyframe() != c.firstKF {
+		if c.firstKF {
+			d = append(d, "a keyframe first")
+		} else {
+			d = append(d, "no keyframe first")
+		}
+	}
+	return strings.Join(d, ", ")
+}
+
+// claimed describes an entry in the terms of contentDiff.
+func (c *cursor) claimed(e FrameEntry) string {
+	kf := ""
+	if e.Keyframe() {
+		kf = ", keyframe first"
+	}
+	return fmt.Sprintf("%d records from %s to %s, %d bytes of lines%s", e.Records, fmtTime(e.MinTime), fmtTime(e.MaxTime), e.RawLen, kf)
 }
 
 // abandon closes the loaded frame before its end, learning nothing.

@@ -45,8 +45,10 @@ func (w *writer) startFile(path string, f *os.File, start time.Time) error {
 	if w.set.wrap != nil {
 		out = w.set.wrap(out)
 	}
-	var hdr [skipHeaderLen + fileHeaderLen]byte
-	b := appendSkippable(hdr[:0], magicFileHeader, appendFileHeader(nil, events.SchemaVersion, start))
+	b := appendSkippable(nil, magicFileHeader, appendFileHeader(nil, fileHeader{
+		schema: events.SchemaVersion, created: start,
+		worker: WorkerID{Name: w.set.Worker, Host: w.set.Host, PID: w.set.PID},
+	}))
 	if _, err := out.Write(b); err != nil {
 		_ = out.Close()
 		_ = os.Remove(path)

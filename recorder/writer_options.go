@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -174,6 +175,14 @@ type Options struct {
 	// "w1-20261127T031200.123Z.zst". The default is "recording".
 	Worker string
 
+	// PID and Host say who writes the recording; with Worker they are
+	// stored in every file's header, so that readers can tell the files of
+	// different workers apart ([GroupWorkers]) from their first bytes. The
+	// defaults are this process's ID and os.Hostname; fixture generators
+	// set them so that their files do not depend on the machine.
+	PID  int
+	Host string
+
 	// wrap, when set by a test, wraps every file the recorder opens, to
 	// stall or fail its writes.
 	wrap func(outFile) outFile
@@ -230,6 +239,12 @@ func (o *Options) resolve() settings {
 	}
 	if s.Worker == "" {
 		s.Worker = DefaultWorker
+	}
+	if s.PID == 0 {
+		s.PID = os.Getpid()
+	}
+	if s.Host == "" {
+		s.Host, _ = os.Hostname()
 	}
 	s.queueBlocks = s.Clock != nil
 	return s

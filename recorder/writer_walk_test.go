@@ -71,9 +71,11 @@ func wtWalk(data []byte) (*wtFile, error) {
 				return nil, fmt.Errorf("offset %d: file header not at the start", pos)
 			}
 			var err error
-			if f.schema, f.created, err = parseFileHeader(payload); err != nil {
+			var h fileHeader
+			if h, err = parseFileHeader(payload); err != nil {
 				return nil, fmt.Errorf("header: %w", err)
 			}
+			f.schema, f.created = h.schema, h.created
 		case magicFrameIndex:
 			e, err := parseFrameEntry(payload)
 			if err != nil {
@@ -238,7 +240,7 @@ func TestEveryPrefixIsTorn(t *testing.T) {
 				want++
 			}
 		}
-		boundary := n == 0 || n == skipHeaderLen+fileHeaderLen
+		boundary := n == 0 || n == skipHeaderLen+int(binary.LittleEndian.Uint32(data[4:]))
 		for _, fr := range whole.frames {
 			boundary = boundary || fr.entry.DataOffset+int64(fr.entry.CompLen) == int64(n)
 		}

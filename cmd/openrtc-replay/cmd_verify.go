@@ -42,10 +42,12 @@ type fileReport struct {
 	Last      time.Time        `json:"last,omitzero"`
 	TornTail  int64            `json:"truncated_tail_bytes"` // bytes lost to a torn tail
 	Corrupt   []corruptFrame   `json:"corrupt_frames"`
+	Mismatch  []corruptFrame   `json:"index_mismatches"` // copies of the index that disagree; nothing lost
 	BadLines  int64            `json:"bad_lines"`
 	LostBytes int64            `json:"lost_bytes"`
 	Events    map[string]int64 `json:"events"`
 	loc       *time.Location
+	footer    bool
 }
 
 type corruptFrame struct {
@@ -63,6 +65,12 @@ func (a *app) verifyCmd() *cobra.Command {
 read, the time range, whether the index came from the footer or was rebuilt,
 a truncated tail and the bytes lost, corrupt frames and their offsets, bad
 lines, and the count of records by event type.
+
+Every copy of the index is checked: each footer entry against the index
+frame at its offset, each index frame against the data frame after it, and
+each entry against the records its frame holds (count, time range, length,
+keyframe). A disagreement loses nothing (the frame that decodes is read) but
+makes the file damaged, and each one is named with its offset.
 
 A recording without a footer whose every frame is complete is intact: it was
 not closed cleanly (or is still being written), but nothing is lost.
@@ -147,7 +155,7 @@ func verifyPaths(arg string) ([]string, error) {
 
 // verifyFile reads one file in full and reports on it.
 func (a *app) verifyFile(path string) fileReport {
-	r := fileReport{Path: path, Corrupt: []corruptFrame{}, Events: map[string]int64{}, loc: a.loc}
+	r := fileReport{Path: path, Corrupt: []corruptFrame{}, Mismatch: []corruptFrame{}, Events: map[string]int64{}, loc: a.loc}
 	set, err := recorder.Open(path)
 	if err != nil {
 		r.Verdict, r.Error = verdictUnreadable, oneLine(a.openErrorText(err))
@@ -170,7 +178,7 @@ func (a *app) verifyFile(path string) fileReport {
 		return r
 	}
 	fi := set.Files()[0]
-	r.Format, r.Index, r.Bytes = fi.Format.String(), fi.Index.String(), fi.Size
+	r.Format, r.Index, r.Bytes, r.footer = fi.Format.String(), fi.Index.String(), fi.Size, fi.Footer
 	r.Frames, r.Keyframes, r.First, r.Last = fi.Frames, fi.Keyframes, fi.First, fi.Last
 	r.BadLines, r.LostBytes = fi.BadLines, fi.LostBytes
 	for k, n := range counts[0] {
@@ -187,12 +195,14 @@ func (a *app) verifyFile(path string) fileReport {
 				msg = d.Err.Error()
 			}
 			r.Corrupt = append(r.Corrupt, corruptFrame{Offset: d.Offset, Bytes: d.Bytes, Error: msg})
+		case recorder.IndexMismatch:
+			r.Mismatch = append(r.Mismatch, corruptFrame{Offset: d.Offset, Error: d.Err.Error()})
 		}
 	}
 	switch {
 	case r.Records == 0:
 		r.Verdict, r.Error = verdictUnreadable, "no record could be read"
-	case r.TornTail > 0 || len(r.Corrupt) > 0 || r.BadLines > 0:
+	case r.TornTail > 0 || len(r.Corrupt) > 0 || len(r.Mismatch) > 0 || r.BadLines > 0:
 		r.Verdict = verdictDamaged
 	default:
 		r.Verdict = verdictIntact
@@ -227,6 +237,8 @@ func (r fileReport) write(w io.Writer) error {
 	switch {
 	case r.Format == "jsonl":
 		index, unit = "indexed by reading its lines", "chunk"
+	case r.Index == "rebuilt" && r.footer:
+		index = "index rebuilt by walking the frames (the footer disagrees with them)"
 	case r.Index == "rebuilt" && r.Format == "recording":
 		index = "index rebuilt by walking the frames (no footer: not closed cleanly)"
 	case r.Index == "rebuilt":
@@ -253,6 +265,16 @@ func (r fileReport) write(w io.Writer) error {
 			label = "              "
 		}
 		fmt.Fprintf(&b, "%sframe at offset %d (%d bytes skipped): %s\n", label, c.Offset, c.Bytes, orDash(c.Error))
+	}
+	if len(r.Mismatch) == 0 {
+		b.WriteString("  index       consistent\n")
+	}
+	for i, m := range r.Mismatch {
+		label := "  index       "
+		if i > 0 {
+			label = "              "
+		}
+		fmt.Fprintf(&b, "%sat offset %d: %s\n", label, m.Offset, m.Error)
 	}
 	fmt.Fprintf(&b, "  bad lines   %d\n", r.BadLines)
 	kinds := make([]string, 0, len(r.Events))

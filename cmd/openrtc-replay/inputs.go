@@ -158,13 +158,15 @@ func (a *app) warnDamage(in *input) {
 func damageLine(files []recorder.FileInfo) string {
 	var parts []string
 	for _, f := range files {
-		var torn, corrupt []recorder.Damage
+		var torn, corrupt, mismatch []recorder.Damage
 		for _, d := range f.Damage {
 			switch d.Kind {
 			case recorder.TruncatedTail:
 				torn = append(torn, d)
 			case recorder.CorruptFrame:
 				corrupt = append(corrupt, d)
+			case recorder.IndexMismatch:
+				mismatch = append(mismatch, d)
 			}
 		}
 		var what []string
@@ -185,6 +187,19 @@ func damageLine(files []recorder.FileInfo) string {
 			}
 			what = append(what, fmt.Sprintf("%s skipped at offset %s (%d bytes)",
 				plural(n, "corrupt frame"), strings.Join(offs, ", "), bytes))
+		}
+		if n := len(mismatch); n > 0 {
+			var offs []string
+			for i, d := range mismatch {
+				if i < 3 {
+					offs = append(offs, fmt.Sprint(d.Offset))
+				}
+			}
+			if n > 3 {
+				offs = append(offs, "…")
+			}
+			what = append(what, fmt.Sprintf("%s at offset %s (its frames were read; openrtc-replay verify names them)",
+				plural(n, "index disagreement"), strings.Join(offs, ", ")))
 		}
 		if f.BadLines > 0 {
 			what = append(what, plural(int(f.BadLines), "bad line")+" skipped")
