@@ -71,6 +71,10 @@ type Cursor struct {
 	stallsOnce sync.Once
 	stalls     []Stall
 	stallsErr  error
+
+	findingsOnce sync.Once
+	findings     []Finding
+	findingsErr  error
 }
 
 // CursorStats counts a Cursor's work, for benchmarks and diagnostics.
@@ -181,6 +185,22 @@ func (c *Cursor) Stalls() ([]Stall, error) {
 		c.stalls, c.stallsErr = CollectStalls(c.set.Scan(), nil)
 	})
 	return c.stalls, c.stallsErr
+}
+
+// Findings returns the findings of the whole recording, as the summary
+// command prints them (see [Report.Summary]). The first call reads the
+// recording once; like [Cursor.Stalls], it is safe to call from another
+// goroutine while the cursor moves.
+func (c *Cursor) Findings() ([]Finding, error) {
+	c.findingsOnce.Do(func() {
+		r, err := ReadReport(c.set.Scan(), nil)
+		if err != nil {
+			c.findingsErr = err
+			return
+		}
+		c.findings = r.Summary().Findings
+	})
+	return c.findings, c.findingsErr
 }
 
 // NextStall moves to the first stall reported after the cursor's moment:

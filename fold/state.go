@@ -55,6 +55,10 @@ type session struct {
 	// (see peakOf). Once ended, PeakBytes is the session's peak.
 	joined int64
 	gor    *gorTrack // its goroutine track, when a Report folds the state
+	// The session's mem_mb and cpu_pct at its end, for its row in a
+	// report over the whole recording.
+	endShare  uint64
+	endCPUPct float64
 }
 
 // cpuCount is one session's samples in a CPU window. id is the session's own
@@ -168,6 +172,16 @@ func (s *State) sessionEnd(t time.Time, id, outcome, errText string) {
 	}
 	delete(s.sessions, id)
 	ss.PeakBytes = s.peakOf(ss)
+	if share, ok := s.share(); ok && !ss.Start.After(s.lastAt) {
+		ss.endShare = share
+	}
+	if s.cpu.Valid() {
+		for _, c := range s.cpuCounts {
+			if c.id == id {
+				ss.endCPUPct = round1(pct(c.n, s.cpu.Total))
+			}
+		}
+	}
 	ss.end, ss.outcome, ss.errText = t, outcome, errText
 	if outcome == events.OutcomeError {
 		s.worker.Failed++

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/openrtc-go/introspect/events"
 )
 
 // The runbook a finding points to, and its sections. Each section is a
@@ -18,14 +21,21 @@ const (
 	SectionGoroutineLeak = "goroutine-leak"     // one session's goroutines kept rising
 	SectionWedged        = "wedged-session"     // a session lived far longer than the rest
 	SectionNothing       = "nothing-stands-out" // look outside the worker
+	// SectionNoRecords is the one finding of an input without a single
+	// introspection record (an application's log): there is nothing to
+	// judge. Its Runbook is the runbook itself.
+	SectionNoRecords = "no-records"
 )
 
 // Finding is one thing the post-mortem points at, with the runbook section
 // that says what to do about it.
 type Finding struct {
-	Section   string    `json:"section"` // one of the Section constants
-	Runbook   string    `json:"runbook"` // RunbookPath#Section
-	Title     string    `json:"title"`   // one line for a person
+	Section string `json:"section"` // one of the Section constants
+	Runbook string `json:"runbook"` // RunbookPath#Section
+	Title   string `json:"title"`   // one line for a person
+	// Short says the same in a few words, for a line of a screen:
+	// "call-blocker held mixer 29× up to 401ms at culprits.go:32".
+	Short     string    `json:"short"`
 	SessionID string    `json:"session_id,omitempty"`
 	At        time.Time `json:"at,omitzero"` // the moment to look at with `top --at`
 }
@@ -92,7 +102,10 @@ type Summary struct {
 	Stalls      int              `json:"stalls"`
 	TopCPU      []Row            `json:"top_cpu"`
 	WorstStalls []Stall          `json:"worst_stalls"`
-	Findings    []Finding        `json:"findings"`
+	// StallGroups are the stalls grouped by where they happened, the
+	// most blocked time first, at most SummaryTop.
+	StallGroups []StallGroup `json:"stall_groups"`
+	Findings    []Finding    `json:"findings"`
 }
 
 // SummaryTop is how many sessions and stalls the summary lists.
@@ -116,6 +129,10 @@ func (r *Report) Summary() Summary {
 		Events: make(map[string]int64, len(r.counts)), Workers: append([]WorkerLife{}, r.workers...),
 		Sessions: len(briefs), PeakLive: r.peakLive, PeakLiveAt: r.peakLiveAt, Stalls: len(stalls),
 		WorstStalls: WorstStalls(stalls, SummaryTop),
+	}
+	s.StallGroups = GroupStalls(stalls)
+	if len(s.StallGroups) > SummaryTop {
+		s.StallGroups = s.StallGroups[:SummaryTop]
 	}
 	if !r.first.IsZero() {
 		s.DurationS = round1(r.last.Sub(r.first).Seconds())
@@ -195,15 +212,26 @@ func (r *Report) findings(rows []brief, stalls []Stall, rss RSSSummary) []Findin
 	// Memory pressure is the share per session climbing, peak climbing
 	// everywhere; RSS that only follows the number of sessions is not.
 	if rss.Trend == "rising" && rss.ShareTrend == "rising" {
-		out = append(out, finding(SectionMemory, "", rss.HighAt,
+		f := finding(SectionMemory, "", rss.HighAt,
 			"RSS rose from %s to %s (%+.1f MiB/h, fit %.2f) and the share of every session with it (%+.2f MiB/h): memory grows with time, not with sessions",
-			mibString(rss.LowBytes), mibString(rss.HighBytes), rss.SlopeMiBPerHour, rss.Fit, rss.ShareSlopeMiBPerHour))
+			mibString(rss.LowBytes), mibString(rss.HighBytes), rss.SlopeMiBPerHour, rss.Fit, rss.ShareSlopeMiBPerHour)
+		f.Short = fmt.Sprintf("RSS %s → %s, every session's share rising: memory grows with time", mibString(rss.LowBytes), mibString(rss.HighBytes))
+		out = append(out, f)
 	}
 	out = append(out, r.goroutineFindings()...)
 	out = append(out, wedgedFindings(rows, r.last)...)
+	if len(out) == 0 && r.first.IsZero() {
+		f := finding(SectionNoRecords, "", time.Time{},
+			"no introspection records in the input: nothing to judge (is it the recording of a worker that runs openrtc-introspect?)")
+		f.Runbook = RunbookPath
+		f.Short = "no introspection records: nothing to judge"
+		return []Finding{f}
+	}
 	if len(out) == 0 {
-		out = append(out, finding(SectionNothing, "", time.Time{},
-			"no session stands out: no stalls, no CPU-hot session, memory and goroutines flat; look outside the worker"))
+		f := finding(SectionNothing, "", time.Time{},
+			"no session stands out: no stalls, no CPU-hot session, memory and goroutines flat; look outside the worker")
+		f.Short = "no session stands out: look outside the worker"
+		out = append(out, f)
 	}
 	return out
 }
@@ -250,9 +278,20 @@ func blockingFindings(stalls []Stall) []Finding {
 		if g.worst.Frame != "" {
 			where = " at " + g.worst.Frame
 		}
-		out = append(out, finding(SectionBlocking, g.session, g.worst.At,
+		f := finding(SectionBlocking, g.session, g.worst.At,
 			"%s blocked %s %s (%s in all), worst %s%s",
-			who, g.source, times(g.n), msString(g.totalMs), msString(g.worst.BlockedMs), where))
+			who, g.source, times(g.n), msString(g.totalMs), msString(g.worst.BlockedMs), where)
+		held := fmt.Sprintf("held %s %s up to %s", g.source, timesShort(g.n), msString(g.worst.BlockedMs))
+		if g.n == 1 {
+			held = fmt.Sprintf("held %s once for %s", g.source, msString(g.worst.BlockedMs))
+		}
+		f.Short = who + " " + held
+		if fr := ShortFrame(g.worst.Frame); fr != "" && g.worst.FrameFrom == events.FrameLeave {
+			f.Short += " (left at " + fr + ", no stack)"
+		} else if fr != "" {
+			f.Short += " at " + fr
+		}
+		out = append(out, f)
 	}
 	return out
 }
@@ -286,8 +325,13 @@ func schedulerFindings(stalls []Stall) []Finding {
 	if culprit != "" {
 		tail = "mostly while " + culprit + " ran"
 	}
-	return []Finding{finding(SectionCPUHot, culprit, worst.At,
-		"the scheduler lagged %s, worst %s, %s", times(n), msString(worst.BlockedMs), tail)}
+	f := finding(SectionCPUHot, culprit, worst.At,
+		"the scheduler lagged %s, worst %s, %s", times(n), msString(worst.BlockedMs), tail)
+	f.Short = fmt.Sprintf("the scheduler lagged %s, worst %s", timesShort(n), msString(worst.BlockedMs))
+	if culprit != "" {
+		f.Short += ", mostly while " + culprit + " ran"
+	}
+	return []Finding{f}
 }
 
 // minHotLife is the shortest life over which a session's CPU rate is judged.
@@ -322,10 +366,15 @@ func cpuFindings(rows []brief, hot map[string]*hotTrack) []Finding {
 		if med > 0 {
 			ratio = fmt.Sprintf("%.1f× the median session", c.rate/med)
 		}
-		out = append(out, finding(SectionCPUHot, id, h.peakAt,
+		f := finding(SectionCPUHot, id, h.peakAt,
 			"%s used %.1f CPU seconds, %.0f%% of a core over its %s life (%s); over %.0f%% of samples in %d windows, peak %.0f%%",
 			id, c.row.cpuS, 100*c.rate, durString(c.row.durS), ratio,
-			hotShare, h.windows, h.peak))
+			hotShare, h.windows, h.peak)
+		f.Short = fmt.Sprintf("%s ate %.0f%% of a core for %s, %.1f CPU-s", id, 100*c.rate, durString(c.row.durS), c.row.cpuS)
+		if med > 0 {
+			f.Short += fmt.Sprintf(" (%.0f× the median)", c.rate/med)
+		}
+		out = append(out, f)
 	}
 	return out
 }
@@ -362,9 +411,14 @@ func (r *Report) goroutineFindings() []Finding {
 		if c.g.downs == 0 {
 			moves = "only ever rose, " + times(c.g.ups)
 		}
-		out = append(out, finding(SectionGoroutineLeak, c.id, c.g.peakAt,
+		f := finding(SectionGoroutineLeak, c.id, c.g.peakAt,
 			"%s goroutines grew %d → %d (%s; the median session peaked at %.0f)",
-			c.id, c.g.first, c.g.peak, moves, med))
+			c.id, c.g.first, c.g.peak, moves, med)
+		f.Short = fmt.Sprintf("%s goroutines %d → %d", c.id, c.g.first, c.g.peak)
+		if c.g.downs == 0 {
+			f.Short += ", only ever rising"
+		}
+		out = append(out, f)
 	}
 	return out
 }
@@ -391,9 +445,11 @@ func wedgedFindings(rows []brief, end time.Time) []Finding {
 			state, at = "still live at the end", end
 		}
 		id := row.ss.SessionID
-		out = append(out, finding(SectionWedged, id, at,
+		f := finding(SectionWedged, id, at,
 			"%s lived %s, %.0f× the median session (%s), %s",
-			id, durString(row.durS), row.durS/math.Max(med, 1), durString(med), state))
+			id, durString(row.durS), row.durS/math.Max(med, 1), durString(med), state)
+		f.Short = fmt.Sprintf("%s lived %s, %.0f× the median session, %s", id, durString(row.durS), row.durS/math.Max(med, 1), state)
+		out = append(out, f)
 	}
 	return out
 }
@@ -406,6 +462,28 @@ func times(n int) string {
 		return "once"
 	}
 	return fmt.Sprintf("%d times", n)
+}
+
+// timesShort is times for a line of a screen: once, 29×.
+func timesShort(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d×", n)
+}
+
+// ShortFrame cuts a frame ("workload/culprits.go:32 workload.fetchVoiceProfileSync")
+// to its file's base name and line ("culprits.go:32"), for a line of a
+// screen; a frame without a file:line is returned as it is.
+func ShortFrame(frame string) string {
+	loc, _, _ := strings.Cut(frame, " ")
+	if !strings.Contains(loc, ":") {
+		return frame
+	}
+	if i := strings.LastIndexAny(loc, "/\\"); i >= 0 {
+		loc = loc[i+1:]
+	}
+	return loc
 }
 
 func msString(ms float64) string {

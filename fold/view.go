@@ -171,15 +171,30 @@ func (s *State) View(at time.Time) View {
 
 // AllRows returns a row for every session the state knows at time at: every
 // ended one when KeepEnded is set, then the live ones, in start order. It is
-// the basis of a per-session report over a whole recording.
+// the basis of a per-session report over a whole recording. A row's mem_mb
+// and cpu_pct are the session's at its end, or at time at while it lives.
 func (s *State) AllRows(at time.Time) []Row {
 	all := s.inStartOrder()
 	rows := make([]Row, len(all))
 	// A day has tens of thousands of sessions: their rows' tenants and
 	// goroutine counts live in one array each, not two allocations a row.
 	tenants, gors := make([]string, len(all)), make([]int, len(all))
+	share, haveShare := s.share()
+	cpu := s.cpuSessions()
 	for i, ss := range all {
-		s.fillRow(&rows[i], ss, at, &tenants[i], &gors[i])
+		r := &rows[i]
+		s.fillRow(r, ss, at, &tenants[i], &gors[i])
+		switch {
+		case !ss.end.IsZero():
+			r.MemMB, r.CPUPct = round2(float64(ss.endShare)/mib), ss.endCPUPct
+		default:
+			if haveShare && !ss.Start.After(s.lastAt) {
+				r.MemMB = round2(float64(share) / mib)
+			}
+			if s.cpu.Valid() {
+				r.CPUPct = round1(pct(cpu[ss.SessionID], s.cpu.Total))
+			}
+		}
 	}
 	return rows
 }
@@ -248,7 +263,7 @@ func (s *State) fillRow(r *Row, ss *session, at time.Time, tenant *string, gor *
 }
 
 // Sort keys for [SortRows]: OpenRTC's cycle is mem, cpu, duration, agent,
-// session; the rest are ours.
+// session; the rest, and [SortAttention] before them, are ours.
 const (
 	SortMem        = "mem_mb"
 	SortCPU        = "cpu_pct"
@@ -260,8 +275,9 @@ const (
 	SortGoroutines = "goroutines"
 )
 
-// SortKeys lists the sort keys in the order the `s` key cycles through them.
-var SortKeys = []string{SortMem, SortCPU, SortDuration, SortAgent, SortSession, SortCPUSeconds, SortStalls, SortGoroutines}
+// SortKeys lists the sort keys in the order the `s` key cycles through them:
+// what needs attention first, then OpenRTC's cycle, then ours.
+var SortKeys = []string{SortAttention, SortMem, SortCPU, SortDuration, SortAgent, SortSession, SortCPUSeconds, SortStalls, SortGoroutines}
 
 // ValidSort reports whether key is one of [SortKeys].
 func ValidSort(key string) bool {
@@ -273,9 +289,14 @@ func ValidSort(key string) bool {
 	return false
 }
 
-// SortRows sorts rows by key: numbers descending, text ascending, ties by
-// session id, so the order is stable and scripts can rely on it.
+// SortRows sorts rows by key: numbers descending, text ascending, what
+// needs attention first ([SortAttention]), ties by session id, so the order
+// is stable and scripts can rely on it.
 func SortRows(rows []Row, key string) {
+	if key == SortAttention {
+		sortAttention(rows)
+		return
+	}
 	num := func(r Row) (float64, bool) {
 		switch key {
 		case SortMem:

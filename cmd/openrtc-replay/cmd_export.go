@@ -43,7 +43,7 @@ re-read from its start.`,
 	fs.StringVar(&f.since, "since", "", "first moment (default: the start)")
 	fs.StringVar(&f.until, "until", "", "last moment (default: the end)")
 	fs.StringVarP(&f.output, "output", "o", "", "write to this file instead of standard output")
-	f.rows.add(c)
+	f.rows.add(c, fold.SortMem) // a chart wants rows in a steady order
 	complete(c, "format", "csv", "jsonl")
 	a.addWorkerFlag(c)
 	return c

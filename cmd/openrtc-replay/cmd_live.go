@@ -52,7 +52,7 @@ With no worker listening it prints a one-line hint and exits with status 1.`,
 	fs.BoolVar(&f.once, "once", false, "print the current view as a table and exit")
 	fs.BoolVar(&f.json, "json", false, "print the current view as JSON and exit")
 	fs.Float64Var(&f.rate, "refresh-rate", tui.DefaultRefreshRate, "refreshes per second, 0.5 to 10")
-	f.rows.add(c)
+	f.rows.add(c, fold.SortAttention)
 	return c
 }
 
@@ -62,9 +62,6 @@ func (a *app) live(c *cobra.Command, f liveFlags) error {
 	}
 	if f.rate < tui.MinRefreshRate || f.rate > tui.MaxRefreshRate {
 		return usageErr(c, "--refresh-rate %g: want %g to %g", f.rate, float64(tui.MinRefreshRate), float64(tui.MaxRefreshRate))
-	}
-	if f.once && f.json {
-		return usageErr(c, "--once and --json: pick one")
 	}
 	if f.socket != "" && f.worker != "" {
 		return usageErr(c, "--socket and --worker: pick one")
@@ -88,7 +85,7 @@ func (a *app) live(c *cobra.Command, f liveFlags) error {
 		if err != nil {
 			return noWorker(path, err)
 		}
-		return a.interactive(a.ctx, p, tui.Options{Sort: f.rows.sort, Status: f.rows.status, Agent: f.rows.agent,
+		return a.interactive(a.ctx, p, tui.Options{Sort: f.rows.sort, Reverse: f.rows.reverse, Status: f.rows.status, Agent: f.rows.agent,
 			Tenant: f.rows.tenant, Title: "live " + filepath.Base(path) + kindNote(kind), RefreshRate: f.rate})
 	}
 	v, err := fetch()

@@ -31,7 +31,10 @@ func (a *app) sessionsCmd() *cobra.Command {
 start, end, duration, outcome, peak memory share, CPU seconds, highest cpu%,
 goroutines high-water mark, stalls and the worst stall. A session still live
 at the end of the input has no end and the outcome "live". Sort by duration
-to rule out a wedged long-lived session.`,
+to rule out a wedged long-lived session. --sort mem_mb and cpu_pct order by
+the session's memory share (MiB) and CPU share at its end, or at the end of
+the input for a live one (the JSON rows carry both); attention floats the
+sessions that stalled, then CPU and goroutine outliers.`,
 		Example: `  openrtc-replay sessions rec.zst
   openrtc-replay sessions --sort duration_s rec/ | head
   openrtc-replay sessions --csv rec.zst > sessions.csv
@@ -66,6 +69,9 @@ func (a *app) sessions(c *cobra.Command, args []string, f sessionsFlags) error {
 		return err
 	}
 	rows := r.Rows()
+	for i := range rows {
+		rows[i].Outcome = outcome(rows[i]) // "live" in JSON too, as in the table
+	}
 	if f.sort != sortStart {
 		fold.SortRows(rows, f.sort)
 	}

@@ -17,10 +17,10 @@ import (
 )
 
 type slowFlags struct {
-	session      string
-	min          time.Duration
-	since, until string
-	json, follow bool
+	session             string
+	min                 time.Duration
+	since, until        string
+	json, follow, group bool
 }
 
 func (a *app) slowCmd() *cobra.Command {
@@ -42,6 +42,7 @@ tail -f, and prints each report as it arrives: an ongoing one says "so far".`,
 		Example: `  openrtc-replay slow rec.zst
   openrtc-replay slow --min 100ms --since 03:10 --until 03:15 rec.zst
   openrtc-replay slow --session job-c1d550 --json rec.zst | jq .frame
+  openrtc-replay slow --group rec.zst             # one entry per place, its stack once
   openrtc-replay slow --follow /var/lib/worker/rec/`,
 		RunE: func(c *cobra.Command, args []string) error { return a.slow(c, args, f) },
 	}
@@ -51,6 +52,7 @@ tail -f, and prints each report as it arrives: an ongoing one says "so far".`,
 	fs.StringVar(&f.since, "since", "", "only stalls reported at or after this time")
 	fs.StringVar(&f.until, "until", "", "only stalls reported at or before this time")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per stall (JSON lines)")
+	fs.BoolVar(&f.group, "group", false, "group the stalls by where they happened (loop, frame and stack): count, total, worst, who, and the stack once")
 	fs.BoolVarP(&f.follow, "follow", "f", false, "keep reading as the recording grows, across rotations, until interrupted")
 	a.addWorkerFlag(c)
 	return c
@@ -61,6 +63,9 @@ func (a *app) slow(c *cobra.Command, args []string, f slowFlags) error {
 		return usageErr(c, "--min %s is negative", f.min)
 	}
 	if f.follow {
+		if f.group {
+			return usageErr(c, "--group and --follow: a group is known once the stalls are read; drop one")
+		}
 		return a.follow(c, args, f)
 	}
 	in, err := a.open(c, args)
@@ -81,10 +86,18 @@ func (a *app) slow(c *cobra.Command, args []string, f slowFlags) error {
 	if err != nil {
 		return err
 	}
+	kept := stalls[:0]
 	for _, s := range stalls {
-		if !f.keep(s) {
-			continue
+		if f.keep(s) {
+			kept = append(kept, s)
 		}
+	}
+	if f.group {
+		err = writeGroups(a.out, fold.GroupStalls(kept), f.json, in.loc)
+		a.warnDamage(in)
+		return err
+	}
+	for _, s := range kept {
 		if err := writeStall(a.out, s, f.json, in.loc); err != nil {
 			return err
 		}
@@ -164,6 +177,25 @@ func countBad(ds []recorder.Damage) (n int64) {
 	return n
 }
 
+// writeGroups prints stall groups as text, or as JSON lines, one a group.
+func writeGroups(w io.Writer, groups []fold.StallGroup, asJSON bool, loc *time.Location) error {
+	var b strings.Builder
+	for _, g := range groups {
+		if asJSON {
+			j, err := json.Marshal(g)
+			if err != nil {
+				return err
+			}
+			b.Write(j)
+			b.WriteByte('\n')
+			continue
+		}
+		writeGroup(&b, g, loc)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
 // writeStall prints one stall as its grep-friendly line or as JSON.
 func writeStall(w io.Writer, s fold.Stall, asJSON bool, loc *time.Location) error {
 	if asJSON {
@@ -215,4 +247,36 @@ func msText(ms float64) string {
 		return fmt.Sprintf("%.1fs", ms/1000)
 	}
 	return fmt.Sprintf("%.0fms", ms)
+}
+
+// writeGroup prints one place where stalls happened: how often, how long
+// in all and at worst, who held it, and the stack once.
+func writeGroup(b *strings.Builder, g fold.StallGroup, loc *time.Location) {
+	var who []string
+	for i, id := range g.Sessions {
+		if i == 3 {
+			who = append(who, fmt.Sprintf("%d more", len(g.Sessions)-i))
+			break
+		}
+		if id == "" {
+			id = "(unattributed)"
+		}
+		who = append(who, fmt.Sprintf("%s %d", id, g.SessionStalls[i]))
+	}
+	fmt.Fprintf(b, "  %s %s, %s in all, worst %s at %s; %s → %s; by %s\n", orDash(g.Source), timesText(g.Count),
+		msText(g.TotalMs), msText(g.Worst.BlockedMs), g.Worst.At.In(loc).Format(timeLayout),
+		g.First.In(loc).Format("15:04:05"), g.Last.In(loc).Format("15:04:05"), strings.Join(who, ", "))
+	if g.Frame != "" {
+		fmt.Fprintf(b, "      at %s\n", g.Frame)
+	}
+	for _, fr := range g.Stack {
+		fmt.Fprintf(b, "      %s\n", fr)
+	}
+}
+
+func timesText(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
 }

@@ -25,8 +25,14 @@ func (a *app) summaryCmd() *cobra.Command {
 		Long: `summary reads the whole input once and prints the post-mortem page: the inputs
 and their time range, damage found, the worker's runs, peak concurrency and
 when, RSS low and high and its trend, the top sessions by CPU seconds, the
-worst stalls with their frames, and the findings, each with the section of
-runbook/density-debugging.md it points to and the top command to look at it.`,
+stalls grouped by where they happened (count, total, worst, who, the stack
+once), and the findings, each with the section of runbook/density-debugging.md
+it points to and the top command to look at it.
+
+An input without a single introspection record (an application's own slog
+log) has nothing to judge: summary says so in its one finding (section
+no-records) and exits with status 2, as for any input that is not a
+recording.`,
 		Example: `  openrtc-replay summary rec.zst
   openrtc-replay summary /var/lib/worker/rec/
   openrtc-replay summary --json rec.zst | jq -r '.findings[].runbook'`,
@@ -51,6 +57,9 @@ func (a *app) summary(c *cobra.Command, args []string, f summaryFlags) error {
 	}
 	s := r.Summary()
 	s.Inputs, s.Damage = in.inputs(), in.damageNotes()
+	if len(s.Findings) == 1 && s.Findings[0].Section == fold.SectionNoRecords {
+		a.code = exitBadArgs // nothing to judge: not a recording of introspection
+	}
 	if f.json {
 		err = writeJSON(a.out, s)
 	} else {
@@ -194,15 +203,12 @@ func writeSummary(w io.Writer, s fold.Summary, in *input) error {
 		indent(&b, t)
 	}
 
-	b.WriteString("\nworst stalls\n")
-	if len(s.WorstStalls) == 0 {
+	b.WriteString("\nstalls by place (the most blocked time first; slow --group lists them all)\n")
+	if len(s.StallGroups) == 0 {
 		b.WriteString("  none\n")
 	}
-	for _, st := range s.WorstStalls {
-		fmt.Fprintf(&b, "  %s\n", stallLine(st, loc))
-		for _, fr := range st.Stack {
-			fmt.Fprintf(&b, "      %s\n", fr)
-		}
+	for _, g := range s.StallGroups {
+		writeGroup(&b, g, loc)
 	}
 
 	b.WriteString("\nfindings\n")

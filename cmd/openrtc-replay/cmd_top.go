@@ -16,14 +16,19 @@ import (
 // rowFlags select and order a view's rows, as in openrtc top.
 type rowFlags struct {
 	sort, status, agent, tenant string
+	reverse                     bool
 }
 
 // statusValues are the values of --status: the f key's cycle, and ended.
 var statusValues = append(slices.Clone(fold.StatusFilters), fold.StatusEnded)
 
-func (r *rowFlags) add(c *cobra.Command) {
+// add registers the flags; rows are sorted by defaultSort unless --sort
+// says otherwise.
+func (r *rowFlags) add(c *cobra.Command, defaultSort string) {
 	fs := c.Flags()
-	fs.StringVar(&r.sort, "sort", fold.SortMem, "sort rows by "+strings.Join(fold.SortKeys, ", ")+" (numbers descending)")
+	fs.StringVar(&r.sort, "sort", defaultSort, "sort rows by "+strings.Join(fold.SortKeys, ", ")+
+		" (numbers descending; attention: slow and stalling sessions, then CPU and goroutine outliers)")
+	fs.BoolVar(&r.reverse, "reverse", false, "reverse the order of --sort")
 	fs.StringVar(&r.status, "status", "all", "show only rows of this status: "+strings.Join(statusValues, ", "))
 	fs.StringVar(&r.agent, "agent", "", "show only the sessions of this agent")
 	fs.StringVar(&r.tenant, "tenant", "", "show only the sessions of this tenant")
@@ -45,6 +50,9 @@ func (r rowFlags) check(c *cobra.Command) error {
 func (r rowFlags) apply(rows []fold.Row) []fold.Row {
 	rows = fold.FilterRows(rows, fold.Filter{Status: r.status, Agent: r.agent, Tenant: r.tenant})
 	fold.SortRows(rows, r.sort)
+	if r.reverse {
+		slices.Reverse(rows)
+	}
 	return rows
 }
 
@@ -54,9 +62,9 @@ func complete(c *cobra.Command, flag string, values ...string) {
 }
 
 type topFlags struct {
-	once, json bool
-	at         string
-	rows       rowFlags
+	once, json, follow bool
+	at                 string
+	rows               rowFlags
 }
 
 func (a *app) topCmd(use string) *cobra.Command {
@@ -65,21 +73,33 @@ func (a *app) topCmd(use string) *cobra.Command {
 		Use:   use,
 		Short: "The view of the worker at a moment: interactive on a terminal, a table with --once",
 		Long: `top shows the worker at one moment of the recording, as openrtc top showed it
-live: the header (the moment and where it sits in the recording, RSS, live
-sessions, CPU used by sessions, scheduling latency, a CPU sparkline of the
-last minute) and one row per session: session, agent, tenant, dur(s),
-mem(MB), peak, cpu%, cpu_s, gor, stalls, status, pin.
+live: the header (the moment and where it sits in the recording, live
+sessions, stalls, the process's CPU in % of one core and how much of it
+sessions used, RSS, scheduling latency, a CPU sparkline of the last minute)
+and one row per session: session, agent, tenant, dur(s), mem(MiB), peak,
+cpu%, cpu_s, gor, stalls, status, pin.
 
-On a terminal it is interactive: t/→ and T/← step a sample, j/J jump, [ and ]
-go to the previous or next stall, g/G to the ends, space plays, enter drills
-into a session, ? lists every key. With --once it prints the view at --at
-(default: the end) as a plain table and exits; with --json it prints the view
-as JSON, with the session rows in OpenRTC's field names.`,
+mem(MiB) is the session's equal share of RSS in MiB (2^20 bytes; the JSON
+field keeps OpenRTC's name, mem_mb); cpu% is the session's share of the
+process's CPU in the latest window, so the rows sum to the header's "in
+sessions" figure.
+
+On a terminal it is interactive and opens on the problem: under the header,
+the findings of the whole recording (those of summary), each with a number
+key that goes to its moment with its session selected; the rows sorted by
+attention (slow and stalling sessions, then CPU and goroutine outliers).
+t/→ and T/← step a sample, j/J jump, [ and ] go to the previous or next
+stall, g/G to the ends, space plays, enter drills into a session, r reopens
+a recording that is still being written and F follows its end, ? lists
+every key. With --once it prints the view at --at (default: the end) as a
+plain table and exits; with --json it prints the view as JSON, with the
+session rows in OpenRTC's field names (--once --json is the same).`,
 		Example: `  openrtc-replay                                 # the bundled incident
   openrtc-replay top rec.zst                     # interactive, at the end
   openrtc-replay top --once --at 03:12 rec.zst   # the table at 03:12
   openrtc-replay top --json --at +90s rec/ | jq '.sessions[0]'
-  openrtc-replay top --once --sort cpu_pct --status slow rec.zst`,
+  openrtc-replay top --once --sort cpu_pct --status slow rec.zst
+  openrtc-replay top --follow /var/lib/worker/rec/   # follow a recording being written`,
 		// Any argument is an input: the root takes them too, so that
 		// `openrtc-replay REC` is top.
 		Args: cobra.ArbitraryArgs,
@@ -88,8 +108,9 @@ as JSON, with the session rows in OpenRTC's field names.`,
 	fs := c.Flags()
 	fs.BoolVar(&f.once, "once", false, "print the view at --at as a table and exit")
 	fs.BoolVar(&f.json, "json", false, "print the view at --at as JSON and exit")
-	fs.StringVar(&f.at, "at", "", "the moment to show: RFC 3339, 15:04[:05], +90s from the start, -5m before the end (default: the end)")
-	f.rows.add(c)
+	fs.BoolVar(&f.follow, "follow", false, "interactive: follow the end of a recording that is still being written (F toggles)")
+	fs.StringVar(&f.at, "at", "", "the moment to show: RFC 3339, \"2006-01-02 15:04:05\" as the screen shows it, 15:04[:05], +90s from the start, -5m before the end (default: the end)")
+	f.rows.add(c, fold.SortAttention)
 	a.addWorkerFlag(c)
 	return c
 }
@@ -98,8 +119,8 @@ func (a *app) top(c *cobra.Command, args []string, f topFlags) error {
 	if err := f.rows.check(c); err != nil {
 		return err
 	}
-	if f.once && f.json {
-		return usageErr(c, "--once and --json: pick one")
+	if f.follow && (f.once || f.json) {
+		return usageErr(c, "--follow is for the interactive screen, not --once or --json (see slow --follow for a script)")
 	}
 	in, err := a.open(c, args)
 	if err != nil {
@@ -117,8 +138,9 @@ func (a *app) top(c *cobra.Command, args []string, f topFlags) error {
 		if err != nil {
 			return err
 		}
-		err = a.interactive(a.ctx, cur, tui.Options{Sort: f.rows.sort, Status: f.rows.status,
-			Agent: f.rows.agent, Tenant: f.rows.tenant, Title: in.title(), Location: in.loc})
+		err = a.interactive(a.ctx, cur, tui.Options{Sort: f.rows.sort, Reverse: f.rows.reverse, Status: f.rows.status,
+			Agent: f.rows.agent, Tenant: f.rows.tenant, Title: in.title(), Location: in.loc,
+			Reopen: in.reopener(), Follow: f.follow})
 		a.warnDamage(in)
 		return err
 	}

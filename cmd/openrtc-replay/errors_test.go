@@ -64,7 +64,7 @@ func TestErrorPaths(t *testing.T) {
 		{"bad sort", []string{"top", "--once", "--sort", "size", normal}, 2, "--sort"},
 		{"bad sessions sort", []string{"sessions", "--sort", "size", normal}, 2, "--sort"},
 		{"bad status", []string{"top", "--once", "--status", "sleepy", normal}, 2, "--status"},
-		{"once and json", []string{"top", "--once", "--json", normal}, 2, "pick one"},
+		{"follow and once", []string{"top", "--once", "--follow", normal}, 2, "--follow"},
 		{"json and csv", []string{"sessions", "--json", "--csv", normal}, 2, "pick one"},
 		{"bad export format", []string{"export", "--format", "xml", normal}, 2, "--format"},
 		{"bad export every", []string{"export", "--every", "0s", normal}, 2, "--every"},

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/openrtc-go/introspect/cmd/openrtc-replay/internal/tui"
 	"github.com/openrtc-go/introspect/fold"
 	"github.com/openrtc-go/introspect/recorder"
 )
@@ -18,6 +20,7 @@ import (
 // their time range and the time zone their records are written in.
 type input struct {
 	set         *recorder.Set
+	paths       []string // the files or directories opened
 	names       []string // as given, or the bundled incident's name
 	worker      string   // --worker, as given
 	first, last time.Time
@@ -52,7 +55,7 @@ func (a *app) open(c *cobra.Command, args []string) (*input, error) {
 		in.cleanup()
 		return nil, a.openError(c, args, err)
 	}
-	in.set = set
+	in.set, in.paths = set, paths
 	in.first, in.last = set.Span()
 	if in.first.IsZero() {
 		in.close()
@@ -217,3 +220,34 @@ func plural(n int, noun string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
+
+// reopener returns a function that opens the inputs again at their end,
+// for the screen's r and F on a recording that is still being written;
+// nil for standard input, which cannot be read twice.
+func (in *input) reopener() func() (tui.Source, error) {
+	if slices.Contains(in.paths, "-") {
+		return nil
+	}
+	paths := slices.Clone(in.paths)
+	return func() (tui.Source, error) {
+		set, err := recorder.Open(paths...)
+		if err != nil {
+			return nil, err
+		}
+		cur, err := fold.NewCursor(set)
+		if err != nil {
+			set.Close()
+			return nil, err
+		}
+		return &reopened{Cursor: cur, set: set}, nil
+	}
+}
+
+// reopened is a cursor over a set opened again, which the screen closes
+// when it is done with it.
+type reopened struct {
+	*fold.Cursor
+	set *recorder.Set
+}
+
+func (r *reopened) Close() error { return r.set.Close() }

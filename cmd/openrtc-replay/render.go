@@ -54,13 +54,13 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 			b.WriteString(" · draining")
 		}
 	} else {
-		cpu := fmt.Sprintf("cpu %s%% in sessions, %s%% process", f1(h.CPUPct), f1(h.ProcessCPUPct))
+		cpu := fmt.Sprintf("cpu %s%% of a core, %s%% of it in sessions", f1(h.ProcessCPUPct), f1(h.CPUPct))
 		if h.CPUUnavailable != "" {
 			cpu = "cpu unavailable: " + h.CPUUnavailable
 		}
-		fmt.Fprintf(&b, "rss %s · heap %s · sessions %s · %s · sched p99 %s max %s ms · gc %d (%s ms) · stalls %d",
-			mib(h.RSSBytes), mib(h.HeapBytes), sessions, cpu, f2(h.SchedP99Ms), f2(h.SchedMaxMs),
-			h.GCCycles, f2(h.GCPauseMs), h.Stalls)
+		fmt.Fprintf(&b, "sessions %s · stalls %d · %s · rss %s · heap %s · sched p99 %s max %s ms · gc %d (%s ms)",
+			sessions, h.Stalls, cpu, mib(h.RSSBytes), mib(h.HeapBytes), f2(h.SchedP99Ms), f2(h.SchedMaxMs),
+			h.GCCycles, f2(h.GCPauseMs))
 	}
 	if h.OngoingStalls > 0 {
 		fmt.Fprintf(&b, " (%d ongoing)", h.OngoingStalls)
@@ -100,7 +100,7 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 // rowsTable is the session table of top, with OpenRTC's columns and ours.
 // An OpenRTC worker counts no stalls: its column shows "-".
 func rowsTable(rows []fold.Row, kind string) *table {
-	t := newTable("session", "agent", "tenant", ">dur(s)", ">mem(MB)", ">peak", ">cpu%", ">cpu_s", ">gor", ">stalls", "status", "pin")
+	t := newTable("session", "agent", "tenant", ">dur(s)", ">mem(MiB)", ">peak", ">cpu%", ">cpu_s", ">gor", ">stalls", "status", "pin")
 	for _, r := range rows {
 		tenant, gor, pin := "", "", ""
 		if r.Tenant != nil {

@@ -8,14 +8,30 @@ import (
 )
 
 // timeSyntax is what a time flag accepts, for error messages.
-const timeSyntax = "want RFC 3339 (2026-11-27T03:12:00Z), a clock time on the recording's day (03:12 or 03:12:30), " +
-	"+DURATION from the start (+90s) or -DURATION before the end (-5m)"
+const timeSyntax = "want RFC 3339 (2026-11-27T03:12:00Z), a date and time as the screen shows it (2026-11-27 03:12:00), " +
+	"a clock time on the recording's day (03:12 or 03:12:30), +DURATION from the start (+90s) or -DURATION before the end (-5m)"
 
 // errOutside marks a time that parses but lies outside the recording.
 var errOutside = errors.New("outside the recording")
 
 // clockLayouts are the clock times accepted, most specific first.
 var clockLayouts = []string{"15:04:05.999999999", "15:04:05", "15:04"}
+
+// dateLayouts are the dates and times without a zone accepted, in the
+// recording's zone: what the screen shows (2026-11-27 06:30:00), and the
+// same with a T or to the minute.
+var dateLayouts = []string{
+	"2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05", "2006-01-02 15:04",
+	"2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02T15:04",
+	"2006-01-02 15:04:05.999999999 MST", "2006-01-02 15:04:05 MST",
+}
+
+// screenLayout is how errors write a moment: as the screen shows it, with
+// the milliseconds when there are any.
+const screenLayout = "2006-01-02 15:04:05.999"
+
+// onScreen formats t as the screen and the errors show it.
+func onScreen(t time.Time, loc *time.Location) string { return t.In(loc).Format(screenLayout) }
 
 // parseMoment reads a moment of a recording that runs from first to last,
 // whose clock times are in loc:
@@ -35,8 +51,8 @@ func parseMoment(s string, first, last time.Time, loc *time.Location) (time.Time
 		return time.Time{}, err
 	}
 	if t.Before(first) || t.After(last) {
-		return t, fmt.Errorf("%s is %w, which runs from %s to %s", t.In(loc).Format(time.RFC3339Nano),
-			errOutside, first.In(loc).Format(time.RFC3339Nano), last.In(loc).Format(time.RFC3339Nano))
+		return t, fmt.Errorf("%s is %w, which runs from %s to %s", onScreen(t, loc),
+			errOutside, onScreen(first, loc), onScreen(last, loc))
 	}
 	return t, nil
 }
@@ -62,6 +78,11 @@ func parseTimeSpec(s string, first, last time.Time, loc *time.Location) (time.Ti
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
+	}
+	for _, layout := range dateLayouts {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
 	}
 	for _, layout := range clockLayouts {
 		c, err := time.Parse(layout, s)

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/fold"
 )
 
@@ -49,36 +51,47 @@ func (m *model) drillLines(h int) []string {
 	} else {
 		b.WriteString(" · still running at the end of the recording")
 	}
-	fmt.Fprintf(&b, " · %.1fs", r.DurationS)
+	fmt.Fprintf(&b, " · %s", dur(secs(r.DurationS)))
 	lines = append(lines, b.String())
 
+	// The moment shown, on the session's life; the figures are as of it.
+	now := sort.Search(len(tl.Points), func(i int) bool { return tl.Points[i].At.After(m.view.Time) }) - 1
 	cpu := make([]float64, len(tl.Points))
 	mem := make([]float64, len(tl.Points))
 	gor := make([]float64, len(tl.Points))
-	topCPU, topMem, topGor := 0.0, 0.0, 0.0
+	var peakCPU, peakMem float64
+	peakGor := -1
 	for i, p := range tl.Points {
-		cpu[i], mem[i], gor[i] = p.CPUPct, p.MemMB, float64(p.Goroutines)
-		topCPU, topMem, topGor = max(topCPU, p.CPUPct), max(topMem, p.MemMB), max(topGor, float64(p.Goroutines))
+		cpu[i], mem[i], gor[i] = p.CPUPct, p.MemMB, float64(max(p.Goroutines, 0))
+		if i <= now {
+			peakCPU, peakMem, peakGor = max(peakCPU, p.CPUPct), max(peakMem, p.MemMB), max(peakGor, p.Goroutines)
+		}
 	}
-	// The moment shown, on the session's life.
-	now := sort.Search(len(tl.Points), func(i int) bool { return tl.Points[i].At.After(m.view.Time) }) - 1
+	// The view's own row is the session at the moment shown: its peak is
+	// the table's.
+	for i := range m.view.Sessions {
+		if vr := &m.view.Sessions[i]; vr.SessionID == d.id {
+			peakMem = max(peakMem, vr.PeakMB)
+		}
+	}
 	cur := func(f func(fold.TimelinePoint) string) string {
 		if now < 0 {
 			return "-"
 		}
 		return f(tl.Points[now])
 	}
-	chartW := max(min(m.width-48, len(tl.Points)), 1)
-	const label = "%-7s "
+	asOf := "as of " + m.clock(m.view.Time)
+	chartW := max(min(m.width-56, len(tl.Points)), 1)
+	const label = "%-8s "
 	lines = append(lines,
-		fmt.Sprintf(label, "cpu%")+styleSpark.Render(pad(sparkline(cpu, chartW, max(topCPU, 1)), chartW, false))+
-			fmt.Sprintf("  now %s · max %.1f · cpu_s %.2f", cur(func(p fold.TimelinePoint) string { return fmt.Sprintf("%.1f", p.CPUPct) }), r.MaxCPUPct, r.CPUSeconds),
-		fmt.Sprintf(label, "mem MB")+styleSpark.Render(pad(sparkline(mem, chartW, max(topMem, 1)), chartW, false))+
-			fmt.Sprintf("  now %s · peak %.1f", cur(func(p fold.TimelinePoint) string { return fmt.Sprintf("%.1f", p.MemMB) }), r.PeakMB),
+		fmt.Sprintf(label, "cpu%")+styleSpark.Render(pad(sparkRange(cpu, chartW, 0), chartW, false))+
+			fmt.Sprintf("  now %s · max %.1f %s · cpu_s %.2f", cur(func(p fold.TimelinePoint) string { return fmt.Sprintf("%.1f", p.CPUPct) }), peakCPU, asOf, r.CPUSeconds),
+		fmt.Sprintf(label, "mem MiB")+styleSpark.Render(pad(sparkRange(mem, chartW, -1), chartW, false))+
+			fmt.Sprintf("  now %s · peak %.1f %s (an equal share of RSS)", cur(func(p fold.TimelinePoint) string { return fmt.Sprintf("%.1f", p.MemMB) }), peakMem, asOf),
 	)
-	if topGor > 0 {
-		lines = append(lines, fmt.Sprintf(label, "gor")+styleSpark.Render(pad(sparkline(gor, chartW, topGor), chartW, false))+
-			fmt.Sprintf("  now %s · peak %d", cur(func(p fold.TimelinePoint) string { return fmt.Sprint(p.Goroutines) }), r.GorPeak))
+	if r.GorPeak > 0 || peakGor > 0 {
+		lines = append(lines, fmt.Sprintf(label, "gor")+styleSpark.Render(pad(sparkRange(gor, chartW, -1), chartW, false))+
+			fmt.Sprintf("  now %s · peak %d %s", cur(func(p fold.TimelinePoint) string { return fmt.Sprint(p.Goroutines) }), max(peakGor, 0), asOf))
 	}
 	if len(tl.Points) > 0 {
 		first, last := tl.Points[0].At, tl.Points[len(tl.Points)-1].At
@@ -93,47 +106,97 @@ func (m *model) drillLines(h int) []string {
 		lines = append(lines, styleDim.Render("no samples in the session's life"))
 	}
 
-	// The stalls, scrolled.
+	// The stalls, grouped by where they happened, scrolled.
 	lines = append(lines, "")
+	groups := fold.GroupStalls(tl.Stalls)
 	head := fmt.Sprintf("stalls %d", max(r.Stalls, len(tl.Stalls)))
+	if len(groups) > 0 {
+		head += fmt.Sprintf(" at %d %s", len(groups), plural(len(groups), "place", "places"))
+	}
 	if r.WorstStall > 0 {
 		head += fmt.Sprintf(" · worst %.0fms", r.WorstStall)
 	}
 	lines = append(lines, styleTitle.Render(head))
+	// The stall [ and ] went to last, when it is this session's.
+	curGroup, curStall := -1, fold.Stall{}
+	if m.stallIdx >= 0 && m.stallIdx < len(m.stalls) && m.stalls[m.stallIdx].SessionID == d.id {
+		curStall = m.stalls[m.stallIdx]
+		curGroup = fold.GroupOf(groups, curStall)
+	}
 	var sl []string
-	for _, st := range tl.Stalls {
-		rel := ""
-		if !r.Start.IsZero() {
-			rel = "+" + dur(st.At.Sub(r.Start))
+	groupLine := make([]int, len(groups))
+	for gi, g := range groups {
+		groupLine[gi] = len(sl)
+		past := 0 // stalls of the group at or before the moment shown
+		for _, st := range tl.Stalls {
+			if fold.GroupOf(groups[gi:gi+1], st) == 0 && !st.At.After(m.view.Time) {
+				past++
+			}
 		}
-		frame := clean(st.Frame)
-		if st.FrameFrom == "leave" && frame != "" {
-			frame = "left at " + frame + " (no stack caught)" // not the line that blocked
+		line := fmt.Sprintf("  %s %s · %s in all · worst %s at %s · %s → %s", clean(g.Source), timesWord(g.Count),
+			millis(time.Duration(g.TotalMs*float64(time.Millisecond))), millis(g.Worst.Blocked()), m.clock(g.Worst.At),
+			m.clock(g.First), m.clock(g.Last))
+		if past < g.Count {
+			line += fmt.Sprintf(" · %d of them by %s", past, m.clock(m.view.Time))
 		}
-		line := fmt.Sprintf("  %s %-8s %7s  %-12s %s", m.clock(st.At), rel, millis(st.Blocked()), clean(st.Source), frame)
-		if st.Ongoing {
+		if g.Worst.Ongoing {
 			line += " (ongoing)"
 		}
-		if !st.At.After(m.view.Time) {
+		switch {
+		case gi == curGroup:
+			line = styleCursor.Render("▶" + line[1:] + " · this stall: " + m.clock(curStall.At) + " " + millis(curStall.Blocked()))
+		case past > 0:
 			line = styleStall.Render(line) // already happened at the moment shown
 		}
 		sl = append(sl, line)
-		for i, f := range st.Stack {
+		switch {
+		case g.Frame != "" && g.Worst.FrameFrom == events.FrameLeave:
+			sl = append(sl, "      left at "+clean(g.Frame)+styleDim.Render(" (no stack caught: where the hold ended, not the line that blocked)"))
+		case g.Frame != "":
+			sl = append(sl, "      at "+clean(g.Frame))
+		}
+		for i, f := range g.Stack {
 			if i == maxStackLines {
-				sl = append(sl, styleDim.Render(fmt.Sprintf("      … %d more frames", len(st.Stack)-i)))
+				sl = append(sl, styleDim.Render(fmt.Sprintf("      … %d more frames", len(g.Stack)-i)))
 				break
 			}
 			sl = append(sl, styleDim.Render("      "+clean(f)))
 		}
 	}
 	if len(tl.Stalls) == 0 {
-		if r.Stalls > 0 {
+		switch {
+		case r.Stalls > 0 && m.live != nil:
+			where := "the worker's recording (Options.Record)"
+			if m.opts.Recording != "" {
+				where = m.opts.Recording
+			}
+			sl = append(sl, styleDim.Render("  the live socket carries no frames; they are in "+clean(where)+": openrtc-replay slow --session "+clean(r.SessionID)+" REC"))
+		case r.Stalls > 0:
 			sl = append(sl, styleDim.Render("  frames are in the recording: openrtc-replay slow --session "+clean(r.SessionID)))
-		} else {
+		default:
 			sl = append(sl, styleDim.Render("  none"))
 		}
 	}
 	room := max(h-len(lines), 1)
+	if d.follow && curGroup >= 0 {
+		d.scroll = groupLine[curGroup]
+		d.follow = false
+	}
 	d.scroll = min(d.scroll, max(len(sl)-room, 0))
 	return append(lines, sl[d.scroll:]...)
+}
+
+// timesWord is a count of stalls in words: once, 29 times.
+func timesWord(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -65,7 +65,7 @@ func TestFixtureStalls(t *testing.T) {
 		}
 	}
 	h.press("enter")
-	h.contains("session "+worst.SessionID+" · drill-down", "cpu%", "mem MB")
+	h.contains("session "+worst.SessionID+" · drill-down", "cpu%", "mem MiB")
 	if worst.Frame != "" {
 		h.contains(worst.Frame)
 	}

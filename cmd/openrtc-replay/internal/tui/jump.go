@@ -9,10 +9,17 @@ import (
 )
 
 // errJumpSyntax is wrapped by parseJump's errors about the text itself.
-var errJumpSyntax = errors.New("want a duration (30s, 5m), a clock time (15:04:05), +90s from the start or -5m before the end")
+var errJumpSyntax = errors.New("want a duration (30s, 5m), a clock time (15:04:05), a date and time (2026-11-27 15:04:05), +90s from the start or -5m before the end")
 
 // clockLayouts are the clock times the jump prompt reads, on the day shown.
 var clockLayouts = []string{"15:04:05.999999999", "15:04:05", "15:04"}
+
+// dateLayouts are the dates and times without a zone it reads, in the zone
+// shown: as the header shows them (2026-11-27 06:30:00), or with a T.
+var dateLayouts = []string{
+	"2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05", "2006-01-02 15:04",
+	"2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02T15:04",
+}
 
 // parseJump reads the jump prompt at the moment now of a recording spanning
 // start to end. It accepts what the command line's --at accepts, and a bare
@@ -48,8 +55,14 @@ func parseJump(s string, now, start, end time.Time, back bool) (time.Time, error
 	case strings.Contains(s, "T") || strings.Count(s, "-") >= 2:
 		var err error
 		t, err = time.Parse(time.RFC3339Nano, s)
+		for _, layout := range dateLayouts {
+			if err == nil {
+				break
+			}
+			t, err = time.ParseInLocation(layout, s, now.Location())
+		}
 		if err != nil {
-			return time.Time{}, fmt.Errorf("jump %q: not an RFC 3339 time: %w", s, errJumpSyntax)
+			return time.Time{}, fmt.Errorf("jump %q: not a date and time: %w", s, errJumpSyntax)
 		}
 	case strings.Contains(s, ":"):
 		var err error

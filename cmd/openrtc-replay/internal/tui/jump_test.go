@@ -40,7 +40,9 @@ func TestParseJump(t *testing.T) {
 		{in: "NaN", err: "out of range"},
 		{in: "1e300", err: "out of range"},
 		{in: "25:00", err: "want a duration"},
-		{in: "2026-13-01T00:00:00Z", err: "RFC 3339"},
+		{in: "2026-13-01T00:00:00Z", err: "not a date and time"},
+		{in: "2026-11-27 03:13:00", want: at(60)}, // as the header shows it
+		{in: "2026-11-27T03:13:30", want: at(90)},
 		{in: "05:00", err: "outside the recording"},
 		{in: "+2h", err: "outside the recording"},
 		{in: "-2h", err: "outside the recording"},

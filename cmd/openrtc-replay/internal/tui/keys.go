@@ -20,21 +20,18 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 	if m.prompt != nil {
 		return m.promptKey(k)
 	}
+	if m.picker != nil {
+		return m.pickerKey(s)
+	}
 	m.note = ""
 	if m.help {
-		switch s {
-		case "q":
-			return tea.Quit
-		case "?", "esc", "enter", "space":
-			m.help = false
-		}
-		return nil
+		return m.helpKey(s)
 	}
 	switch s {
 	case "q":
 		return tea.Quit
 	case "?":
-		m.help = true
+		m.help, m.helpScroll = true, 0
 	case "esc":
 		switch {
 		case m.drill != nil:
@@ -42,25 +39,137 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 		case m.text != "":
 			m.text = ""
 			m.rebuild()
+		case m.agent != "" || m.tenant != "":
+			m.agent, m.tenant = "", ""
+			m.rebuild()
 		}
+	case "x":
+		if !m.filtered() {
+			m.setNote(false, "no filter to clear")
+			return nil
+		}
+		m.statusIdx, m.text, m.agent, m.tenant = 0, "", "", ""
+		m.rebuild()
+		m.setNote(false, "every filter cleared")
 	case "r":
 		return m.refreshKey()
+	case "F":
+		if m.live != nil {
+			m.setNote(false, "live view: it always shows the present")
+			return nil
+		}
+		return m.toggleFollow()
 	case "s":
-		m.sortIdx = (m.sortIdx + 1) % len(fold.SortKeys)
-		m.rebuild()
+		m.setSort((m.sortIdx+1)%len(fold.SortKeys), false)
+	case ">", ".":
+		m.setSort((m.sortIdx+1)%len(fold.SortKeys), m.sortRev)
+	case "<", ",":
+		m.setSort((m.sortIdx+len(fold.SortKeys)-1)%len(fold.SortKeys), m.sortRev)
+	case "I":
+		m.setSort(m.sortIdx, !m.sortRev)
+	case "o":
+		m.picker = &picker{sel: m.sortIdx}
 	case "f":
-		m.statusIdx = (m.statusIdx + 1) % len(fold.StatusFilters)
+		m.statusIdx = (m.statusIdx + 1) % len(statusCycle)
 		m.rebuild()
+	case "p":
+		m.hideFindings = !m.hideFindings
+		m.scrollToSelection()
 	case "/":
 		m.prompt = &prompt{kind: promptText, buf: m.text, prev: m.text}
 	case "up", "down", "pgup", "pgdown", "home", "end":
 		m.moveKey(s)
 	case "enter":
 		return m.openDrill()
+	case "1", "2", "3", "4", "5", "6", "7", "8", "9":
+		m.jumpFinding(int(s[0] - '1'))
 	default:
 		return m.timeKey(s)
 	}
 	return nil
+}
+
+// setSort sorts by SortKeys[i], reversed when rev is set.
+func (m *model) setSort(i int, rev bool) {
+	m.sortIdx, m.sortRev = i, rev
+	m.rebuild()
+}
+
+// helpKey scrolls the help page or closes it.
+func (m *model) helpKey(s string) tea.Cmd {
+	page := max(m.height-m.headerHeight()-footerHeight, 1)
+	switch s {
+	case "q":
+		return tea.Quit
+	case "?", "esc", "enter", "space":
+		m.help = false
+	case "up", "k":
+		m.helpScroll--
+	case "down", "j":
+		m.helpScroll++
+	case "pgup":
+		m.helpScroll -= page
+	case "pgdown":
+		m.helpScroll += page
+	case "home", "g":
+		m.helpScroll = 0
+	case "end", "G":
+		m.helpScroll = 1 << 20
+	}
+	m.helpScroll = max(m.helpScroll, 0) // the upper bound depends on the page: render clamps it
+	return nil
+}
+
+// jumpFinding goes to finding i: its moment, with its session selected.
+func (m *model) jumpFinding(i int) {
+	switch {
+	case !m.findingsRead:
+		m.setNote(false, "still reading the recording's findings…")
+		return
+	case i >= len(m.findings):
+		m.setNote(false, fmt.Sprintf("no finding %d (there are %d)", i+1, len(m.findings)))
+		return
+	}
+	f := m.findings[i]
+	if f.SessionID != "" {
+		m.selID = f.SessionID
+	}
+	if m.live == nil && !f.At.IsZero() {
+		m.stopFollowing()
+		m.playing = false
+		m.seek(f.At)
+	} else {
+		m.rebuild()
+	}
+	if m.note != "" && m.noteErr {
+		return
+	}
+	note := fmt.Sprintf("finding %d/%d: %s → %s", i+1, len(m.findings), f.Title, f.Runbook)
+	if f.SessionID != "" && !m.showing(f.SessionID) {
+		note += m.hiddenBy(f.SessionID)
+	}
+	m.setNote(false, note)
+}
+
+// showing reports whether the session id is a row of the table.
+func (m *model) showing(id string) bool {
+	for i := range m.rows {
+		if m.rows[i].SessionID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// hiddenBy says why a session is not in the table: the filter hides it,
+// or it is not in the view at this moment.
+func (m *model) hiddenBy(id string) string {
+	for i := range m.view.Sessions {
+		if m.view.Sessions[i].SessionID == id {
+			return fmt.Sprintf(" · %s is hidden by the filter (x clears it)", id)
+		}
+	}
+	return fmt.Sprintf(" · %s is not in the view at this moment", id)
 }
 
 // moveKey moves the selection in the table, or scrolls the stall list of
@@ -98,6 +207,9 @@ func (m *model) timeKey(s string) tea.Cmd {
 		m.setNote(false, "live view: no time travel here; replay a recording for "+s)
 		return nil
 	}
+	if s != "+" && s != "=" && s != "-" && s != "_" {
+		m.stopFollowing()
+	}
 	switch s {
 	case "t", "right":
 		m.step(true)
@@ -108,11 +220,11 @@ func (m *model) timeKey(s string) tea.Cmd {
 	case "J":
 		m.prompt = &prompt{kind: promptJump, back: true}
 	case "]":
-		m.jumpStall(1)
+		return m.jumpStall(1)
 	case "[":
-		m.jumpStall(-1)
+		return m.jumpStall(-1)
 	case "g":
-		m.seek(m.start)
+		m.seekFirstSample()
 	case "G":
 		m.seek(m.end)
 	case "space":
@@ -136,14 +248,34 @@ func (m *model) refreshKey() tea.Cmd {
 		}
 		return m.refresh(false)
 	}
+	if m.opts.Reopen != nil {
+		return m.reopen()
+	}
 	m.mu.Lock()
 	m.load()
 	m.mu.Unlock()
+	m.setNote(false, "reloaded (this input cannot be reopened: its records are those read at the start)")
 	if m.drill != nil {
 		m.drill.loading = true
 		return m.loadTimeline(m.drill.id)
 	}
 	return nil
+}
+
+// seekFirstSample moves to the recording's first sample (g): its first
+// record is the worker's start, before anything was measured.
+func (m *model) seekFirstSample() {
+	m.seek(m.start)
+	if m.view.Worker.RSSBytes > 0 || m.note != "" {
+		return
+	}
+	m.mu.Lock()
+	moved, err := m.src.Next()
+	if moved && err == nil {
+		m.load()
+		m.movedByHand()
+	}
+	m.mu.Unlock()
 }
 
 // step moves to the next or the previous sample.
@@ -190,14 +322,14 @@ func (m *model) movedByHand() {
 // session held responsible. It counts from the stall it jumped to last as
 // long as the cursor has not moved since: a source that stops on samples
 // may land before the stall's own moment.
-func (m *model) jumpStall(dir int) {
+func (m *model) jumpStall(dir int) tea.Cmd {
 	if !m.stallsRead {
 		m.setNote(false, "still reading the recording's stalls…")
-		return
+		return nil
 	}
 	if len(m.stalls) == 0 {
 		m.setNote(false, "no stalls in this recording")
-		return
+		return nil
 	}
 	cur := m.view.Time
 	var i int
@@ -215,7 +347,7 @@ func (m *model) jumpStall(dir int) {
 		} else {
 			m.setNote(false, "no earlier stall")
 		}
-		return
+		return nil
 	}
 	st := m.stalls[i]
 	if st.SessionID != "" {
@@ -224,8 +356,32 @@ func (m *model) jumpStall(dir int) {
 	m.seek(st.At)
 	m.stallIdx, m.stallAt = i, m.view.Time
 	if m.note == "" {
-		m.setNote(false, fmt.Sprintf("stall %d/%d: %s", i+1, len(m.stalls), stallLine(st, m.clock)))
+		note := fmt.Sprintf("stall %d/%d: %s", i+1, len(m.stalls), stallLine(st, m.clock))
+		if st.SessionID != "" && !m.showing(st.SessionID) {
+			note = fmt.Sprintf("stall %d/%d%s: %s", i+1, len(m.stalls), m.hiddenBy(st.SessionID), stallLine(st, m.clock))
+		}
+		m.setNote(false, note)
 	}
+	// The drill-down follows the stall: to its session, at its group.
+	var cmd tea.Cmd
+	if m.drill != nil && st.SessionID != "" && st.SessionID != m.drill.id && m.inView(st.SessionID) {
+		m.drill = &drill{id: st.SessionID, loading: true}
+		cmd = m.loadTimeline(st.SessionID)
+	}
+	if m.drill != nil {
+		m.drill.follow = true
+	}
+	return cmd
+}
+
+// inView reports whether the session is in the view, filtered out or not.
+func (m *model) inView(id string) bool {
+	for i := range m.view.Sessions {
+		if m.view.Sessions[i].SessionID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *model) togglePlay() tea.Cmd {

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ const playTick = 200 * time.Millisecond
 // sorted rows) survive between Update and View without copying.
 type model struct {
 	src  Source
+	orig Source      // the source the screen was started on: its caller closes it
 	live LiveSource  // src, when it is a running worker
 	mu   *sync.Mutex // serializes calls to src between Update and the commands that run off it
 	opts Options
@@ -34,17 +37,33 @@ type model struct {
 	stalls     []fold.Stall
 	stallsRead bool // the recording's stalls are in stalls (they are read once, off the event loop)
 
+	// What needs attention: the recording's summary findings, or the live
+	// view's (fold.ViewFindings). They head the table unless hidden (p).
+	findings     []fold.Finding
+	findingsRead bool
+	findingsErr  error
+	hideFindings bool
+
 	sortIdx   int
-	statusIdx int    // into fold.StatusFilters; -1 for Options.Status when it is not in the cycle (ended)
+	sortRev   bool   // the sort's order reversed (I)
+	statusIdx int    // into statusCycle
 	text      string // the / filter
+	agent     string // --agent, until cleared
+	tenant    string // --tenant, until cleared
+
+	// Column widths of the text columns, kept at the widest seen so the
+	// table does not shift as rows come and go.
+	sessW, agentW, tenantW int
 
 	sel   int    // selected row, an index into rows
 	selID string // its session, followed across moves and re-sorts
 	top   int    // first row on screen
 
-	help   bool
-	prompt *prompt
-	drill  *drill
+	help       bool
+	helpScroll int
+	prompt     *prompt
+	drill      *drill
+	picker     *picker // the sort picker (o)
 
 	playing   bool
 	speedIdx  int
@@ -59,6 +78,23 @@ type model struct {
 	note       string
 	noteErr    bool
 
+	// A live worker's health, for the header: the last answer, how long
+	// it has not answered, and whether it restarted.
+	liveOK      time.Time // when the last refresh succeeded
+	liveAsked   time.Time // when the refresh running now began
+	liveErr     error     // the last refresh's error, until one succeeds
+	liveErrAt   time.Time // when the errors began
+	restartedAt time.Time // when a refresh found a new process
+	prevStarted time.Time // the worker's start time at the previous answer
+
+	// Reopening and following a recording that is still being written.
+	gen       int               // the source's generation: messages of an older one are ignored
+	pending   map[int]int       // background reads still running, by generation
+	retired   map[int]io.Closer // sources replaced by a reopen, closed once their reads end
+	following bool
+	reopening bool
+	rereadDue bool // a reopen came while stalls/findings were read: read again after
+
 	// Timers and the clock, replaced by tests to drive playback and
 	// refreshes without waiting.
 	tick func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
@@ -71,7 +107,8 @@ type drill struct {
 	loading bool
 	tl      fold.Timeline
 	err     error
-	scroll  int // first line of the stall list on screen
+	scroll  int  // first line of the stall list on screen
+	follow  bool // scroll to the group of the stall [ or ] went to, once drawn
 }
 
 // Messages the screen sends itself.
@@ -79,10 +116,11 @@ type (
 	playTickMsg    struct{ gen int }
 	refreshTickMsg struct{}
 	refreshedMsg   struct {
-		view   fold.View
-		stalls []fold.Stall
-		err    error
-		auto   bool // from the periodic refresh, which schedules the next
+		view     fold.View
+		stalls   []fold.Stall
+		findings []fold.Finding
+		err      error
+		auto     bool // from the periodic refresh, which schedules the next
 	}
 	timelineMsg struct {
 		id  string
@@ -90,18 +128,31 @@ type (
 		err error
 	}
 	stallsMsg struct {
+		gen    int
 		stalls []fold.Stall
 		err    error
+	}
+	findingsMsg struct {
+		gen      int
+		findings []fold.Finding
+		err      error
+	}
+	followTickMsg struct{}
+	reopenedMsg   struct {
+		src Source
+		err error
 	}
 )
 
 func newModel(src Source, opts Options) *model {
 	m := &model{
-		src: src, mu: new(sync.Mutex), opts: opts,
+		src: src, orig: src, mu: new(sync.Mutex), opts: opts,
 		width: opts.Width, height: opts.Height, stallIdx: -1,
 		tick: tea.Tick, now: time.Now,
 	}
 	m.live, _ = src.(LiveSource)
+	m.agent, m.tenant, m.sortRev = opts.Agent, opts.Tenant, opts.Reverse
+	m.pending, m.retired = map[int]int{}, map[int]io.Closer{}
 	if m.width <= 0 {
 		m.width = 100
 	}
@@ -112,26 +163,72 @@ func newModel(src Source, opts Options) *model {
 		m.sortIdx = max(0, indexOf(fold.SortKeys, opts.Sort))
 	}
 	if opts.Status != "" {
-		m.statusIdx = indexOf(fold.StatusFilters, opts.Status)
+		m.statusIdx = max(0, indexOf(statusCycle, opts.Status))
 	}
 	m.start, m.end = src.Span()
+	m.following = opts.Follow && m.live == nil && opts.Reopen != nil
 	m.setView(src.View())
 	return m
 }
+
+// statusCycle is the f key's cycle: OpenRTC's, and ended.
+var statusCycle = append(append([]string(nil), fold.StatusFilters...), fold.StatusEnded)
 
 // Init starts the periodic refresh of a live source, or the reading of a
 // recording's stalls.
 func (m *model) Init() tea.Cmd {
 	if m.live != nil {
+		m.liveOK = m.now()
+		m.prevStarted = m.view.Worker.Started
 		return m.refresh(true)
 	}
-	src := m.src
-	return func() tea.Msg {
-		// Not under mu: a Source's Stalls may run beside its moves (see
-		// Source), and on a day's recording it scans the whole file.
-		stalls, err := src.Stalls()
-		return stallsMsg{stalls: stalls, err: err}
+	cmds := []tea.Cmd{m.readRecording()}
+	if m.following {
+		cmds = append(cmds, m.scheduleFollow())
 	}
+	return tea.Batch(cmds...)
+}
+
+// readRecording reads the recording's stalls and findings off the event
+// loop. Not under mu: a Source's Stalls and Findings may run beside its
+// moves (see Source), and on a day's recording each scans the whole file.
+func (m *model) readRecording() tea.Cmd {
+	src, gen := m.src, m.gen
+	cmds := []tea.Cmd{func() tea.Msg {
+		stalls, err := src.Stalls()
+		return stallsMsg{gen: gen, stalls: stalls, err: err}
+	}}
+	m.pending[gen]++
+	if fs, ok := src.(FindingsSource); ok {
+		m.pending[gen]++
+		cmds = append(cmds, func() tea.Msg {
+			f, err := fs.Findings()
+			return findingsMsg{gen: gen, findings: f, err: err}
+		})
+	} else {
+		m.findingsRead = true
+	}
+	return tea.Batch(cmds...)
+}
+
+// readDone counts a background read of generation gen as ended, closes a
+// retired source once nothing reads it, and starts a read that a reopen
+// asked for meanwhile.
+func (m *model) readDone(gen int) tea.Cmd {
+	m.pending[gen]--
+	if m.pending[gen] > 0 {
+		return nil
+	}
+	delete(m.pending, gen)
+	if c, ok := m.retired[gen]; ok {
+		delete(m.retired, gen)
+		c.Close()
+	}
+	if m.rereadDue && len(m.pending) == 0 {
+		m.rereadDue = false
+		return m.readRecording()
+	}
+	return nil
 }
 
 // Update handles one message.
@@ -152,10 +249,26 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case refreshedMsg:
 		return m, m.refreshed(msg)
 	case stallsMsg:
-		m.stalls, m.stallsRead = msg.stalls, true
-		if msg.err != nil {
-			m.setNote(true, "reading the stalls: "+msg.err.Error())
+		if msg.gen == m.gen {
+			m.stalls, m.stallsRead = msg.stalls, true
+			if msg.err != nil {
+				m.setNote(true, "reading the stalls: "+msg.err.Error())
+			}
 		}
+		return m, m.readDone(msg.gen)
+	case findingsMsg:
+		if msg.gen == m.gen {
+			m.findings, m.findingsErr, m.findingsRead = msg.findings, msg.err, true
+			m.scrollToSelection()
+		}
+		return m, m.readDone(msg.gen)
+	case followTickMsg:
+		if !m.following {
+			return m, nil
+		}
+		return m, tea.Batch(m.reopen(), m.scheduleFollow())
+	case reopenedMsg:
+		return m, m.reopened(msg)
 	case timelineMsg:
 		if m.drill != nil && m.drill.id == msg.id {
 			m.drill.loading = false
@@ -193,6 +306,10 @@ func (m *model) rebuild() {
 	m.total = len(m.rows)
 	m.rows = fold.FilterRows(m.rows, m.filter())
 	fold.SortRows(m.rows, fold.SortKeys[m.sortIdx])
+	if m.sortRev {
+		slices.Reverse(m.rows)
+	}
+	m.growWidths()
 	if m.selID != "" {
 		for i := range m.rows {
 			if m.rows[i].SessionID == m.selID {
@@ -211,18 +328,15 @@ func (m *model) rebuild() {
 }
 
 // status returns the status filter in force.
-func (m *model) status() string {
-	if m.statusIdx < 0 {
-		return m.opts.Status
-	}
-	return fold.StatusFilters[m.statusIdx]
-}
+func (m *model) status() string { return statusCycle[m.statusIdx] }
 
 func (m *model) filter() fold.Filter {
-	return fold.Filter{
-		Status: m.status(),
-		Agent:  m.opts.Agent, Tenant: m.opts.Tenant, Text: m.text,
-	}
+	return fold.Filter{Status: m.status(), Agent: m.agent, Tenant: m.tenant, Text: m.text}
+}
+
+// filtered reports whether any filter is in force.
+func (m *model) filtered() bool {
+	return m.status() != "all" || m.agent != "" || m.tenant != "" || m.text != ""
 }
 
 // load re-reads the view after a move of the source.
@@ -241,6 +355,7 @@ func (m *model) scheduleRefresh() tea.Cmd {
 // slowly (it may be the one stalling) does not freeze the screen.
 func (m *model) refresh(auto bool) tea.Cmd {
 	m.refreshing = true
+	m.liveAsked = m.now()
 	src, mu := m.live, m.mu
 	return func() tea.Msg {
 		mu.Lock()
@@ -249,17 +364,39 @@ func (m *model) refresh(auto bool) tea.Cmd {
 			return refreshedMsg{err: err, auto: auto}
 		}
 		stalls, err := src.Stalls()
-		return refreshedMsg{view: src.View(), stalls: stalls, err: err, auto: auto}
+		msg := refreshedMsg{view: src.View(), stalls: stalls, err: err, auto: auto}
+		if fs, ok := src.(FindingsSource); ok && err == nil {
+			msg.findings, msg.err = fs.Findings()
+		}
+		return msg
 	}
 }
 
 func (m *model) refreshed(msg refreshedMsg) tea.Cmd {
 	m.refreshing = false
+	now := m.now()
 	if msg.err != nil {
-		m.setNote(true, msg.err.Error())
+		if m.liveErr == nil {
+			m.liveErrAt = now
+		}
+		m.liveErr = msg.err
 	} else {
+		if m.liveErr != nil && m.noteErr {
+			m.note = "" // the worker answers again: its old error is history
+		}
+		m.liveErr, m.liveOK = nil, now
+		started := msg.view.Worker.Started
+		if !m.prevStarted.IsZero() && !started.IsZero() && !started.Equal(m.prevStarted) {
+			m.restartedAt = now
+		}
+		if !started.IsZero() {
+			m.prevStarted = started
+		}
 		m.stalls, m.stallsRead = msg.stalls, true
 		m.setView(msg.view)
+		if _, ok := m.src.(FindingsSource); ok {
+			m.findings, m.findingsRead = msg.findings, true
+		}
 	}
 	var cmds []tea.Cmd
 	if msg.auto {
@@ -274,11 +411,10 @@ func (m *model) refreshed(msg refreshedMsg) tea.Cmd {
 // loadTimeline reads a session's timeline off the event loop: on a long
 // recording it folds the session's whole life.
 func (m *model) loadTimeline(id string) tea.Cmd {
-	src, mu := m.src, m.mu
 	return func() tea.Msg {
-		mu.Lock()
-		defer mu.Unlock()
-		tl, err := src.Timeline(id)
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		tl, err := m.src.Timeline(id) // the source now: a reopen may have replaced it
 		return timelineMsg{id: id, tl: tl, err: err}
 	}
 }

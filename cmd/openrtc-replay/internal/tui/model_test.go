@@ -168,7 +168,8 @@ func TestSortCycle(t *testing.T) {
 			head  string
 			order []string
 		}{
-			fold.SortMem:        {"mem(MB)▼", []string{"call-a", "call-b", "call-d"}}, // equal shares: by id
+			fold.SortAttention:  {"sort attention ·", []string{"call-b", "call-a", "call-d"}}, // stalled, then by cpu%
+			fold.SortMem:        {"mem(MiB)▼", []string{"call-a", "call-b", "call-d"}},        // equal shares: by id
 			fold.SortCPU:        {"cpu%▼", []string{"call-a", "call-d", "call-b"}},
 			fold.SortDuration:   {"dur(s)▼", []string{"call-a", "call-b", "call-d"}},
 			fold.SortAgent:      {"agent▲", []string{"call-d", "call-a", "call-b"}}, // video < voice
@@ -205,10 +206,11 @@ func TestStatusFilterCycle(t *testing.T) {
 			{"slow", []string{"call-b"}},
 			{"draining", nil},
 			{"errored", []string{"call-c"}},
+			{"ended", nil}, // call-c errored: not ended
 			{"all", []string{"call-a", "call-b", "call-c", "call-d"}},
 		}
 		want[1].order = []string{"call-a", "call-d"}
-		h.press("s", "s", "s", "s") // by session, so the order is plain
+		h.press("s", "s", "s", "s", "s") // by session, so the order is plain
 		for i, w := range want {
 			if !strings.Contains(h.status(), "status "+w.filter+" ") {
 				t.Errorf("step %d: status line %q, want status %s", i, h.status(), w.filter)
@@ -250,15 +252,16 @@ func TestStepping(t *testing.T) {
 	sources(t, func(t *testing.T, src Source) {
 		h := newHarness(t, src, Options{})
 		h.contains("03:14:00", "+2m00s of 2m00s") // opens at the end
-		h.press("g")
-		h.contains("03:12:00 ·", "+0s of 2m00s")
+		h.press("g")                              // the first sample, at +1s: the worker's start has no figures
+		h.contains("03:12:01 ·", "+1s of 2m00s")
+		h.lacks("RSS 0.0")
 		h.press("t")
-		h.contains("03:12:01", "+1s of")
+		h.contains("03:12:02", "+2s of")
 		h.press("t", "right", "t")
-		h.contains("03:12:04", "+4s of")
+		h.contains("03:12:05", "+5s of")
 		h.press("T")
-		h.contains("03:12:03", "+3s of")
-		h.press("left", "left") // the first sample is at +1s
+		h.contains("03:12:04", "+4s of")
+		h.press("left", "left", "left", "left")
 		h.contains("+1s of")
 		h.press("T")
 		h.contains("+1s of")
@@ -273,7 +276,7 @@ func TestStepping(t *testing.T) {
 		}
 		// The header follows the fold: 3 sessions (a, b, d) of 50 at 40s.
 		h.seek(40)
-		h.contains("sessions 3/50", "RSS 440.0 MB", "sched p99 3.00ms", "cpu 100.0% process, 80.0% of it in sessions")
+		h.contains("sessions 3/50", "RSS 440.0 MiB", "sched p99 3.00ms", "cpu 100.0% of a core, 80.0% of it in sessions")
 	})
 }
 
@@ -325,8 +328,8 @@ func TestDrillDownAndBack(t *testing.T) {
 		h := newHarness(t, src, Options{Sort: fold.SortSession})
 		h.seek(34)
 		h.press("home", "down", "enter")
-		h.contains("session call-b · drill-down", "agent voice · tenant -", "cpu%", "mem MB",
-			"stalls 1 · worst 320ms", "room/mixer.go:88 mixer.(*Room).mix", "room/loop.go:40", "▲ 03:12:34")
+		h.contains("session call-b · drill-down", "agent voice · tenant -", "cpu%", "mem MiB",
+			"stalls 1 at 1 place · worst 320ms", "room/mixer.go:88 mixer.(*Room).mix", "room/loop.go:40", "▲ 03:12:34")
 		h.lacks("dur(s)")
 		h.press("esc")
 		h.contains("dur(s)", "call-b", "call-d")
@@ -420,7 +423,7 @@ func TestTextFilter(t *testing.T) {
 func TestJumpPrompt(t *testing.T) {
 	sources(t, func(t *testing.T, src Source) {
 		h := newHarness(t, src, Options{})
-		h.press("g")
+		h.seek(0)
 		steps := []struct {
 			key, text string
 			want      string // on screen after
@@ -466,7 +469,8 @@ func TestJumpPrompt(t *testing.T) {
 func TestPlay(t *testing.T) {
 	lines := jsonLines(t, scenario())
 	h := newHarness(t, newFoldSource(t, lines), Options{})
-	h.press("g", "space")
+	h.seek(0)
+	h.press("space")
 	h.contains("▶ 1×")
 	h.wall = h.wall.Add(2 * time.Second)
 	h.send(playTickMsg{gen: h.m.playGen})
@@ -535,7 +539,7 @@ func TestInitialOptions(t *testing.T) {
 			t.Errorf("status line %q lacks %q", h.status(), w)
 		}
 	}
-	h.contains("openrtc-replay scenario.jsonl · worker w1")
+	h.contains("worker w1 · scenario.jsonl")
 	h.press("f")
 	if !strings.Contains(h.status(), "status draining") {
 		t.Errorf("f after slow: %q", h.status())

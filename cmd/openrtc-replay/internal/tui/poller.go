@@ -96,3 +96,7 @@ func (p *Poller) Timeline(id string) (fold.Timeline, error) {
 	}
 	return fold.Timeline{}, fmt.Errorf("session %s is no longer in the worker's view", id)
 }
+
+// Findings returns what needs attention in the latest view
+// ([fold.ViewFindings]).
+func (p *Poller) Findings() ([]fold.Finding, error) { return fold.ViewFindings(p.view), nil }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -27,6 +28,10 @@ func (m *model) render() string {
 	switch {
 	case m.help:
 		body = m.helpLines()
+		m.helpScroll = min(m.helpScroll, max(len(body)-bodyH, 0))
+		body = body[m.helpScroll:]
+	case m.picker != nil:
+		body = m.pickerLines()
 	case m.drill != nil:
 		body = m.drillLines(bodyH)
 	default:
@@ -36,7 +41,7 @@ func (m *model) render() string {
 		body = body[:bodyH]
 	}
 	for _, l := range body {
-		if m.help || m.drill != nil {
+		if m.help || m.drill != nil || m.picker != nil {
 			l = fit(l, m.width)
 		}
 		lines = append(lines, l)
@@ -54,14 +59,39 @@ func (m *model) render() string {
 	return strings.Join(lines, "\n")
 }
 
-// headerHeight is the number of header lines: a live screen has no
-// timeline strip, and a short terminal keeps room for a row or two.
+// headerHeight is the number of header lines: the worker's (a live screen
+// has no timeline strip) and the findings; a short terminal keeps room for
+// a row or two.
 func (m *model) headerHeight() int {
-	n := 4
-	if m.live != nil {
-		n = 3
-	}
+	n := m.vitalsHeight() + m.findingsHeight()
 	return min(n, max(m.height-footerHeight-2, 1))
+}
+
+// vitalsHeight is the number of lines about the worker.
+func (m *model) vitalsHeight() int {
+	if m.live != nil {
+		return 3
+	}
+	return 4
+}
+
+// maxFindingLines bounds the findings strip, so that it leaves the table
+// most of the screen.
+const maxFindingLines = 5
+
+// findingsHeight is the number of lines of the findings strip: one per
+// finding, as many as fit over a table of at least minTableRows rows.
+func (m *model) findingsHeight() int {
+	if m.hideFindings || m.help || m.drill != nil || m.picker != nil {
+		return 0
+	}
+	n := len(m.findings)
+	if !m.findingsRead || m.findingsErr != nil {
+		n = 1
+	}
+	const minTableRows = 5
+	room := m.height - footerHeight - m.vitalsHeight() - 1 - minTableRows
+	return max(min(n, maxFindingLines, room), 0)
 }
 
 // tableHeight is the number of session rows on screen.
@@ -73,24 +103,28 @@ func (m *model) header() []string {
 	h := m.view.Worker
 	var b strings.Builder
 
-	// The moment, and where it sits.
-	b.WriteString(styleTitle.Render("openrtc-replay"))
-	if m.opts.Title != "" {
-		b.WriteString(" " + clean(m.opts.Title))
+	// The moment and where it sits first, so a narrow screen cuts the
+	// names rather than the time.
+	b.WriteString(styleTitle.Render(m.stamp(m.view.Time)))
+	if m.live != nil {
+		b.WriteString(" · " + m.liveState())
+		fmt.Fprintf(&b, " · up %s", dur(secs(h.UptimeS)))
+	} else {
+		fmt.Fprintf(&b, " · +%s of %s", dur(m.view.Time.Sub(m.start)), dur(m.end.Sub(m.start)))
+		switch {
+		case m.following:
+			b.WriteString(" · " + styleCursor.Render("following"))
+		case m.playing:
+			b.WriteString(" · " + styleCursor.Render("▶ "+speedLabel(m.speedIdx)))
+		default:
+			b.WriteString(styleDim.Render(" · ⏸ " + speedLabel(m.speedIdx)))
+		}
 	}
 	if h.Name != "" {
 		b.WriteString(" · worker " + clean(h.Name))
 	}
-	b.WriteString(" · " + styleTitle.Render(m.stamp(m.view.Time)))
-	if m.live != nil {
-		fmt.Fprintf(&b, " · up %s · %s", dur(secs(h.UptimeS)), styleLiveMark.Render(fmt.Sprintf("● live %g Hz", 1/m.opts.refreshInterval().Seconds())))
-	} else {
-		fmt.Fprintf(&b, " · +%s of %s", dur(m.view.Time.Sub(m.start)), dur(m.end.Sub(m.start)))
-		if m.playing {
-			b.WriteString(" · " + styleCursor.Render("▶ "+speedLabel(m.speedIdx)))
-		} else {
-			b.WriteString(styleDim.Render(" · ⏸ " + speedLabel(m.speedIdx)))
-		}
+	if m.opts.Title != "" {
+		b.WriteString(" · " + clean(m.opts.Title))
 	}
 	if h.SampleAgeS > 5 {
 		b.WriteString(styleNote.Render(fmt.Sprintf(" · sample %s old", dur(secs(h.SampleAgeS)))))
@@ -103,21 +137,23 @@ func (m *model) header() []string {
 	}
 	lines := []string{b.String()}
 
-	// The worker's vitals.
+	// The worker's vitals, most telling first: a narrow screen cuts the
+	// end of the line.
 	b.Reset()
-	fmt.Fprintf(&b, "RSS %s · heap %s · sessions %d", mb(h.RSSBytes), mb(h.HeapBytes), h.ActiveSessions)
+	fmt.Fprintf(&b, "sessions %d", h.ActiveSessions)
 	if h.MaxSessions > 0 {
 		fmt.Fprintf(&b, "/%d", h.MaxSessions)
+	}
+	fmt.Fprintf(&b, " · stalls %d", h.Stalls)
+	if h.OngoingStalls > 0 {
+		b.WriteString(styleStall.Render(fmt.Sprintf(" (%d ongoing)", h.OngoingStalls)))
 	}
 	if h.CPUUnavailable != "" {
 		b.WriteString(" · cpu unavailable: " + clean(h.CPUUnavailable))
 	} else {
-		fmt.Fprintf(&b, " · cpu %.1f%% process, %.1f%% of it in sessions", h.ProcessCPUPct, h.CPUPct)
+		fmt.Fprintf(&b, " · cpu %.1f%% of a core, %.1f%% of it in sessions", h.ProcessCPUPct, h.CPUPct)
 	}
-	fmt.Fprintf(&b, " · sched p99 %.2fms · gor %d · stalls %d", h.SchedP99Ms, h.Goroutines, h.Stalls)
-	if h.OngoingStalls > 0 {
-		b.WriteString(styleStall.Render(fmt.Sprintf(" (%d ongoing)", h.OngoingStalls)))
-	}
+	fmt.Fprintf(&b, " · RSS %s · heap %s · gor %d · sched p99 %.2fms", mib(h.RSSBytes), mib(h.HeapBytes), h.Goroutines, h.SchedP99Ms)
 	lines = append(lines, b.String())
 
 	// The last minute of CPU.
@@ -131,7 +167,74 @@ func (m *model) header() []string {
 	if m.live == nil {
 		lines = append(lines, m.strip())
 	}
+	return append(lines, m.findingLines()...)
+}
+
+// findingLines is the findings strip: what needs attention, a line each,
+// with the number key that jumps to it.
+func (m *model) findingLines() []string {
+	n := m.findingsHeight()
+	switch {
+	case n == 0:
+		return nil
+	case !m.findingsRead:
+		return []string{styleDim.Render("findings: reading the recording…")}
+	case m.findingsErr != nil:
+		return []string{styleNoteErr.Render("findings: " + clean(m.findingsErr.Error()))}
+	}
+	lines := make([]string, 0, n)
+	for i, f := range m.findings[:n] {
+		text := f.Short
+		if text == "" {
+			text = f.Title
+		}
+		st := styleFinding
+		switch f.Section {
+		case fold.SectionBlocking:
+			st = styleStall
+		case fold.SectionNothing, fold.SectionNoRecords:
+			st = styleDim
+		}
+		lines = append(lines, styleKey.Render(fmt.Sprintf("%d", i+1))+" "+st.Render(clean(text)))
+	}
+	if more := len(m.findings) - n; more > 0 {
+		last := &lines[len(lines)-1]
+		*last += styleDim.Render(fmt.Sprintf("  (+%d more: openrtc-replay summary)", more))
+	}
 	return lines
+}
+
+// liveState says whether a live worker answers: live, stale (no answer
+// for a while), disconnected (its socket refuses) or restarted (a new
+// process answers).
+func (m *model) liveState() string {
+	now := m.now()
+	hz := fmt.Sprintf("%g Hz", 1/m.opts.refreshInterval().Seconds())
+	staleAfter := max(3*m.opts.refreshInterval(), 3*time.Second)
+	switch {
+	case m.liveErr != nil:
+		return styleNoteErr.Render(fmt.Sprintf("✕ disconnected %s ago (%s); showing %s", dur(now.Sub(m.liveErrAt)),
+			clean(shortErr(m.liveErr)), m.clock(m.view.Time)))
+	case m.refreshing && now.Sub(m.liveAsked) >= staleAfter:
+		return styleNote.Render(fmt.Sprintf("◌ stale: no answer for %s", dur(now.Sub(m.liveAsked))))
+	case !m.restartedAt.IsZero() && now.Sub(m.restartedAt) < restartShown:
+		return styleNote.Render(fmt.Sprintf("↻ restarted at %s (a new process)", m.clock(m.view.Worker.Started)))
+	}
+	return styleLiveMark.Render("● live " + hz)
+}
+
+// restartShown is how long the header says the worker restarted.
+const restartShown = time.Minute
+
+// shortErr cuts an error to its last part, which says what went wrong:
+// "dial unix /run/…/w.sock: connect: connection refused" is "connection
+// refused".
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && len(s)-i > 4 {
+		return s[i+2:]
+	}
+	return s
 }
 
 // strip draws the whole recording on one line: its stalls and the cursor.
@@ -150,26 +253,44 @@ func (m *model) strip() string {
 }
 
 // columns of the table, in OpenRTC's order with ours added; key is the sort
-// key the column shows.
+// key the column shows, drop the order in which a narrow screen gives
+// columns up (0: never).
 var columns = []struct {
 	name  string
 	width int // minimum; session, agent and tenant grow to fit
 	right bool
 	key   string
+	drop  int
 }{
-	{"session", 8, false, fold.SortSession},
-	{"agent", 6, false, fold.SortAgent},
-	{"tenant", 7, false, ""},
-	{"dur(s)", 8, true, fold.SortDuration},
-	{"mem(MB)", 8, true, fold.SortMem},
-	{"peak", 8, true, ""},
-	{"cpu%", 6, true, fold.SortCPU},
-	{"cpu_s", 8, true, fold.SortCPUSeconds},
-	{"gor", 5, true, fold.SortGoroutines},
-	{"stalls", 7, true, fold.SortStalls},
-	{"status", 7, false, ""},
-	{"pin", 3, false, ""},
+	{"session", 8, false, fold.SortSession, 0},
+	{"agent", 6, false, fold.SortAgent, 3},
+	{"tenant", 7, false, "", 2},
+	{"dur(s)", 7, true, fold.SortDuration, 6},
+	{"mem(MiB)", 8, true, fold.SortMem, 0},
+	{"peak", 7, true, "", 5},
+	{"cpu%", 6, true, fold.SortCPU, 0},
+	{"cpu_s", 7, true, fold.SortCPUSeconds, 4},
+	{"gor", 5, true, fold.SortGoroutines, 8},
+	{"stalls", 6, true, fold.SortStalls, 7},
+	{"status", 7, false, "", 9},
+	{"pin", 3, false, "", 1},
 }
+
+// Column indexes, for appendRow.
+const (
+	colSession = iota
+	colAgent
+	colTenant
+	colDur
+	colMem
+	colPeak
+	colCPU
+	colCPUS
+	colGor
+	colStalls
+	colStatus
+	colPin
+)
 
 // Caps on the text columns, so one long id does not push the numbers off
 // screen.
@@ -179,40 +300,88 @@ const (
 	maxTenantW  = 14
 )
 
-// widths returns the width of every column for the rows on screen.
-func (m *model) widths(rows []fold.Row) []int {
-	ws := make([]int, len(columns))
-	for i, c := range columns {
-		ws[i] = c.width
-	}
-	for i := range rows {
-		r := &rows[i]
-		ws[0] = max(ws[0], min(len(r.SessionID), maxSessionW))
-		ws[1] = max(ws[1], min(len(r.AgentName), maxAgentW))
+// growWidths widens the text columns to the widest value of the rows,
+// never narrowing them: the table keeps its layout as rows come and go,
+// scroll and the cursor moves.
+func (m *model) growWidths() {
+	for i := range m.rows {
+		r := &m.rows[i]
+		m.sessW = max(m.sessW, min(len(r.SessionID), maxSessionW))
+		m.agentW = max(m.agentW, min(len(r.AgentName), maxAgentW))
 		if r.Tenant != nil {
-			ws[2] = max(ws[2], min(len(*r.Tenant), maxTenantW))
+			m.tenantW = max(m.tenantW, min(len(*r.Tenant), maxTenantW))
 		}
 	}
-	return ws
+}
+
+// layout returns the width of every column and which fit on the screen:
+// the columns of the highest drop go first.
+func (m *model) layout() (ws []int, show []bool) {
+	ws = make([]int, len(columns))
+	show = make([]bool, len(columns))
+	for i, c := range columns {
+		// Room for the sort arrow, so the heads do not move with the sort.
+		ws[i], show[i] = max(c.width, len(c.name)+1), true
+	}
+	ws[colSession] = max(ws[colSession], m.sessW)
+	ws[colAgent] = max(ws[colAgent], m.agentW)
+	ws[colTenant] = max(ws[colTenant], m.tenantW)
+	total := func() int {
+		n := 0
+		for i := range ws {
+			if show[i] {
+				n += ws[i] + 1
+			}
+		}
+		return n - 1
+	}
+	for total() > m.width {
+		drop := -1
+		for i, c := range columns {
+			if show[i] && c.drop > 0 && (drop < 0 || c.drop < columns[drop].drop) {
+				drop = i
+			}
+		}
+		if drop < 0 {
+			break
+		}
+		show[drop] = false
+	}
+	// What is left narrows the session column, down to its minimum.
+	if over := total() - m.width; over > 0 {
+		ws[colSession] = max(columns[colSession].width, ws[colSession]-over)
+	}
+	return ws, show
+}
+
+// sortDesc reports whether the table is sorted in descending order: numbers
+// are, text is not, unless reversed.
+func (m *model) sortDesc() bool {
+	key := fold.SortKeys[m.sortIdx]
+	desc := key != fold.SortAgent && key != fold.SortSession
+	return desc != m.sortRev
 }
 
 func (m *model) tableLines(h int) []string {
 	h-- // the column heads
 	end := min(m.top+h, len(m.rows))
 	visible := m.rows[m.top:end]
-	ws := m.widths(visible)
+	ws, show := m.layout()
 	lines := make([]string, 0, h+1)
 
 	key := fold.SortKeys[m.sortIdx]
+	arrow := "▲"
+	if m.sortDesc() {
+		arrow = "▼"
+	}
 	var b strings.Builder
 	for i, c := range columns {
+		if !show[i] {
+			continue
+		}
 		name := c.name
 		if c.key == key {
-			if c.right {
-				name += "▼"
-			} else {
-				name += "▲"
-			}
+			name += arrow
 		}
 		b.WriteString(pad(name, ws[i], c.right))
 		b.WriteByte(' ')
@@ -223,11 +392,11 @@ func (m *model) tableLines(h int) []string {
 		if m.total == 0 {
 			return append(lines, styleDim.Render(fit("no sessions at this moment", m.width)))
 		}
-		return append(lines, styleDim.Render(fit(fmt.Sprintf("none of the %d sessions match the filter (f, /, esc)", m.total), m.width)))
+		return append(lines, styleDim.Render(fit(fmt.Sprintf("none of the %d sessions match the filter (f, /, x clears)", m.total), m.width)))
 	}
 	buf := make([]byte, 0, 160)
 	for i := range visible {
-		buf = appendRow(buf[:0], &visible[i], ws)
+		buf = appendRow(buf[:0], &visible[i], ws, show)
 		line := fit(string(buf), m.width)
 		if pad := m.width - len(line); pad > 0 && isASCII(line) {
 			line += strings.Repeat(" ", pad) // so the selection bar spans the screen
@@ -237,8 +406,8 @@ func (m *model) tableLines(h int) []string {
 	return lines
 }
 
-// appendRow formats one session row.
-func appendRow(b []byte, r *fold.Row, ws []int) []byte {
+// appendRow formats one session row, the columns shown only.
+func appendRow(b []byte, r *fold.Row, ws []int, show []bool) []byte {
 	tenant := "-"
 	if r.Tenant != nil && *r.Tenant != "" {
 		tenant = *r.Tenant
@@ -268,23 +437,43 @@ func appendRow(b []byte, r *fold.Row, ws []int) []byte {
 		b = append(b, digits...)
 		b = append(b, ' ')
 	}
-	text(r.SessionID, ws[0])
-	text(r.AgentName, ws[1])
-	text(tenant, ws[2])
-	num(r.DurationS, 1, ws[3])
-	num(r.MemMB, 1, ws[4])
-	num(r.PeakMB, 1, ws[5])
-	num(r.CPUPct, 1, ws[6])
-	num(r.CPUSeconds, 2, ws[7])
-	if r.Goroutines == nil {
-		text(strings.Repeat(" ", ws[8]-1)+"-", ws[8])
-	} else {
-		num(float64(*r.Goroutines), 0, ws[8])
-	}
-	num(float64(r.Stalls), 0, ws[9])
-	text(r.Status, ws[10])
-	if r.Pinned {
-		b = append(b, "yes"...)
+	for i := range columns {
+		if !show[i] {
+			continue
+		}
+		w := ws[i]
+		switch i {
+		case colSession:
+			text(r.SessionID, w)
+		case colAgent:
+			text(r.AgentName, w)
+		case colTenant:
+			text(tenant, w)
+		case colDur:
+			num(r.DurationS, 1, w)
+		case colMem:
+			num(r.MemMB, 1, w)
+		case colPeak:
+			num(r.PeakMB, 1, w)
+		case colCPU:
+			num(r.CPUPct, 1, w)
+		case colCPUS:
+			num(r.CPUSeconds, 2, w)
+		case colGor:
+			if r.Goroutines == nil {
+				text(strings.Repeat(" ", w-1)+"-", w)
+			} else {
+				num(float64(*r.Goroutines), 0, w)
+			}
+		case colStalls:
+			num(float64(r.Stalls), 0, w)
+		case colStatus:
+			text(r.Status, w)
+		case colPin:
+			if r.Pinned {
+				b = append(b, "yes"...)
+			}
+		}
 	}
 	for len(b) > 0 && b[len(b)-1] == ' ' {
 		b = b[:len(b)-1]
@@ -322,16 +511,22 @@ func rowStyle(r *fold.Row, sel bool) paint {
 func (m *model) footer() []string {
 	var b strings.Builder
 	key := fold.SortKeys[m.sortIdx]
-	dir := "▼"
-	if key == fold.SortAgent || key == fold.SortSession {
-		dir = "▲"
+	dir := "▲"
+	if m.sortDesc() {
+		dir = "▼"
 	}
-	fmt.Fprintf(&b, "sort %s %s · status %s", key, dir, m.status())
-	if m.opts.Agent != "" {
-		b.WriteString(" · agent " + clean(m.opts.Agent))
+	if key == fold.SortAttention {
+		dir = "" // an order of its own, not of a column
+		if m.sortRev {
+			dir = "reversed"
+		}
 	}
-	if m.opts.Tenant != "" {
-		b.WriteString(" · tenant " + clean(m.opts.Tenant))
+	fmt.Fprintf(&b, "sort %s · status %s", strings.TrimSpace(key+" "+dir), m.status())
+	if m.agent != "" {
+		b.WriteString(" · agent " + clean(m.agent))
+	}
+	if m.tenant != "" {
+		b.WriteString(" · tenant " + clean(m.tenant))
 	}
 	if m.text != "" {
 		fmt.Fprintf(&b, " · text %q", m.text)
@@ -364,17 +559,21 @@ func (m *model) keyHints() string {
 	var hints [][2]string
 	switch {
 	case m.help:
-		hints = [][2]string{{"?/esc", "back"}, {"q", "quit"}}
+		hints = [][2]string{{"?/esc", "back"}, {"↑↓ pgup pgdn", "scroll"}, {"q", "quit"}}
+	case m.picker != nil:
+		hints = [][2]string{{"↑↓", "choose"}, {"enter", "sort"}, {"I", "reversed"}, {"esc", "back"}}
 	case m.drill != nil:
 		hints = [][2]string{{"esc", "back"}, {"↑↓", "scroll"}, {"r", "reload"}, {"q", "quit"}, {"?", "help"}}
 		if m.live == nil {
-			hints = append(hints, [2]string{"t/T", "step"}, [2]string{"[/]", "stall"})
+			hints = append(hints, [2]string{"[/]", "stall"}, [2]string{"t/T", "step"})
 		}
 	case m.live != nil:
-		hints = [][2]string{{"q", "quit"}, {"?", "help"}, {"r", "refresh"}, {"s", "sort"}, {"f", "filter"}, {"/", "search"}, {"↑↓", "select"}, {"enter", "drill"}}
+		hints = [][2]string{{"q", "quit"}, {"?", "help"}, {"1-9", "finding"}, {"enter", "drill"}, {"s/o", "sort"}, {"I", "reverse"},
+			{"f", "filter"}, {"/", "search"}, {"r", "refresh"}, {"p", "findings"}}
 	default:
-		hints = [][2]string{{"q", "quit"}, {"?", "help"}, {"s", "sort"}, {"f", "filter"}, {"/", "search"}, {"↑↓", "select"}, {"enter", "drill"},
-			{"t/T", "step"}, {"j/J", "jump"}, {"[/]", "stall"}, {"g/G", "ends"}, {"space", "play"}, {"+/-", "speed"}}
+		hints = [][2]string{{"q", "quit"}, {"?", "help"}, {"1-9", "finding"}, {"[/]", "stall"}, {"enter", "drill"}, {"s/o", "sort"},
+			{"I", "reverse"}, {"f", "filter"}, {"/", "search"}, {"t/T", "step"}, {"j/J", "jump"}, {"g/G", "ends"}, {"F", "follow"},
+			{"space", "play"}, {"p", "findings"}}
 	}
 	var b strings.Builder
 	for i, h := range hints {

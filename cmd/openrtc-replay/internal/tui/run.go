@@ -23,22 +23,36 @@ const (
 // memory, refreshing a live source once a second, on the process's terminal.
 type Options struct {
 	// Sort is the initial sort key, one of [fold.SortKeys]; "" is
-	// [fold.SortMem]. The s key cycles from there.
+	// [fold.SortAttention]. The s key cycles from there.
 	Sort string
+	// Reverse reverses the sort's order (the I key).
+	Reverse bool
 	// Status is the initial status filter, one of [fold.StatusFilters] or
-	// [fold.StatusEnded]; "" is "all". The f key cycles through
-	// fold.StatusFilters from there (from ended, to all).
+	// [fold.StatusEnded]; "" is "all". The f key cycles through them.
 	Status string
 	// Agent and Tenant keep only the sessions of that agent or tenant, as
-	// the --agent and --tenant flags; "" keeps all. They stay in force and
-	// are shown in the footer.
+	// the --agent and --tenant flags; "" keeps all. They are shown in the
+	// footer until cleared (x, or esc).
 	Agent, Tenant string
+
+	// Reopen opens the recording again, from its files, at its end: the
+	// r key, and every second while following (F). It is for a recording
+	// that is still being written; nil when the input cannot be opened
+	// again (standard input). A Source it returns that is an [io.Closer]
+	// is closed when it is replaced or the screen ends.
+	Reopen func() (Source, error)
+	// Follow starts following the recording's end as it grows, like
+	// less +F (needs Reopen).
+	Follow bool
 	// Location is the zone times are shown and typed in; nil is the
 	// recording's own (the zone of its records' times).
 	Location *time.Location
 	// Title names what is shown, such as the recording's file name; it
 	// heads the screen.
 	Title string
+	// Recording names where a live worker records, when known, for the
+	// drill-down to point at its stalls' frames.
+	Recording string
 	// RefreshRate is how often a live source is refreshed, in Hz, clamped
 	// to [MinRefreshRate, MaxRefreshRate]; 0 is [DefaultRefreshRate]. A
 	// recording ignores it.
@@ -59,8 +73,8 @@ func (o Options) validate() error {
 	if o.Sort != "" && !fold.ValidSort(o.Sort) {
 		return fmt.Errorf("tui: unknown sort key %q (want one of %v)", o.Sort, fold.SortKeys)
 	}
-	if o.Status != "" && o.Status != fold.StatusEnded && indexOf(fold.StatusFilters, o.Status) < 0 {
-		return fmt.Errorf("tui: unknown status filter %q (want one of %v or %s)", o.Status, fold.StatusFilters, fold.StatusEnded)
+	if o.Status != "" && indexOf(statusCycle, o.Status) < 0 {
+		return fmt.Errorf("tui: unknown status filter %q (want one of %v)", o.Status, statusCycle)
 	}
 	return nil
 }
@@ -88,6 +102,7 @@ func Run(ctx context.Context, src Source, opts Options) error {
 		return err
 	}
 	m := newModel(src, opts)
+	defer m.closeSources(src)
 	popts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))

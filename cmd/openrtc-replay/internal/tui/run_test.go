@@ -41,7 +41,7 @@ func TestRunQuits(t *testing.T) {
 	}
 	keys.Close()
 	screen := ansi.Strip(out.String())
-	for _, want := range []string{"openrtc-replay", "call-b", "sort cpu_pct", "duration_s"} {
+	for _, want := range []string{"call-b", "sort cpu_pct", "duration_s"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("output lacks %q", want)
 		}

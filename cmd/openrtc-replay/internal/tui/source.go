@@ -59,3 +59,15 @@ type LiveSource interface {
 	// Refresh fetches the worker's current view.
 	Refresh() error
 }
+
+// A FindingsSource is a Source that knows what needs attention: the
+// findings the screen lists under its header, each with the session and
+// the moment to jump to. A [*fold.Cursor] gives the whole recording's
+// (those of the summary command) and a [Poller] the live view's
+// ([fold.ViewFindings]).
+//
+// Like Stalls, Findings is called once for a recording, on a goroutine of
+// its own, and after each refresh of a live source.
+type FindingsSource interface {
+	Findings() ([]fold.Finding, error)
+}

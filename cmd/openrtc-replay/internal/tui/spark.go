@@ -95,3 +95,39 @@ func renderCells(cells []cell) string {
 	}
 	return b.String()
 }
+
+// sparkRange draws vals in at most w cells scaled from lo to their highest
+// value; lo < 0 means from their lowest. A series that does not move is
+// drawn flat, one bar high (blank when it is zero), rather than as full
+// bars: a constant 1 goroutine is not a wall.
+func sparkRange(vals []float64, w int, lo float64) string {
+	if w <= 0 || len(vals) == 0 {
+		return ""
+	}
+	hi, low := vals[0], vals[0]
+	for _, v := range vals {
+		hi, low = max(hi, v), min(low, v)
+	}
+	if lo < 0 {
+		lo = low
+	}
+	n := min(len(vals), w)
+	var b strings.Builder
+	for i := range n {
+		a, z := i*len(vals)/n, (i+1)*len(vals)/n
+		v := vals[a]
+		for _, x := range vals[a:z] {
+			v = max(v, x)
+		}
+		switch {
+		case !(v > 0):
+			b.WriteRune(sparkLevels[0])
+		case hi <= lo:
+			b.WriteRune(sparkLevels[1])
+		default:
+			k := 1 + int((v-lo)/(hi-lo)*float64(len(sparkLevels)-2)+0.5)
+			b.WriteRune(sparkLevels[min(max(k, 1), len(sparkLevels)-1)])
+		}
+	}
+	return b.String()
+}

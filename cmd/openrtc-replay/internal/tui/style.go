@@ -28,6 +28,7 @@ var (
 	styleSpark    = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Green))
 	styleKey      = newPaint(lipgloss.NewStyle().Bold(true))
 	styleLiveMark = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Green).Bold(true))
+	styleFinding  = newPaint(lipgloss.NewStyle().Foreground(lipgloss.Yellow))
 )
 
 // paint is a lipgloss style reduced to the escape sequences around its
@@ -152,8 +153,13 @@ func millis(d time.Duration) string {
 	return fmt.Sprintf("%dms", d.Milliseconds())
 }
 
-// mb formats bytes in MiB, as mem_mb.
-func mb(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+// mib formats bytes in MiB, the unit of mem_mb (whose name is OpenRTC's).
+func mib(b uint64) string {
+	if b >= 10<<30 {
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
 
 // stallLine is one stall on one line, in the words of the slow log line.
 func stallLine(st fold.Stall, clock func(time.Time) string) string {

@@ -112,9 +112,9 @@ func pressKeysInTmux(t *testing.T, command string) {
 	x.must("new-session", "-d", "-s", "tui", "-x", "140", "-y", "40",
 		fmt.Sprintf("%s ; echo $? > %s", command, shellQuote(status)))
 
-	x.waitFor("start", []string{"openrtc-replay", fixtures.Stalls, "dur(s)", "sort mem_mb ▼"})
-	x.must("send-keys", "-t", "tui", "s")
-	x.waitFor("s", []string{"sort cpu_pct ▼", "cpu%▼"})
+	x.waitFor("start", []string{fixtures.Stalls, "dur(s)", "sort attention"})
+	x.must("send-keys", "-t", "tui", "s", "s")
+	x.waitFor("s s", []string{"sort cpu_pct ▼", "cpu%▼"})
 	x.must("send-keys", "-t", "tui", "g", "]")
 	x.waitFor("g ]", []string{"stall 1/"})
 	x.must("send-keys", "-t", "tui", "Enter")

@@ -1,0 +1,158 @@
+package fold
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// SortAttention is the sort key that floats what needs attention: the
+// default of top and live. Its order, in tiers:
+//
+//  1. sessions that are slow now (stalled within the slow window), then
+//     those that stalled earlier: by stalls, then the worst stall;
+//  2. CPU outliers: a cpu_pct of at least [HotCPUPct] and four times the
+//     median session's, highest first;
+//  3. goroutine outliers: at least [LeakGoroutines] goroutines and three
+//     times the median session's, most first;
+//  4. the rest, by cpu_pct, then mem_mb.
+//
+// Ties go to the session id, as in every sort.
+const SortAttention = "attention"
+
+// Thresholds of the attention tiers and of [ViewFindings]. They are the
+// summary's (see [Report.Summary]) applied to one moment: a session hot in
+// one window is worth a look now, whether or not it was over its life.
+const (
+	HotCPUPct      = 25.0 // the share of a CPU window that makes a session hot
+	LeakGoroutines = 16   // the fewest goroutines that can make a session an outlier
+)
+
+// Attention tiers of a row; lower sorts first.
+const (
+	tierSlow = iota
+	tierStalled
+	tierCPU
+	tierGoroutines
+	tierRest
+)
+
+// attention ranks rows for [SortAttention] and names why a row ranks where
+// it does, for [ViewFindings]. It holds the medians the outliers are judged
+// against.
+type attention struct {
+	medCPU, medGor float64
+}
+
+func newAttention(rows []Row) attention {
+	cpu := make([]float64, 0, len(rows))
+	var gor []float64
+	for i := range rows {
+		cpu = append(cpu, rows[i].CPUPct)
+		if g := rows[i].Goroutines; g != nil {
+			gor = append(gor, float64(*g))
+		}
+	}
+	return attention{medCPU: median(cpu), medGor: median(gor)}
+}
+
+func (a attention) hotCPU(r *Row) bool {
+	return r.CPUPct >= HotCPUPct && r.CPUPct >= 4*a.medCPU
+}
+
+func (a attention) manyGoroutines(r *Row) bool {
+	if r.Goroutines == nil {
+		return false
+	}
+	n := float64(*r.Goroutines)
+	return n >= LeakGoroutines && n >= 3*max(a.medGor, 1)
+}
+
+// rank returns a row's tier and, within it, a score: higher sorts first.
+func (a attention) rank(r *Row) (tier int, score float64) {
+	switch {
+	case r.Status == StatusSlow:
+		return tierSlow, float64(r.Stalls)*1e6 + r.WorstStall
+	case r.Stalls > 0:
+		return tierStalled, float64(r.Stalls)*1e6 + r.WorstStall
+	case a.hotCPU(r):
+		return tierCPU, r.CPUPct
+	case a.manyGoroutines(r):
+		return tierGoroutines, float64(*r.Goroutines)
+	}
+	return tierRest, r.CPUPct*1e6 + r.MemMB
+}
+
+// sortAttention sorts rows for SortAttention.
+func sortAttention(rows []Row) {
+	a := newAttention(rows)
+	type ranked struct {
+		tier  int
+		score float64
+	}
+	ranks := make([]ranked, len(rows))
+	idx := make([]int, len(rows))
+	for i := range rows {
+		t, s := a.rank(&rows[i])
+		ranks[i], idx[i] = ranked{t, s}, i
+	}
+	sort.SliceStable(idx, func(i, j int) bool {
+		x, y := ranks[idx[i]], ranks[idx[j]]
+		if x.tier != y.tier {
+			return x.tier < y.tier
+		}
+		if x.score != y.score {
+			return x.score > y.score
+		}
+		return rows[idx[i]].SessionID < rows[idx[j]].SessionID
+	})
+	sorted := make([]Row, len(rows))
+	for i, k := range idx {
+		sorted[i] = rows[k]
+	}
+	copy(rows, sorted)
+}
+
+// ViewFindings returns what needs attention in one view, as findings: the
+// sessions that stalled, the CPU outliers and the goroutine outliers, by the
+// rules of [SortAttention], at most three of each. A live screen shows them
+// where a replay shows the whole recording's [Summary] findings; both read
+// the same way. Their At is the view's time.
+func ViewFindings(v View) []Finding {
+	rows := slices.Clone(v.Sessions)
+	a := newAttention(rows)
+	sortAttention(rows)
+	var out []Finding
+	count := map[int]int{}
+	for i := range rows {
+		r := &rows[i]
+		tier, _ := a.rank(r)
+		if tier == tierRest || count[tier] == maxPerSection {
+			continue
+		}
+		count[tier]++
+		id := r.SessionID
+		switch tier {
+		case tierSlow, tierStalled:
+			now := ""
+			if tier == tierSlow {
+				now = ", slow now"
+			}
+			f := finding(SectionBlocking, id, v.Time, "%s stalled a shared loop or section %s, worst %s%s",
+				id, times(r.Stalls), msString(r.WorstStall), now)
+			f.Short = fmt.Sprintf("%s stalled %s, worst %s%s", id, timesShort(r.Stalls), msString(r.WorstStall), now)
+			out = append(out, f)
+		case tierCPU:
+			f := finding(SectionCPUHot, id, v.Time, "%s had %.1f%% of the latest CPU window's samples (the median session %.1f%%)",
+				id, r.CPUPct, a.medCPU)
+			f.Short = fmt.Sprintf("%s on CPU: %.0f%% of the samples (median %.1f%%)", id, r.CPUPct, a.medCPU)
+			out = append(out, f)
+		case tierGoroutines:
+			f := finding(SectionGoroutineLeak, id, v.Time, "%s has %d goroutines (the median session %.0f), peak %d",
+				id, *r.Goroutines, a.medGor, r.GorPeak)
+			f.Short = fmt.Sprintf("%s has %d goroutines (median %.0f)", id, *r.Goroutines, a.medGor)
+			out = append(out, f)
+		}
+	}
+	return out
+}
