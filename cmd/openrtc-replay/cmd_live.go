@@ -72,16 +72,20 @@ func (a *app) live(c *cobra.Command, f liveFlags) error {
 	}
 	rd := live.NewReader(path)
 	kind := ""
-	fetch := func() (fold.View, error) {
+	fetchInfo := func() (fold.View, tui.PollInfo, error) {
 		snap, err := rd.Fetch(a.ctx)
 		if err != nil {
-			return fold.View{}, err
+			return fold.View{}, tui.PollInfo{}, err
 		}
 		kind = snap.Kind
-		return snap.View, nil
+		return snap.View, tui.PollInfo{PID: snap.Peer.PID, Restarted: snap.Restarted}, nil
+	}
+	fetch := func() (fold.View, error) {
+		v, _, err := fetchInfo()
+		return v, err
 	}
 	if a.outTTY && !f.once && !f.json {
-		p, err := tui.NewPoller(fetch)
+		p, err := tui.NewPollerInfo(fetchInfo)
 		if err != nil {
 			return noWorker(path, err)
 		}

@@ -228,9 +228,9 @@ func (in *input) reopener() func() (tui.Source, error) {
 	if slices.Contains(in.paths, "-") {
 		return nil
 	}
-	paths := slices.Clone(in.paths)
+	paths, worker := slices.Clone(in.paths), in.worker
 	return func() (tui.Source, error) {
-		set, err := recorder.Open(paths...)
+		set, err := recorder.OpenWorker(worker, paths...) // the same worker as the first open
 		if err != nil {
 			return nil, err
 		}

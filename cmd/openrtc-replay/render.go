@@ -54,7 +54,7 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 			b.WriteString(" · draining")
 		}
 	} else {
-		cpu := fmt.Sprintf("cpu %s%% of a core, %s%% of it in sessions", f1(h.ProcessCPUPct), f1(h.CPUPct))
+		cpu := tui.CPUText(h)
 		if h.CPUUnavailable != "" {
 			cpu = "cpu unavailable: " + h.CPUUnavailable
 		}
@@ -74,7 +74,7 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 	b.WriteString("\n")
 
 	if h.System != nil {
-		b.WriteString(hostLine(h) + "\n")
+		b.WriteString(tui.HostLine(h) + "\n")
 	}
 	if len(h.CPUHistory) > 0 || len(h.HostCPUHistory) == 0 {
 		peak := 0.0
@@ -173,33 +173,4 @@ func openrtcCPU(h fold.Header) string {
 		return fmt.Sprintf("cpu %s%% in sessions over the last %s", f1(h.CPUPct), clock(secs(h.CPUWindowS)))
 	}
 	return fmt.Sprintf("cpu %s%% in sessions since start", f1(h.CPUPct))
-}
-
-// hostLine is the host's vitals, as OpenRTC's header shows them; "n/a" for
-// what the host did not give.
-func hostLine(h fold.Header) string {
-	s := h.System
-	na := func(p *float64, format string) string {
-		if p == nil {
-			return "n/a"
-		}
-		return fmt.Sprintf(format, *p)
-	}
-	gb := func(p *uint64) string {
-		if p == nil {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.1fG", float64(*p)/1e9)
-	}
-	vcpus := "n/a"
-	if s.VCPUs != nil {
-		vcpus = fmt.Sprint(*s.VCPUs)
-	}
-	line := fmt.Sprintf("host cpu %s of %s vCPUs · mem %s / %s · swap %s / %s · load %s %s %s · net %s",
-		na(s.CPUPct, "%.1f%%"), vcpus, gb(s.MemUsedBytes), gb(s.MemTotalBytes), gb(s.SwapUsedBytes), gb(s.SwapTotalBytes),
-		na(s.Load1, "%.2f"), na(s.Load5, "%.2f"), na(s.Load15, "%.2f"), na(s.NetRateBps, "%.0f B/s"))
-	if h.SavedBytes != nil {
-		line += fmt.Sprintf(" · saved %.1fG", float64(*h.SavedBytes)/1e9)
-	}
-	return line
 }

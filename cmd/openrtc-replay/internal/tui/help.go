@@ -46,7 +46,7 @@ func (m *model) helpLines() []string {
 	add([][2]string{
 		{"mem(MiB)", "the session's equal share of the process's RSS (RSS / live sessions), in MiB (2^20 bytes); peak: its highest share so far"},
 		{"cpu%", "the session's share of the process's CPU in the latest window (its labelled CPU samples / all samples); the rows sum to the header's \"in sessions\""},
-		{"header cpu", "the process's CPU in the latest window in % of one core (200% is two cores busy), and how much of it sessions used"},
+		{"header cpu", "the process's CPU in the latest window in cores (1.15 cores: 115% of one core), and the share of it sessions used"},
 		{"cpu_s", "CPU seconds the session used over its life"},
 		{"gor", "the session's goroutines now"},
 		{"stalls", "stalls of a shared loop or section the session was held responsible for"},

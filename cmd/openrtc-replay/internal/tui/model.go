@@ -85,6 +85,7 @@ type model struct {
 	liveErr     error     // the last refresh's error, until one succeeds
 	liveErrAt   time.Time // when the errors began
 	restartedAt time.Time // when a refresh found a new process
+	restart     PollInfo  // what that refresh said of it
 	prevStarted time.Time // the worker's start time at the previous answer
 
 	// Reopening and following a recording that is still being written.
@@ -119,6 +120,7 @@ type (
 		view     fold.View
 		stalls   []fold.Stall
 		findings []fold.Finding
+		info     PollInfo
 		err      error
 		auto     bool // from the periodic refresh, which schedules the next
 	}
@@ -365,6 +367,9 @@ func (m *model) refresh(auto bool) tea.Cmd {
 		}
 		stalls, err := src.Stalls()
 		msg := refreshedMsg{view: src.View(), stalls: stalls, err: err, auto: auto}
+		if p, ok := src.(interface{ Info() PollInfo }); ok {
+			msg.info = p.Info()
+		}
 		if fs, ok := src.(FindingsSource); ok && err == nil {
 			msg.findings, msg.err = fs.Findings()
 		}
@@ -386,8 +391,8 @@ func (m *model) refreshed(msg refreshedMsg) tea.Cmd {
 		}
 		m.liveErr, m.liveOK = nil, now
 		started := msg.view.Worker.Started
-		if !m.prevStarted.IsZero() && !started.IsZero() && !started.Equal(m.prevStarted) {
-			m.restartedAt = now
+		if msg.info.Restarted || (!m.prevStarted.IsZero() && !started.IsZero() && !started.Equal(m.prevStarted)) {
+			m.restartedAt, m.restart = now, msg.info
 		}
 		if !started.IsZero() {
 			m.prevStarted = started

@@ -276,7 +276,7 @@ func TestStepping(t *testing.T) {
 		}
 		// The header follows the fold: 3 sessions (a, b, d) of 50 at 40s.
 		h.seek(40)
-		h.contains("sessions 3/50", "RSS 440.0 MiB", "sched p99 3.00ms", "cpu 100.0% of a core, 80.0% of it in sessions")
+		h.contains("sessions 3/50", "RSS 440.0 MiB", "sched p99 3.00ms", "cpu 1.00 cores, 80.0% of it in sessions")
 	})
 }
 

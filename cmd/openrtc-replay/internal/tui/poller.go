@@ -19,30 +19,62 @@ const PollerHistory = 300
 // [PollerHistory]. A worker's socket serves no stall frames: a Poller has
 // no stalls, and drill-down points to the recording for them.
 type Poller struct {
-	fetch func() (fold.View, error)
+	fetch func() (fold.View, PollInfo, error)
 	view  fold.View
+	info  PollInfo
 	hist  map[string][]fold.TimelinePoint // oldest first, at most PollerHistory
 }
+
+// PollInfo is what a fetch knows of the process that answered, beside its
+// view: the screen's header says when a new process answers.
+type PollInfo struct {
+	PID int // the process that served the view; 0 when unknown
+	// Restarted reports that another process answered than the time
+	// before (another pid, an uptime that went back).
+	Restarted bool
+	// PrevPID is the process that answered before a restart; 0 when
+	// unknown.
+	PrevPID int
+}
+
+// NewPollerInfo is [NewPoller] with a fetch that also says which process
+// answered, such as live.Reader's.
+func NewPollerInfo(fetch func() (fold.View, PollInfo, error)) (*Poller, error) {
+	p := &Poller{fetch: fetch, hist: make(map[string][]fold.TimelinePoint)}
+	if err := p.Refresh(); err != nil {
+		return nil, err
+	}
+	p.info.Restarted = false // the first answer restarts nothing
+	return p, nil
+}
+
+// Info returns what the latest fetch said of the process that answered.
+func (p *Poller) Info() PollInfo { return p.info }
 
 // NewPoller fetches the first view with fetch and returns a Poller that
 // fetches again on each Refresh. It returns fetch's error when the first
 // fetch fails, so that a command can tell "no worker" before it takes over
 // the terminal.
 func NewPoller(fetch func() (fold.View, error)) (*Poller, error) {
-	p := &Poller{fetch: fetch, hist: make(map[string][]fold.TimelinePoint)}
-	if err := p.Refresh(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return NewPollerInfo(func() (fold.View, PollInfo, error) {
+		v, err := fetch()
+		return v, PollInfo{}, err
+	})
 }
 
 // Refresh fetches the current view and records each session's values.
 func (p *Poller) Refresh() error {
-	v, err := p.fetch()
+	v, info, err := p.fetch()
 	if err != nil {
 		return err
 	}
-	p.view = v
+	if info.Restarted && info.PrevPID == 0 {
+		info.PrevPID = p.info.PID
+	}
+	if info.Restarted {
+		clear(p.hist) // the old process's sessions are gone with it
+	}
+	p.view, p.info = v, info
 	seen := make(map[string]bool, len(v.Sessions))
 	for _, r := range v.Sessions {
 		seen[r.SessionID] = true

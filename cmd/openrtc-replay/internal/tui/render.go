@@ -148,21 +148,29 @@ func (m *model) header() []string {
 	if h.OngoingStalls > 0 {
 		b.WriteString(styleStall.Render(fmt.Sprintf(" (%d ongoing)", h.OngoingStalls)))
 	}
-	if h.CPUUnavailable != "" {
-		b.WriteString(" · cpu unavailable: " + clean(h.CPUUnavailable))
+	if h.Kind == fold.KindOpenRTC {
+		// A Python worker: no heap, goroutines or scheduler of ours; its
+		// RSS is the sum of its sessions' shares, and the host's vitals
+		// take the sparkline's place.
+		fmt.Fprintf(&b, " · cpu %.1f%% in sessions · RSS %s (sum of shares) · started %d · failed %d",
+			h.CPUPct, mib(h.RSSBytes), h.SessionsBegun, h.SessionsFailed)
+		if h.Draining {
+			b.WriteString(styleNote.Render(" · draining"))
+		}
+		lines = append(lines, b.String(), HostLine(h))
 	} else {
-		fmt.Fprintf(&b, " · cpu %.1f%% of a core, %.1f%% of it in sessions", h.ProcessCPUPct, h.CPUPct)
-	}
-	fmt.Fprintf(&b, " · RSS %s · heap %s · gor %d · sched p99 %.2fms", mib(h.RSSBytes), mib(h.HeapBytes), h.Goroutines, h.SchedP99Ms)
-	lines = append(lines, b.String())
+		b.WriteString(" · " + CPUText(h))
+		fmt.Fprintf(&b, " · RSS %s · heap %s · gor %d · sched p99 %.2fms", mib(h.RSSBytes), mib(h.HeapBytes), h.Goroutines, h.SchedP99Ms)
+		lines = append(lines, b.String())
 
-	// The last minute of CPU.
-	top := 100.0
-	for _, v := range h.CPUHistory {
-		top = max(top, v)
+		// The last minute of CPU, in % of one core.
+		top := 100.0
+		for _, v := range h.CPUHistory {
+			top = max(top, v)
+		}
+		lines = append(lines, "cpu 1m "+styleSpark.Render(sparkline(h.CPUHistory, len(h.CPUHistory), top))+
+			styleDim.Render(fmt.Sprintf(" 0–%.0f%% of a core", top)))
 	}
-	lines = append(lines, "cpu 1m "+styleSpark.Render(sparkline(h.CPUHistory, len(h.CPUHistory), top))+
-		styleDim.Render(fmt.Sprintf(" 0–%.0f%%", top)))
 
 	if m.live == nil {
 		lines = append(lines, m.strip())
@@ -218,7 +226,18 @@ func (m *model) liveState() string {
 	case m.refreshing && now.Sub(m.liveAsked) >= staleAfter:
 		return styleNote.Render(fmt.Sprintf("◌ stale: no answer for %s", dur(now.Sub(m.liveAsked))))
 	case !m.restartedAt.IsZero() && now.Sub(m.restartedAt) < restartShown:
-		return styleNote.Render(fmt.Sprintf("↻ restarted at %s (a new process)", m.clock(m.view.Worker.Started)))
+		at := m.view.Worker.Started
+		if at.IsZero() {
+			at = m.restartedAt
+		}
+		who := "a new process"
+		switch r := m.restart; {
+		case r.PID != 0 && r.PrevPID != 0:
+			who = fmt.Sprintf("pid %d → %d", r.PrevPID, r.PID)
+		case r.PID != 0:
+			who = fmt.Sprintf("new pid %d", r.PID)
+		}
+		return styleNote.Render(fmt.Sprintf("↻ restarted at %s (%s)", m.clock(at), who))
 	}
 	return styleLiveMark.Render("● live " + hz)
 }

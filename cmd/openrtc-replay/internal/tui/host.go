@@ -1,0 +1,47 @@
+package tui
+
+import (
+	"fmt"
+
+	"github.com/openrtc-go/introspect/fold"
+)
+
+// HostLine is the host's vitals, as OpenRTC's header shows them; "n/a" for
+// what the host did not give.
+func HostLine(h fold.Header) string {
+	s := h.System
+	na := func(p *float64, format string) string {
+		if p == nil {
+			return "n/a"
+		}
+		return fmt.Sprintf(format, *p)
+	}
+	gb := func(p *uint64) string {
+		if p == nil {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.1fG", float64(*p)/1e9)
+	}
+	vcpus := "n/a"
+	if s.VCPUs != nil {
+		vcpus = fmt.Sprint(*s.VCPUs)
+	}
+	line := fmt.Sprintf("host cpu %s of %s vCPUs · mem %s / %s · swap %s / %s · load %s %s %s · net %s",
+		na(s.CPUPct, "%.1f%%"), vcpus, gb(s.MemUsedBytes), gb(s.MemTotalBytes), gb(s.SwapUsedBytes), gb(s.SwapTotalBytes),
+		na(s.Load1, "%.2f"), na(s.Load5, "%.2f"), na(s.Load15, "%.2f"), na(s.NetRateBps, "%.0f B/s"))
+	if h.SavedBytes != nil {
+		line += fmt.Sprintf(" · saved %.1fG", float64(*h.SavedBytes)/1e9)
+	}
+	return line
+}
+
+// CPUText is the header's CPU: the process's CPU in cores (1.15 cores is
+// 115 % of one core), and the share of it the sessions used, which is what
+// the cpu% column splits between them. Cores, not a percent, so the two
+// never read alike.
+func CPUText(h fold.Header) string {
+	if h.CPUUnavailable != "" {
+		return "cpu unavailable: " + clean(h.CPUUnavailable)
+	}
+	return fmt.Sprintf("cpu %.2f cores, %.1f%% of it in sessions", h.ProcessCPUPct/100, h.CPUPct)
+}
