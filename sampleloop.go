@@ -84,7 +84,7 @@ func (sl *sampleLoop) tick(now time.Time) {
 	win, haveWin := sl.takeWindow()
 	if haveWin {
 		e.CPU = events.CPUWindow{
-			Duration: win.Duration, Span: win.Span, Period: win.Period, Total: win.Total,
+			Duration: win.Duration, Span: win.Span, CPUTime: win.CPUTime, Period: win.Period, Total: win.Total,
 			Unlabelled: win.Unlabelled, Sessions: win.BySession, Unavailable: win.Unavailable,
 		}
 	}
@@ -127,6 +127,8 @@ func (sl *sampleLoop) takeWindow() (sampler.CPUWindow, bool) {
 }
 
 func mergeWindows(a, b sampler.CPUWindow) sampler.CPUWindow {
+	// An unavailable window's CPU time has no shares to divide it: it is
+	// left out of the merge, as its samples are.
 	if a.Unavailable != "" {
 		return b
 	}
@@ -136,6 +138,7 @@ func mergeWindows(a, b sampler.CPUWindow) sampler.CPUWindow {
 	m := a
 	m.Duration += b.Duration
 	m.Span += b.Span
+	m.CPUTime += b.CPUTime
 	m.Total += b.Total
 	m.Unlabelled += b.Unlabelled
 	m.BySession = make(map[string]int64, len(a.BySession)+len(b.BySession))

@@ -43,9 +43,22 @@ func Label(key, value string) SessionOption {
 	}
 }
 
+// Dispatched marks a session begun by a dispatcher on behalf of goroutines
+// it is about to start with the returned context: Begin then leaves the
+// calling goroutine's labels alone, so the dispatcher's own CPU is not
+// billed to the session, and the session's end does not touch the labels of
+// whichever goroutine calls it.
+//
+//	for req := range incoming {
+//		ctx, end := in.Begin(ctx, req.ID, introspect.Dispatched())
+//		go func() { end(serve(ctx, req)) }() // the session's goroutine carries its labels
+//	}
+func Dispatched() SessionOption { return func(s *sessionInfo) { s.dispatched = true } }
+
 type sessionInfo struct {
 	id, agent, tenant string
 	pinned            bool
+	dispatched        bool
 	labels            map[string]string
 }
 
@@ -65,7 +78,11 @@ type EndFunc func(err error)
 // Introspector, Begin returns ctx unchanged and an end that does nothing.
 //
 // end restores the calling goroutine's labels to those of ctx, so call it on
-// the goroutine that called Begin (defer end(err) does).
+// the goroutine that called Begin (defer end(err) does). A goroutine that
+// begins sessions for others to run (a dispatcher, an accept loop) passes
+// [Dispatched]: its own labels are then left alone. Work a session hands to
+// goroutines it did not start (a worker pool, a shared fan-in goroutine)
+// runs unattributed unless the worker runs it with [Do].
 func (in *Introspector) Begin(ctx context.Context, id string, opts ...SessionOption) (context.Context, EndFunc) {
 	if in == nil || in.off {
 		return ctx, func(error) {}
@@ -84,13 +101,17 @@ func (in *Introspector) Begin(ctx context.Context, id string, opts ...SessionOpt
 		labels = append(labels, LabelTenant, s.tenant)
 	}
 	sctx := pprof.WithLabels(ctx, pprof.Labels(labels...))
-	pprof.SetGoroutineLabels(sctx)
+	if !s.dispatched {
+		pprof.SetGoroutineLabels(sctx)
+	}
 	in.emit(events.SessionStart{SessionID: s.id, Agent: s.agent, Tenant: s.tenant, Pinned: s.pinned, Labels: s.labels})
 
 	var once sync.Once
 	return sctx, func(err error) {
 		once.Do(func() {
-			pprof.SetGoroutineLabels(ctx)
+			if !s.dispatched {
+				pprof.SetGoroutineLabels(ctx)
+			}
 			in.unregister(s.id)
 			e := events.SessionEnd{SessionID: s.id, Outcome: events.OutcomeOK}
 			switch {
@@ -103,6 +124,27 @@ func (in *Introspector) Begin(ctx context.Context, id string, opts ...SessionOpt
 			in.emit(e)
 		})
 	}
+}
+
+// Do runs f on the calling goroutine on behalf of the session whose context
+// is session (one returned by Begin, or derived from it), then restores the
+// calling goroutine's labels to those of ctx, the caller's own context: the
+// scoped form of Begin's labelling, in the spirit of [pprof.Do]. A worker
+// pool, a shared fan-in goroutine or any goroutine that a session did not
+// start runs a job through Do so that the job's CPU time, goroutines and
+// the goroutines it starts are the session's, not unattributed:
+//
+//	for job := range jobs { // a pool worker
+//		introspect.Do(ctx, job.ctx, func(ctx context.Context) { job.run(ctx) })
+//	}
+//
+// f receives session, whose labels the goroutine carries while f runs;
+// goroutines f starts inherit them. Do needs no Introspector: it only moves
+// labels, and with introspection off it still runs f.
+func Do(ctx, session context.Context, f func(context.Context)) {
+	defer pprof.SetGoroutineLabels(ctx)
+	pprof.SetGoroutineLabels(session)
+	f(session)
 }
 
 // register adds s to the live sessions under a unique id and returns it.

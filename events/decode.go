@@ -363,7 +363,7 @@ func decodeSample(f *fieldSet, c *SampleCounts) Sample {
 		var cf fieldSet
 		w := objectFields(cpu, &cf)
 		e.CPU = CPUWindow{
-			Duration: w.ms("dur_ms"), Span: w.ms("span_ms"), Period: w.ms("period_ms"), Total: w.int("total"),
+			Duration: w.ms("dur_ms"), Span: w.ms("span_ms"), CPUTime: w.ms("cpu_ms"), Period: w.ms("period_ms"), Total: w.int("total"),
 			Unlabelled: w.int("unlabelled"), Unavailable: w.str("unavailable"),
 		}
 		if s := w.get("sessions"); s.IsObject() {
@@ -505,14 +505,17 @@ func decodeKeyframe(f *fieldSet) (Event, error) {
 		c.fill(&s, nil)
 		e.Last = &s
 	}
-	// CPU time is derived, not stored: samples × the profiler's period, a
-	// fixed 10ms in Go unless the keyframe's latest window says otherwise.
+	// Keyframes that predate cpu_ns derive CPU time as samples × the
+	// profiler's period, a fixed 10ms in Go unless the keyframe's latest
+	// window says otherwise.
 	period := 10 * time.Millisecond
 	if e.Last != nil && e.Last.CPU.Period > 0 {
 		period = e.Last.CPU.Period
 	}
 	for i := range e.Sessions {
-		e.Sessions[i].CPUNanos = e.Sessions[i].CPUSamples * int64(period)
+		if e.Sessions[i].CPUNanos == 0 {
+			e.Sessions[i].CPUNanos = e.Sessions[i].CPUSamples * int64(period)
+		}
 	}
 	return e, nil
 }

@@ -41,6 +41,7 @@ const (
 	fGor
 	fDur
 	fSpan
+	fCPUTime
 	fPeriod
 	fTotal
 	fUnlabelled
@@ -422,6 +423,8 @@ func (r *fastRecord) cpu(c *SampleCounts) bool {
 			ok = r.ms(&w.Duration, fDur)
 		case "span_ms":
 			ok = r.ms(&w.Span, fSpan)
+		case "cpu_ms":
+			ok = r.ms(&w.CPUTime, fCPUTime)
 		case "period_ms":
 			ok = r.ms(&w.Period, fPeriod)
 		case "total":

@@ -172,14 +172,28 @@ func (e SessionEnd) Attrs() []slog.Attr {
 }
 
 // CPUWindow is one window of the CPU profiler: how long it really ran, its
-// sampling period, and how its samples split between sessions.
+// sampling period, how its samples split between sessions, and how much CPU
+// the process used over the time the window accounts for.
+//
+// The samples give shares; CPUTime gives the total. A session's CPU time
+// over the window's span is Sessions[id] / Total × CPUTime, so the sessions'
+// figures add up to the process's CPU time less the unlabelled share, however
+// many samples the profiler lost or how long the gaps between windows were.
 type CPUWindow struct {
 	Duration time.Duration // how long the profiler ran in this window
-	// Span is the wall time the window stands for when CPU is sampled in
-	// duty-cycled windows (one window every Span); zero or Duration when
-	// windows run back to back. Per-session CPU time is scaled by
-	// Span/Duration.
-	Span        time.Duration
+	// Span is the wall time the window accounts for: from the end of the
+	// previous window (or this one's start, for the first) to this one's
+	// end, so consecutive spans tile the time, gaps between windows
+	// included. With duty-cycled windows (one window every Span) it is much
+	// longer than Duration. Zero in recordings that predate it when windows
+	// ran back to back.
+	Span time.Duration
+	// CPUTime is the CPU time (user and system, from getrusage) the whole
+	// process used over Span: the exact total the window's shares divide.
+	// Zero when it was not measured (recordings that predate it, or a
+	// platform without getrusage); readers then fall back to samples ×
+	// Period × Scale.
+	CPUTime     time.Duration
 	Period      time.Duration    // sampling period, 10ms at the profiler's 100 Hz
 	Total       int64            // all samples in the window
 	Unlabelled  int64            // samples outside any session: runtime, GC, framework
@@ -188,12 +202,36 @@ type CPUWindow struct {
 }
 
 // Scale returns the factor by which the window's samples are scaled to
-// estimate CPU time over its Span: 1 for back-to-back windows.
+// estimate CPU time over its Span when CPUTime is unknown: Span/Duration,
+// or 1 when Span is not longer than Duration.
 func (w CPUWindow) Scale() float64 {
 	if w.Span > w.Duration && w.Duration > 0 {
 		return float64(w.Span) / float64(w.Duration)
 	}
 	return 1
+}
+
+// SessionCPU returns the CPU time that n of the window's samples stand for:
+// n / Total × CPUTime when the window measured the process's CPU time, and n
+// × Period × Scale otherwise.
+func (w CPUWindow) SessionCPU(n int64) time.Duration {
+	if w.CPUTime > 0 && w.Total > 0 {
+		return time.Duration(math.Round(float64(n) / float64(w.Total) * float64(w.CPUTime)))
+	}
+	return time.Duration(math.Round(float64(n) * float64(w.Period) * w.Scale()))
+}
+
+// ProcessCPUPct returns the CPU the whole process used over the window, in
+// percent of one core (200 means two cores busy): CPUTime / Span when both
+// were measured, samples × Period / Duration otherwise.
+func (w CPUWindow) ProcessCPUPct() float64 {
+	if w.CPUTime > 0 && w.Span > 0 {
+		return float64(w.CPUTime) * 100 / float64(w.Span)
+	}
+	if w.Duration <= 0 {
+		return 0
+	}
+	return float64(w.Total) * float64(w.Period) * 100 / float64(w.Duration)
 }
 
 // Valid reports whether the window holds a measurement.
@@ -208,6 +246,9 @@ func (w CPUWindow) attr() slog.Attr {
 	}
 	if w.Span > w.Duration {
 		as = append(as, slog.Float64("span_ms", Millis(w.Span)))
+	}
+	if w.CPUTime > 0 {
+		as = append(as, slog.Float64("cpu_ms", Millis(w.CPUTime)))
 	}
 	if len(w.Sessions) > 0 {
 		as = append(as, int64MapAttr("sessions", w.Sessions))

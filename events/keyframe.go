@@ -31,22 +31,25 @@ type WorkerState struct {
 // KeySession is one live session in a [Keyframe]: everything the fold keeps
 // about it, so that folding can resume from the keyframe.
 type KeySession struct {
-	SessionID   string            `json:"session_id"`
-	Agent       string            `json:"agent_name"`
-	Tenant      string            `json:"tenant,omitempty"`
-	Pinned      bool              `json:"pinned,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Start       time.Time         `json:"start"`
-	PeakBytes   uint64            `json:"peak_bytes"`            // highest memory share seen
-	CPUSamples  int64             `json:"cpu_samples"`           // cumulative
-	CPUNanos    int64             `json:"-"`                     // CPUSamples × period: derived, not stored
-	MaxCPUPct   float64           `json:"max_cpu_pct,omitempty"` // highest cpu_pct of one window
-	Goroutines  int               `json:"goroutines,omitempty"`  // at the last goroutine profile
-	GorPeak     int               `json:"gor_peak,omitempty"`
-	Stalls      int               `json:"stalls,omitempty"`
-	WorstStall  float64           `json:"worst_stall_ms,omitempty"`
-	SlowUntil   time.Time         `json:"slow_until,omitzero"` // shows "slow" until then
-	LastStallAt time.Time         `json:"last_stall,omitzero"`
+	SessionID  string            `json:"session_id"`
+	Agent      string            `json:"agent_name"`
+	Tenant     string            `json:"tenant,omitempty"`
+	Pinned     bool              `json:"pinned,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Start      time.Time         `json:"start"`
+	PeakBytes  uint64            `json:"peak_bytes"`  // highest memory share seen
+	CPUSamples int64             `json:"cpu_samples"` // cumulative
+	// CPUNanos is the session's cumulative CPU time: each window's share of
+	// the process's measured CPU time. Keyframes written before it was
+	// stored lack it, and it is then derived as CPUSamples × period.
+	CPUNanos    int64     `json:"cpu_ns,omitempty"`
+	MaxCPUPct   float64   `json:"max_cpu_pct,omitempty"` // highest cpu_pct of one window
+	Goroutines  int       `json:"goroutines,omitempty"`  // at the last goroutine profile
+	GorPeak     int       `json:"gor_peak,omitempty"`
+	Stalls      int       `json:"stalls,omitempty"`
+	WorstStall  float64   `json:"worst_stall_ms,omitempty"`
+	SlowUntil   time.Time `json:"slow_until,omitzero"` // shows "slow" until then
+	LastStallAt time.Time `json:"last_stall,omitzero"`
 }
 
 func (Keyframe) Kind() string      { return KindKeyframe }

@@ -32,8 +32,8 @@ func TestPeakMatchesEverySample(t *testing.T) {
 	check := func(what string) {
 		t.Helper()
 		for _, r := range s.AllRows(at) {
-			if got, w := r.PeakMB, round2(float64(want[r.SessionID])/mib); got != w {
-				t.Fatalf("%s: %s peak %v MiB, want %v", what, r.SessionID, got, w)
+			if got, w := r.PeakBytes, want[r.SessionID]; got != w {
+				t.Fatalf("%s: %s peak %v bytes, want %v", what, r.SessionID, got, w)
 			}
 		}
 	}
@@ -98,7 +98,7 @@ func TestPeakSeriesBounded(t *testing.T) {
 	if n := len(s.peaks.stack); n > maxShareStack {
 		t.Fatalf("%d suffix maxima kept, bound %d", n, maxShareStack)
 	}
-	if got := s.View(s.Now()).Sessions[0].PeakMB; got != round2(float64(1<<40)/mib) {
+	if got := s.View(s.Now()).Sessions[0].PeakMB; got != float64(1<<40)/mib {
 		t.Fatalf("peak %v MiB, want the first share", got)
 	}
 }

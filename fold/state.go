@@ -172,8 +172,8 @@ func (s *State) sessionEnd(t time.Time, id, outcome, errText string) {
 	}
 	delete(s.sessions, id)
 	ss.PeakBytes = s.peakOf(ss)
-	if share, ok := s.share(); ok && !ss.Start.After(s.lastAt) {
-		ss.endShare = share
+	if share, ok := s.sampleShare(); ok && !ss.Start.After(s.lastAt) {
+		ss.endShare = share // its share at the latest sample it was live for
 	}
 	if s.cpu.Valid() {
 		for _, c := range s.cpuCounts {
@@ -203,8 +203,19 @@ func (s *State) expireRecent(t time.Time) {
 	}
 }
 
-// share returns the memory share of one session at the latest sample.
+// share returns the memory share of each live session: the latest sample's
+// RSS divided by the sessions live now, so that the live rows' shares sum
+// to RSS whatever started or ended since the sample.
 func (s *State) share() (uint64, bool) {
+	if !s.haveSample || len(s.sessions) == 0 {
+		return 0, false
+	}
+	return s.last.RSSBytes / uint64(len(s.sessions)), true
+}
+
+// sampleShare is the memory share of a sample as the worker saw it (RSS /
+// the live sessions it counted), the series the sessions' peaks come from.
+func (s *State) sampleShare() (uint64, bool) {
 	if !s.haveSample || s.last.Sessions <= 0 {
 		return 0, false
 	}
@@ -219,7 +230,7 @@ func (s *State) share() (uint64, bool) {
 func (s *State) sample(t time.Time, e events.Sample, counts *events.SampleCounts) {
 	e.CPU.Sessions, e.GoroutinesBySession = nil, nil
 	s.last, s.haveSample, s.lastAt = e, true, t
-	if share, ok := s.share(); ok {
+	if share, ok := s.sampleShare(); ok {
 		s.pushShare(share)
 	}
 	if e.CPU.Duration > 0 || e.CPU.Unavailable != "" {
@@ -241,12 +252,17 @@ func (s *State) sample(t time.Time, e events.Sample, counts *events.SampleCounts
 func (s *State) cpuWindow(w events.CPUWindow, counts []events.SessionCount) {
 	s.cpu = w
 	s.cpuCounts = s.cpuCounts[:0]
-	valid, scale := w.Valid(), w.Scale()
+	valid := w.Valid()
 	for _, c := range counts {
 		ss := s.sessions[string(c.ID)]
 		if ss == nil {
-			// On CPU but not live here (its start was lost, or it ended
-			// just before the sample): kept for the window, not counted.
+			// A session that ended while the window ran is credited with
+			// its last samples: every session ends inside a window.
+			ss = s.recentSession(c.ID)
+		}
+		if ss == nil {
+			// On CPU but not known here (its start was lost): kept for
+			// the window, not counted.
 			s.cpuCounts = append(s.cpuCounts, cpuCount{string(c.ID), c.N})
 			continue
 		}
@@ -254,14 +270,16 @@ func (s *State) cpuWindow(w events.CPUWindow, counts []events.SessionCount) {
 		if !valid {
 			continue
 		}
-		// Duty-cycled windows stand for more wall time than they sampled:
-		// cumulative samples and CPU time are scaled to the window's span.
+		// The samples give the session's share, the window's measured
+		// process CPU time the total (see events.CPUWindow.SessionCPU).
+		// Cumulative samples are scaled to the window's span, as the
+		// CPU time is, for keyframes read by older versions.
 		n := c.N
-		if scale != 1 {
+		if scale := w.Scale(); scale != 1 {
 			n = int64(math.Round(float64(n) * scale))
 		}
 		ss.CPUSamples += n
-		ss.CPUNanos += n * int64(w.Period)
+		ss.CPUNanos += int64(w.SessionCPU(c.N))
 		if p := round1(pct(c.N, w.Total)); p > ss.MaxCPUPct {
 			ss.MaxCPUPct = p
 		}
@@ -269,10 +287,22 @@ func (s *State) cpuWindow(w events.CPUWindow, counts []events.SessionCount) {
 	if !valid {
 		return
 	}
-	s.cpuHistory = append(s.cpuHistory, processCPUPct(w))
+	s.cpuHistory = append(s.cpuHistory, w.ProcessCPUPct())
 	if len(s.cpuHistory) > historyLen {
 		s.cpuHistory = s.cpuHistory[len(s.cpuHistory)-historyLen:]
 	}
+}
+
+// recentSession returns the session of that id which ended within the slow
+// window, or nil. Ends are few per window and the list is short, newest
+// last; the newest match wins, should an id have been reused.
+func (s *State) recentSession(id []byte) *session {
+	for i := len(s.recent) - 1; i >= 0; i-- {
+		if s.recent[i].SessionID == string(id) {
+			return s.recent[i]
+		}
+	}
+	return nil
 }
 
 // cpuSessions returns the latest CPU window's samples per session as a map,
@@ -418,13 +448,4 @@ func pct(n, total int64) float64 {
 		return 0
 	}
 	return float64(n) * 100 / float64(total)
-}
-
-// processCPUPct is the CPU the whole process used in a window, in percent of
-// one core (200 means two cores busy), as top shows it.
-func processCPUPct(w events.CPUWindow) float64 {
-	if w.Duration <= 0 {
-		return 0
-	}
-	return float64(w.Total) * float64(w.Period) * 100 / float64(w.Duration)
 }

@@ -58,11 +58,15 @@ type Header struct {
 	RSSBytes       uint64    `json:"rss_bytes"`
 	HeapBytes      uint64    `json:"heap_bytes"`
 	Goroutines     int       `json:"goroutines"`
-	// CPUPct is the share of the latest CPU window's samples that sessions
-	// used; the rest went to the runtime, GC and unlabelled work.
+	// CPUPct is the share of the process's CPU time that sessions used in
+	// the latest CPU window, in percent: the sum of the rows' cpu_pct, the
+	// same meaning as the column. The rest went to the runtime, GC and
+	// goroutines outside any session.
 	CPUPct float64 `json:"cpu_pct"`
-	// ProcessCPUPct is the CPU the whole process used in the latest window,
-	// in percent of one core.
+	// ProcessCPUPct is the CPU time the whole process used in the latest
+	// window, in percent of one core (200 means two cores busy), as top
+	// shows a process: measured with getrusage, not counted from samples
+	// (older recordings, which lack the measurement, count samples).
 	ProcessCPUPct float64 `json:"process_cpu_pct"`
 	// CPUWindowS is the span the cpu_pct figures cover when it is not the
 	// worker's own CPU window: for a view of OpenRTC's worker, the time
@@ -91,13 +95,29 @@ type Row struct {
 	AgentName string  `json:"agent_name"`
 	Tenant    *string `json:"tenant"` // null when unset
 	DurationS float64 `json:"duration_s"`
-	// MemMB is the session's equal share of process RSS at the latest
-	// sample: RSS / live sessions, in MiB. Shares sum back to RSS.
-	MemMB  float64 `json:"mem_mb"`
-	PeakMB float64 `json:"peak_mb"` // highest share over the session's life
-	// CPUPct is the session's share of the latest CPU window's samples.
-	CPUPct     float64   `json:"cpu_pct"`
-	CPUSeconds float64   `json:"cpu_seconds"`     // cumulative samples × period
+	// MemBytes is the session's equal share of process RSS: the latest
+	// sample's RSS divided by the sessions live at the view's time, so the
+	// shares of the live rows sum back to RSS (to a byte per session) at
+	// any session count. MemMB is the same in MiB, unrounded: round it
+	// only to display it. Both are zero for a session that has ended and
+	// before the first sample.
+	MemBytes uint64  `json:"mem_bytes"`
+	MemMB    float64 `json:"mem_mb"`
+	// PeakBytes is the highest share the session has had over its life
+	// (up to the view's time), PeakMB the same in MiB.
+	PeakBytes uint64  `json:"peak_bytes"`
+	PeakMB    float64 `json:"peak_mb"`
+	// CPUPct is the session's share of the process's CPU time in the
+	// latest CPU window, in percent: its samples over all the window's
+	// samples, labelled or not, so the rows and the unlabelled rest (the
+	// runtime, GC, goroutines outside any session) sum to 100. It ranks
+	// sessions within the process; it is not a share of a core.
+	CPUPct float64 `json:"cpu_pct"`
+	// CPUSeconds is the session's cumulative CPU time: each window's share
+	// of the process's CPU time as getrusage measured it over the window's
+	// span, so the live and ended sessions' figures add up to the
+	// process's CPU time less the unlabelled share.
+	CPUSeconds float64   `json:"cpu_seconds"`
 	Goroutines *int      `json:"goroutines"`      // null until a goroutine profile counted it
 	GorPeak    int       `json:"goroutines_peak"` // high-water mark of Goroutines
 	MaxCPUPct  float64   `json:"max_cpu_pct"`     // highest CPUPct of any window
@@ -138,7 +158,7 @@ func (s *State) View(at time.Time) View {
 	h.CPUUnavailable = s.cpu.Unavailable
 	if s.cpu.Valid() {
 		h.CPUPct = round1(pct(s.cpu.Total-s.cpu.Unlabelled, s.cpu.Total))
-		h.ProcessCPUPct = round1(processCPUPct(s.cpu))
+		h.ProcessCPUPct = round1(s.cpu.ProcessCPUPct())
 	}
 	h.CPUHistory = make([]float64, len(s.cpuHistory))
 	for i, p := range s.cpuHistory {
@@ -149,11 +169,11 @@ func (s *State) View(at time.Time) View {
 	cpu := s.cpuSessions()
 	for _, ss := range s.liveInOrder() {
 		r := s.row(ss, at)
-		// A session younger than the latest sample has no share yet.
-		if haveShare && !ss.Start.After(s.lastAt) {
-			r.MemMB = round2(float64(share) / mib)
-			if r.MemMB > r.PeakMB {
-				r.PeakMB = r.MemMB
+		if haveShare {
+			r.MemBytes = share
+			r.MemMB = float64(share) / mib
+			if share > r.PeakBytes {
+				r.PeakBytes, r.PeakMB = share, r.MemMB
 			}
 		}
 		if s.cpu.Valid() {
@@ -186,10 +206,10 @@ func (s *State) AllRows(at time.Time) []Row {
 		s.fillRow(r, ss, at, &tenants[i], &gors[i])
 		switch {
 		case !ss.end.IsZero():
-			r.MemMB, r.CPUPct = round2(float64(ss.endShare)/mib), ss.endCPUPct
+			r.MemBytes, r.MemMB, r.CPUPct = ss.endShare, float64(ss.endShare)/mib, ss.endCPUPct
 		default:
-			if haveShare && !ss.Start.After(s.lastAt) {
-				r.MemMB = round2(float64(share) / mib)
+			if haveShare {
+				r.MemBytes, r.MemMB = share, float64(share)/mib
 			}
 			if s.cpu.Valid() {
 				r.CPUPct = round1(pct(cpu[ss.SessionID], s.cpu.Total))
@@ -209,7 +229,7 @@ func (s *State) inStartOrder() []*session {
 }
 
 // cpuSeconds is a session's cpu_seconds.
-func cpuSeconds(ss *session) float64 { return round2(float64(ss.CPUNanos) / 1e9) }
+func cpuSeconds(ss *session) float64 { return round3(float64(ss.CPUNanos) / 1e9) }
 
 // durationS is a session's duration_s at time at: to its end, or to at
 // while it lives.
@@ -233,7 +253,7 @@ func (s *State) row(ss *session, at time.Time) Row {
 func (s *State) fillRow(r *Row, ss *session, at time.Time, tenant *string, gor *int) {
 	*r = Row{
 		SessionID: ss.SessionID, AgentName: ss.Agent, Pinned: ss.Pinned,
-		PeakMB: round2(float64(s.peakOf(ss)) / mib), CPUSeconds: cpuSeconds(ss), DurationS: durationS(ss, at),
+		PeakBytes: s.peakOf(ss), PeakMB: float64(s.peakOf(ss)) / mib, CPUSeconds: cpuSeconds(ss), DurationS: durationS(ss, at),
 		Stalls: ss.Stalls, WorstStall: ss.WorstStall, Start: ss.Start, End: ss.end, Outcome: ss.outcome,
 		GorPeak: ss.GorPeak, MaxCPUPct: round1(ss.MaxCPUPct),
 		Status: StatusActive,
@@ -370,3 +390,4 @@ func FilterRows(rows []Row, f Filter) []Row {
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }

@@ -116,6 +116,10 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 	// Should fn panic while a window runs, the profile is stopped on the way
 	// out rather than left running with nobody to stop it.
 	var active *profileBuffer
+	// led tiles the time into the windows' spans and measures the
+	// process's CPU time over each.
+	var led ledger
+	led.open(time.Now())
 	defer func() {
 		if active != nil && !active.received() {
 			pprof.StopCPUProfile()
@@ -133,7 +137,7 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 			if strings.Contains(err.Error(), "already in use") {
 				reason = "another CPU profile is running (the application's or net/http/pprof's): " + err.Error()
 			}
-			s.standAside(ctx, timer, armed, reason, deliver)
+			s.standAside(ctx, timer, armed, reason, &led, deliver)
 			continue
 		}
 		active = buf
@@ -149,6 +153,7 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 		case <-buf.written:
 		}
 		disarmed := time.Now()
+		cpu, cpuOK := ProcessCPU()
 		active = nil
 		if buf.received() {
 			// The application called StopCPUProfile during our window: our
@@ -156,19 +161,21 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 			// now would stop the next profile the application starts, so
 			// take what we were given and stand aside for a window, letting
 			// the application's StartCPUProfile in.
-			deliver(s.collectStolen(ctx, buf, armed, disarmed))
+			w := s.collectStolen(ctx, buf, armed, disarmed)
+			led.close(&w, disarmed, cpu, cpuOK)
+			deliver(w)
 			s.standAside(ctx, timer, time.Now(),
-				"the CPU profile was stopped by another caller (pprof.StopCPUProfile); standing aside for one window", deliver)
+				"the CPU profile was stopped by another caller (pprof.StopCPUProfile); standing aside for one window", &led, deliver)
 			continue
 		}
 		pprof.StopCPUProfile()
 		pending = &stoppedWindow{buf: buf, armed: armed, disarmed: disarmed}
+		led.close(&pending.acct, disarmed, cpu, cpuOK)
 		if s.every > 0 {
 			// Duty-cycled: deliver now (no next window to overlap the
 			// parse with) and leave the profiler off until the next start.
 			w := s.finish(pending)
 			pending = nil
-			w.Span = s.every
 			deliver(w)
 			if gap := s.every - time.Since(armed); gap > 0 {
 				timer.Reset(gap)
@@ -186,11 +193,41 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 type stoppedWindow struct {
 	buf             *profileBuffer
 	armed, disarmed time.Time
+	acct            CPUWindow // its Span and CPUTime, measured when it stopped
 }
 
 // finish parses a stopped window's profile.
 func (s *CPUSampler) finish(sw *stoppedWindow) CPUWindow {
-	return s.toWindow(sw.buf.bytes(), sw.armed, sw.disarmed)
+	w := s.toWindow(sw.buf.bytes(), sw.armed, sw.disarmed)
+	w.Span, w.CPUTime = sw.acct.Span, sw.acct.CPUTime
+	return w
+}
+
+// A ledger tiles time into the spans that consecutive windows account for,
+// each from the end of the previous window to the end of its own, and
+// measures the process's CPU time over each: the exact total that a
+// window's sample shares divide. The gaps between windows (the profiler's
+// stop and restart, or the off time of duty-cycled windows) are inside a
+// span, so no CPU time falls between two.
+type ledger struct {
+	at  time.Time
+	cpu time.Duration
+	ok  bool
+}
+
+func (l *ledger) open(t time.Time) {
+	l.at = t
+	l.cpu, l.ok = ProcessCPU()
+}
+
+// close ends the current span at end, when the process's CPU time was cpu,
+// setting w's Span and CPUTime, and opens the next span there.
+func (l *ledger) close(w *CPUWindow, end time.Time, cpu time.Duration, ok bool) {
+	w.Span = end.Sub(l.at)
+	if ok && l.ok && cpu >= l.cpu {
+		w.CPUTime = cpu - l.cpu
+	}
+	l.at, l.cpu, l.ok = end, cpu, ok
 }
 
 // toWindow turns a profile into a CPUWindow timed by the sampler's own
@@ -230,8 +267,10 @@ func (s *CPUSampler) collectStolen(ctx context.Context, buf *profileBuffer, arme
 }
 
 // standAside waits for one window (or ctx) without profiling, then delivers
-// an unavailable window covering the wait.
-func (s *CPUSampler) standAside(ctx context.Context, timer *time.Timer, start time.Time, reason string, deliver func(CPUWindow)) {
+// an unavailable window covering the wait. Its span and CPU time are
+// measured like any other's, so the process's CPU stays known while the
+// sessions' shares are not.
+func (s *CPUSampler) standAside(ctx context.Context, timer *time.Timer, start time.Time, reason string, led *ledger, deliver func(CPUWindow)) {
 	timer.Reset(s.window)
 	select {
 	case <-ctx.Done():
@@ -239,5 +278,8 @@ func (s *CPUSampler) standAside(ctx context.Context, timer *time.Timer, start ti
 	case <-timer.C:
 	}
 	now := time.Now()
-	deliver(CPUWindow{Start: start, Duration: now.Sub(start), Unavailable: reason})
+	cpu, ok := ProcessCPU()
+	w := CPUWindow{Start: start, Duration: now.Sub(start), Unavailable: reason}
+	led.close(&w, now, cpu, ok)
+	deliver(w)
 }

@@ -17,11 +17,13 @@ const SessionLabel = "session"
 // A CPUWindow is what the CPU profiler saw during one window: how many
 // samples it took, and how they split between sessions.
 //
-// Each sample stands for Period of CPU time, so a session's CPU time in the
-// window is about BySession[id] × Period, and its share of one core is that
-// divided by Duration. The profiler samples at 100 Hz per core busy, so a
-// window of one second on a busy core holds about 100 samples: figures for
-// small shares are statistical, as in any sampling profiler.
+// The samples give each session's share of the process's CPU
+// (BySession[id] / Total); CPUTime, measured with getrusage over the window's
+// Span, gives the total those shares divide. Counting samples × Period
+// instead comes out short: the profiler loses samples, and the time between
+// windows is not sampled at all. The profiler samples at 100 Hz per core
+// busy, so a window of one second on a busy core holds about 100 samples:
+// shares of small sessions are statistical, as in any sampling profiler.
 type CPUWindow struct {
 	// Start is when the sampler turned the profiler on for this window.
 	Start time.Time
@@ -43,10 +45,19 @@ type CPUWindow struct {
 	// For an unavailable window it is the time the sampler stood aside.
 	Duration time.Duration
 
-	// Span is the wall time the window stands for when the sampler is
-	// duty-cycled (CPUOptions.Every), zero otherwise: CPU time over the
-	// span is estimated as samples × Period × Span / Duration.
+	// Span is the wall time the window accounts for: from the end of the
+	// previous window (or from when the sampler started, for the first) to
+	// the end of this one. Consecutive spans tile the time, so the gaps
+	// between windows (the profiler's restart, or the off time of
+	// duty-cycled windows, CPUOptions.Every) are inside a span.
 	Span time.Duration
+
+	// CPUTime is the CPU time (user and system, getrusage) the whole
+	// process used over Span; zero where it cannot be measured. The
+	// samples give shares and CPUTime the total: a session's CPU time over
+	// the span is BySession[id] / Total × CPUTime, exact in sum whatever
+	// samples the profiler lost. An unavailable window has a CPUTime too.
+	CPUTime time.Duration
 
 	// Period is the CPU time one sample stands for (10ms at the profiler's
 	// fixed 100 Hz). It is zero for an unavailable window.

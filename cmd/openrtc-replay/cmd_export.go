@@ -56,10 +56,12 @@ type exportRow struct {
 }
 
 // exportCSVHeader are the columns of export --format csv: the JSON field
-// names of a row, after the time.
+// names of a row, after the time. mem_mb and peak_mb are rounded to 0.01
+// MiB for reading; mem_bytes and peak_bytes, last, are exact and sum back
+// to RSS.
 var exportCSVHeader = []string{"time", "session_id", "agent_name", "tenant", "duration_s", "mem_mb", "peak_mb",
 	"cpu_pct", "cpu_seconds", "goroutines", "goroutines_peak", "max_cpu_pct", "stalls", "worst_stall_ms",
-	"status", "pinned", "start", "end", "outcome"}
+	"status", "pinned", "start", "end", "outcome", "mem_bytes", "peak_bytes"}
 
 func (a *app) export(c *cobra.Command, args []string, f exportFlags) error {
 	if err := f.rows.check(c); err != nil {
@@ -155,7 +157,8 @@ func exportCSV(t time.Time, r fold.Row) []string {
 	if r.Goroutines != nil {
 		gor = strconv.Itoa(*r.Goroutines)
 	}
-	return []string{csvTime(t), r.SessionID, r.AgentName, tenantOf(r), num(r.DurationS), num(r.MemMB), num(r.PeakMB),
+	return []string{csvTime(t), r.SessionID, r.AgentName, tenantOf(r), num(r.DurationS), num(round2(r.MemMB)), num(round2(r.PeakMB)),
 		num(r.CPUPct), num(r.CPUSeconds), gor, strconv.Itoa(r.GorPeak), num(r.MaxCPUPct), strconv.Itoa(r.Stalls),
-		num(r.WorstStall), r.Status, strconv.FormatBool(r.Pinned), csvTime(r.Start), csvTime(r.End), r.Outcome}
+		num(r.WorstStall), r.Status, strconv.FormatBool(r.Pinned), csvTime(r.Start), csvTime(r.End), r.Outcome,
+		strconv.FormatUint(r.MemBytes, 10), strconv.FormatUint(r.PeakBytes, 10)}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -119,15 +120,15 @@ func sessionsTable(rows []fold.Row, in *input) *table {
 // sessionsCSVHeader are the columns of sessions --csv: the JSON field
 // names of the rows.
 var sessionsCSVHeader = []string{"session_id", "agent_name", "tenant", "start", "end", "duration_s", "outcome",
-	"peak_mb", "cpu_seconds", "max_cpu_pct", "goroutines_peak", "stalls", "worst_stall_ms"}
+	"peak_mb", "cpu_seconds", "max_cpu_pct", "goroutines_peak", "stalls", "worst_stall_ms", "peak_bytes"}
 
 func writeSessionsCSV(w io.Writer, rows []fold.Row) error {
 	cw := csv.NewWriter(w)
 	cw.Write(sessionsCSVHeader)
 	for _, r := range rows {
 		cw.Write([]string{r.SessionID, r.AgentName, tenantOf(r), csvTime(r.Start), csvTime(r.End), num(r.DurationS),
-			outcome(r), num(r.PeakMB), num(r.CPUSeconds), num(r.MaxCPUPct), strconv.Itoa(r.GorPeak),
-			strconv.Itoa(r.Stalls), num(r.WorstStall)})
+			outcome(r), num(round2(r.PeakMB)), num(r.CPUSeconds), num(r.MaxCPUPct), strconv.Itoa(r.GorPeak),
+			strconv.Itoa(r.Stalls), num(r.WorstStall), strconv.FormatUint(r.PeakBytes, 10)})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -150,3 +151,7 @@ func csvTime(t time.Time) string {
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// round2 rounds MiB to the hundredth for the CSV's mem_mb and peak_mb
+// columns; the exact figures are in the bytes columns.
+func round2(v float64) float64 { return math.Round(v*100) / 100 }

@@ -79,10 +79,16 @@ sessions used, RSS, scheduling latency, a CPU sparkline of the last minute)
 and one row per session: session, agent, tenant, dur(s), mem(MiB), peak,
 cpu%, cpu_s, gor, stalls, status, pin.
 
-mem(MiB) is the session's equal share of RSS in MiB (2^20 bytes; the JSON
-field keeps OpenRTC's name, mem_mb); cpu% is the session's share of the
-process's CPU in the latest window, so the rows sum to the header's "in
-sessions" figure.
+cpu% (JSON cpu_pct) is a session's share of the process's CPU time in the
+latest CPU window: the rows plus the unlabelled rest (runtime, GC, goroutines
+outside any session) make 100, and the header's cpu% is the rows' sum, the
+same share ("in sessions"). The process's own CPU (JSON process_cpu_pct) is in percent of one
+core, 200 for two busy cores, measured with getrusage. cpu_s (cpu_seconds) is
+a session's cumulative CPU time: each window's share times the process's CPU
+time over it, so the sessions' cpu_s add up to the process's CPU time less
+the unlabelled part. mem(MiB) (JSON mem_mb, OpenRTC's name; exact in
+mem_bytes) is RSS divided equally among the live sessions, so the rows sum
+to RSS.
 
 On a terminal it is interactive and opens on the problem: under the header,
 the findings of the whole recording (those of summary), each with a number
