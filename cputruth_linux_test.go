@@ -89,13 +89,17 @@ func within(got, want time.Duration, tol float64) bool {
 // burns CPU on its own goroutine, a session that hands two thirds of its
 // work to a worker pool running it with introspect.Do, and sessions begun by
 // a dispatcher (introspect.Dispatched) that itself burns CPU and must not
-// bill it to them. Margins are on the measurement only (a loaded machine
-// shares cores with the test); which session gets the CPU is exact.
+// bill it to them. Margins are on the measurement only: a loaded machine
+// gives the test few samples (a 40 % share of 250 samples is ±8 %), and CPU
+// the profiler cannot see (the runtime's own threads) is billed in
+// proportion, 3–8 % over the truth on this saturated VM. Which session gets
+// the CPU is exact: without Do, the pooled session would get a third of its
+// truth; the dispatched sessions, the dispatcher's CPU.
 func TestCPUSecondsAgainstThreadClocks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("burns about 3s of CPU")
 	}
-	const window = 200 * time.Millisecond
+	const window = 500 * time.Millisecond
 	in, err := introspect.Start(introspect.Options{
 		Socket: introspect.SocketOff, Logger: slog.New(slog.DiscardHandler),
 		SampleInterval: window, CPUWindow: window,
@@ -125,6 +129,11 @@ func TestCPUSecondsAgainstThreadClocks(t *testing.T) {
 		pool.Add(1)
 		go func() {
 			defer pool.Done()
+			// Locked for the worker's life, not per job: each lock and
+			// unlock hands the thread over, scheduler work the profiler
+			// does not see and a real pool does not do.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			for j := range jobs {
 				introspect.Do(context.Background(), j.ctx, func(ctx context.Context) {
 					bill("pooled", burnLocked(t, 100*time.Millisecond))
@@ -185,8 +194,8 @@ func TestCPUSecondsAgainstThreadClocks(t *testing.T) {
 	for _, id := range []string{"direct", "pooled"} {
 		got := time.Duration(rows[id].CPUSeconds * float64(time.Second))
 		t.Logf("%s: cpu_seconds %.3f, thread clocks %.3f", id, got.Seconds(), truth[id].Seconds())
-		if !within(got, truth[id], 0.12) {
-			t.Errorf("%s: cpu_seconds %.3f, thread clocks say %.3f (more than 12%% apart)", id, got.Seconds(), truth[id].Seconds())
+		if !within(got, truth[id], 0.15) {
+			t.Errorf("%s: cpu_seconds %.3f, thread clocks say %.3f (more than 15%% apart)", id, got.Seconds(), truth[id].Seconds())
 		}
 	}
 	var billed float64

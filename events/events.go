@@ -176,9 +176,11 @@ func (e SessionEnd) Attrs() []slog.Attr {
 // the process used over the time the window accounts for.
 //
 // The samples give shares; CPUTime gives the total. A session's CPU time
-// over the window's span is Sessions[id] / Total × CPUTime, so the sessions'
-// figures add up to the process's CPU time less the unlabelled share, however
-// many samples the profiler lost or how long the gaps between windows were.
+// over the window is Sessions[id] / Total × CPUTime, and over its span that
+// times Span / Duration, so the sessions' figures add up to the process's
+// CPU time less the unlabelled share, however many samples the profiler
+// lost. (The profiler's own restart between windows, which no sample can
+// see, is left out of CPUTime rather than billed to the sessions.)
 type CPUWindow struct {
 	Duration time.Duration // how long the profiler ran in this window
 	// Span is the wall time the window accounts for: from the end of the
@@ -189,10 +191,10 @@ type CPUWindow struct {
 	// ran back to back.
 	Span time.Duration
 	// CPUTime is the CPU time (user and system, from getrusage) the whole
-	// process used over Span: the exact total the window's shares divide.
-	// Zero when it was not measured (recordings that predate it, or a
-	// platform without getrusage); readers then fall back to samples ×
-	// Period × Scale.
+	// process used while the window's profiler ran (over Duration): the
+	// exact total the window's shares divide. Zero when it was not
+	// measured (recordings that predate it, or a platform without
+	// getrusage); readers then fall back to samples × Period.
 	CPUTime     time.Duration
 	Period      time.Duration    // sampling period, 10ms at the profiler's 100 Hz
 	Total       int64            // all samples in the window
@@ -201,9 +203,8 @@ type CPUWindow struct {
 	Unavailable string           // why the CPU could not be sampled, "" when it was
 }
 
-// Scale returns the factor by which the window's samples are scaled to
-// estimate CPU time over its Span when CPUTime is unknown: Span/Duration,
-// or 1 when Span is not longer than Duration.
+// Scale returns the factor by which CPU time in the window is scaled to
+// its Span: Span/Duration, or 1 when Span is not longer than Duration.
 func (w CPUWindow) Scale() float64 {
 	if w.Span > w.Duration && w.Duration > 0 {
 		return float64(w.Span) / float64(w.Duration)
@@ -211,25 +212,25 @@ func (w CPUWindow) Scale() float64 {
 	return 1
 }
 
-// SessionCPU returns the CPU time that n of the window's samples stand for:
-// n / Total × CPUTime when the window measured the process's CPU time, and n
-// × Period × Scale otherwise.
+// SessionCPU returns the CPU time over the window's span that n of its
+// samples stand for: n / Total × CPUTime × Scale when the window measured
+// the process's CPU time, and n × Period × Scale otherwise.
 func (w CPUWindow) SessionCPU(n int64) time.Duration {
 	if w.CPUTime > 0 && w.Total > 0 {
-		return time.Duration(math.Round(float64(n) / float64(w.Total) * float64(w.CPUTime)))
+		return time.Duration(math.Round(float64(n) / float64(w.Total) * float64(w.CPUTime) * w.Scale()))
 	}
 	return time.Duration(math.Round(float64(n) * float64(w.Period) * w.Scale()))
 }
 
-// ProcessCPUPct returns the CPU the whole process used over the window, in
-// percent of one core (200 means two cores busy): CPUTime / Span when both
-// were measured, samples × Period / Duration otherwise.
+// ProcessCPUPct returns the CPU the whole process used in the window, in
+// percent of one core (200 means two cores busy): CPUTime / Duration when
+// CPUTime was measured, samples × Period / Duration otherwise.
 func (w CPUWindow) ProcessCPUPct() float64 {
-	if w.CPUTime > 0 && w.Span > 0 {
-		return float64(w.CPUTime) * 100 / float64(w.Span)
-	}
 	if w.Duration <= 0 {
 		return 0
+	}
+	if w.CPUTime > 0 {
+		return float64(w.CPUTime) * 100 / float64(w.Duration)
 	}
 	return float64(w.Total) * float64(w.Period) * 100 / float64(w.Duration)
 }

@@ -18,8 +18,8 @@ const SessionLabel = "session"
 // samples it took, and how they split between sessions.
 //
 // The samples give each session's share of the process's CPU
-// (BySession[id] / Total); CPUTime, measured with getrusage over the window's
-// Span, gives the total those shares divide. Counting samples × Period
+// (BySession[id] / Total); CPUTime, measured with getrusage while the
+// window's profiler ran, gives the total those shares divide. Counting samples × Period
 // instead comes out short: the profiler loses samples, and the time between
 // windows is not sampled at all. The profiler samples at 100 Hz per core
 // busy, so a window of one second on a busy core holds about 100 samples:
@@ -53,10 +53,12 @@ type CPUWindow struct {
 	Span time.Duration
 
 	// CPUTime is the CPU time (user and system, getrusage) the whole
-	// process used over Span; zero where it cannot be measured. The
-	// samples give shares and CPUTime the total: a session's CPU time over
-	// the span is BySession[id] / Total × CPUTime, exact in sum whatever
-	// samples the profiler lost. An unavailable window has a CPUTime too.
+	// process used while this window's profiler ran (over Duration); zero
+	// where it cannot be measured. The samples give shares and CPUTime the
+	// total: a session's CPU time in the window is BySession[id] / Total ×
+	// CPUTime, exact in sum whatever samples the profiler lost, and over
+	// the span it is that × Span / Duration. An unavailable window has a
+	// CPUTime too, over the time the sampler stood aside.
 	CPUTime time.Duration
 
 	// Period is the CPU time one sample stands for (10ms at the profiler's
