@@ -80,6 +80,16 @@ func waitForAckForever(release <-chan struct{}, buf []byte) {
 
 var sink atomic.Uint64
 
+// hash does a fixed amount of CPU work: n SHA-256 blocks.
+func hash(n int) {
+	var buf [64]byte
+	for range n {
+		sum := sha256.Sum256(buf[:])
+		copy(buf[:], sum[:])
+	}
+	sink.Add(uint64(buf[0]))
+}
+
 // burn spins on the CPU for about d of wall time.
 func burn(d time.Duration) {
 	end := time.Now().Add(d)

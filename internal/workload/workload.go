@@ -16,7 +16,9 @@ package workload
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +31,22 @@ type Config struct {
 	Sessions  int           // well-behaved sessions kept live at once
 	Frame     time.Duration // frame period of each session; zero means 20ms
 	FrameWork time.Duration // CPU each frame burns; zero means 200µs (a tenth of it on the mixer)
+	// FrameHashes, when positive, replaces FrameWork by a fixed amount of
+	// work: each frame hashes a 64-byte block FrameHashes times (SHA-256),
+	// a tenth of them (at least one) on the mixer. The overhead
+	// measurement uses it, because work measured in wall time (FrameWork)
+	// costs more CPU when the machine is busy and the process's CPU per run
+	// then swings by 30–50 % on a shared machine.
+	FrameHashes int
+	// Frames, when set, is incremented with every frame done, so a caller
+	// can measure a stretch of the run (after a warm-up) rather than all of
+	// it.
+	Frames *atomic.Int64
+	// LabelsOnly, when the introspector is nil, tags each session's
+	// goroutine with the same pprof labels Begin would set
+	// (pprof.WithLabels and SetGoroutineLabels), and nothing else: the
+	// overhead measurement's "labels only" variant.
+	LabelsOnly bool
 	// Churn ends and replaces this fraction of sessions per second
 	// (0.02 = 2%/s, at least one a second), so sessions start and end over
 	// time.
@@ -133,7 +151,15 @@ func Run(ctx context.Context, in *introspect.Introspector, cfg Config) Stats {
 		w.started.Add(1)
 		go func() {
 			defer wg.Done()
-			sctx, end := in.Begin(sctx, id, introspect.Agent(agent), introspect.Tenant(tenant))
+			var end introspect.EndFunc
+			if cfg.LabelsOnly && in == nil {
+				sctx = pprof.WithLabels(sctx, pprof.Labels(introspect.LabelSession, id,
+					introspect.LabelAgent, agent, introspect.LabelTenant, tenant))
+				pprof.SetGoroutineLabels(sctx)
+				end = func(error) {}
+			} else {
+				sctx, end = in.Begin(sctx, id, introspect.Agent(agent), introspect.Tenant(tenant))
+			}
 			body(sctx)
 			err := context.Cause(sctx) // cancelled by churn
 			if ctx.Err() != nil {
@@ -211,6 +237,7 @@ type worker struct {
 	seq     atomic.Int64
 	frames  atomic.Int64
 	started atomic.Int64
+	phases  atomic.Int64 // sessions whose frame clock was phased, for the next phase
 
 	release chan struct{}  // closed by Run at the end: the leaked goroutines return
 	leaks   sync.WaitGroup // the leaked goroutines
@@ -229,7 +256,27 @@ func (w *worker) tenant() string { return tenants[w.rng.IntN(len(tenants))] }
 // frameLoop is a well-behaved session: every frame it burns a little CPU on
 // its own goroutine, then mixes briefly on the shared mixer.
 func (w *worker) frameLoop(ctx context.Context) {
+	work := func() { burn(w.cfg.FrameWork) }
 	mix := mixFrame(w.cfg.FrameWork / 10)
+	if n := w.cfg.FrameHashes; n > 0 {
+		m := max(1, n/10)
+		work = func() { hash(n - m) }
+		mix = func() { hash(m) }
+	}
+	// Sessions of a real worker arrive at any moment, so their frame
+	// clocks are spread over the frame period. Started together without a
+	// phase, the sessions' tickers would fire in a few bunches, and how
+	// bunched they are would depend on how fast sessions were started (by
+	// Begin or not): the scheduler parks and wakes its threads far more
+	// often for spread timers, which made the overhead measurement compare
+	// bunched timers with spread ones. The golden ratio spreads the phases
+	// evenly whatever the session count.
+	phase := time.Duration(math.Mod(float64(w.phases.Add(1))*0.6180339887498949, 1) * float64(w.cfg.Frame))
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(phase):
+	}
 	t := time.NewTicker(w.cfg.Frame)
 	defer t.Stop()
 	for {
@@ -238,11 +285,14 @@ func (w *worker) frameLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		burn(w.cfg.FrameWork)
+		work()
 		if !w.mixer.do(ctx, mix) {
 			return
 		}
 		w.frames.Add(1)
+		if w.cfg.Frames != nil {
+			w.cfg.Frames.Add(1)
+		}
 	}
 }
 
