@@ -28,17 +28,39 @@
 //
 // What it measures, per sample interval (1s by default):
 //
-//   - memory: an equal share of process RSS across live sessions (mem_mb),
-//     with each session's peak (peak_mb); shares sum back to RSS, as in
-//     OpenRTC. Per-session goroutine counts are real, and show a leak first.
-//   - CPU: per-session shares of the CPU profiler's labelled samples
-//     (cpu_pct) and cumulative CPU seconds. While the application runs its
-//     own CPU profile, introspection steps aside for those windows; note
-//     that a pprof.StopCPUProfile call by the application also ends the
-//     window introspection is running.
+//   - memory: an equal share of process RSS across live sessions (mem_bytes,
+//     and mem_mb in MiB), with each session's peak (peak_bytes, peak_mb);
+//     shares sum back to RSS, as in OpenRTC. Per-session goroutine counts
+//     are real, and show a leak first.
+//   - CPU: each session's share of the process's CPU time in the latest
+//     window (cpu_pct: its labelled CPU profiler samples over all of the
+//     window's samples), and its cumulative CPU time (cpu_seconds: each
+//     window's share times the process's CPU time as getrusage measured
+//     it, so the sessions' figures add up to the process's CPU less the
+//     unlabelled part). While the application runs its own CPU profile,
+//     introspection steps aside for those windows; note that a
+//     pprof.StopCPUProfile call by the application also ends the window
+//     introspection is running.
 //   - stalls: holds of named loops and mutexes over the slow threshold
 //     (50ms by default), reported while they last with the holder's stack,
 //     and scheduler lag, attributed to the session that dominated the CPU.
+//
+// # Work that crosses goroutines
+//
+// Labels follow the go statement: a goroutine started under a session's
+// context, or by a goroutine that carries its labels, belongs to it. Work
+// that reaches another goroutine without one is not the session's unless
+// it is said so:
+//
+//   - a worker pool, a fan-in goroutine or any goroutine the session did not
+//     start runs a job for it with [Do], which labels the goroutine with the
+//     session for the job's length and restores its own labels after;
+//   - a dispatcher that begins sessions for goroutines it then starts passes
+//     [Dispatched] to Begin, which leaves the dispatcher's own labels alone
+//     (without it, the dispatcher's CPU is billed to the last session it
+//     began, until that session's end), and starts each session's goroutine
+//     with [Go], which gives it the session's labels (a plain go statement
+//     would give it the dispatcher's).
 //
 // Every finding is a log/slog record (see package events): lifecycle and
 // stalls at INFO and WARN on the console, so `grep slow-session` works as it

@@ -55,3 +55,56 @@ func ExampleIntrospector_Middleware() {
 	}, introspect.Agent("voice"))(call))
 	_ = mux // http.ListenAndServe(":8080", mux)
 }
+
+// A worker pool runs jobs for many sessions on goroutines that none of them
+// started: each job runs under its session with Do, so its CPU and the
+// goroutines it starts are the session's, and the worker gets its own labels
+// back after.
+func ExampleDo() {
+	in, _ := introspect.Start(introspect.Options{Socket: introspect.SocketOff, Logger: slog.New(slog.DiscardHandler)})
+	defer in.Close()
+
+	type job struct {
+		ctx  context.Context // the session's
+		text string
+		done chan string
+	}
+	jobs := make(chan job)
+	go func() { // a pool worker
+		for j := range jobs {
+			introspect.Do(context.Background(), j.ctx, func(ctx context.Context) {
+				j.done <- "transcribed " + j.text
+			})
+		}
+	}()
+
+	ctx, end := in.Begin(context.Background(), "call-7", introspect.Agent("voice"))
+	j := job{ctx, "hello", make(chan string)}
+	jobs <- j
+	fmt.Println(<-j.done)
+	end(nil)
+	close(jobs)
+	// Output: transcribed hello
+}
+
+// A dispatcher begins each session for the goroutine it starts: Dispatched
+// keeps the dispatcher's own goroutine out of the session, and Go gives the
+// session's goroutine the session's labels, which a plain go statement would
+// take from the dispatcher.
+func ExampleDispatched() {
+	in, _ := introspect.Start(introspect.Options{Socket: introspect.SocketOff, Logger: slog.New(slog.DiscardHandler)})
+	defer in.Close()
+
+	done := make(chan struct{})
+	for _, id := range []string{"room-1", "room-2"} {
+		ctx, end := in.Begin(context.Background(), id, introspect.Dispatched())
+		introspect.Go(ctx, func(ctx context.Context) {
+			defer func() { done <- struct{}{} }()
+			end(nil) // serve the session here
+		})
+	}
+	<-done
+	<-done
+	fmt.Println(in.View().Worker.SessionsBegun, "sessions")
+	// Output: 2 sessions
+}

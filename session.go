@@ -43,15 +43,16 @@ func Label(key, value string) SessionOption {
 	}
 }
 
-// Dispatched marks a session begun by a dispatcher on behalf of goroutines
-// it is about to start with the returned context: Begin then leaves the
-// calling goroutine's labels alone, so the dispatcher's own CPU is not
-// billed to the session, and the session's end does not touch the labels of
-// whichever goroutine calls it.
+// Dispatched marks a session begun by a dispatcher on behalf of a goroutine
+// it is about to start: Begin then leaves the calling goroutine's labels
+// alone, so the dispatcher's own CPU is not billed to the session, and the
+// session's end does not touch the labels of whichever goroutine calls it.
+// A goroutine inherits the labels of the goroutine that starts it, not of a
+// context, so start the session's goroutine with [Go] (or have it call [Do]):
 //
 //	for req := range incoming {
 //		ctx, end := in.Begin(ctx, req.ID, introspect.Dispatched())
-//		go func() { end(serve(ctx, req)) }() // the session's goroutine carries its labels
+//		introspect.Go(ctx, func(ctx context.Context) { end(serve(ctx, req)) })
 //	}
 func Dispatched() SessionOption { return func(s *sessionInfo) { s.dispatched = true } }
 
@@ -145,6 +146,17 @@ func Do(ctx, session context.Context, f func(context.Context)) {
 	defer pprof.SetGoroutineLabels(ctx)
 	pprof.SetGoroutineLabels(session)
 	f(session)
+}
+
+// Go starts f on a new goroutine that carries the labels of session (a
+// context returned by Begin, or derived from it) whatever the labels of the
+// goroutine that calls Go: the go statement of a dispatcher, which carries
+// no session's labels itself (see [Dispatched]). f receives session.
+func Go(session context.Context, f func(context.Context)) {
+	go func() {
+		pprof.SetGoroutineLabels(session)
+		f(session)
+	}()
 }
 
 // register adds s to the live sessions under a unique id and returns it.
