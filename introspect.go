@@ -35,9 +35,10 @@ type Introspector struct {
 	live map[string]string // live session id → agent
 	anon uint64
 
-	fmu   sync.Mutex // guards state and lastT, and orders events into the recording
-	state *fold.State
-	lastT time.Time
+	fmu       sync.Mutex // guards state and lastT, and orders events into the recording
+	state     *fold.State
+	lastT     time.Time
+	dropsSeen int64 // recorder drops already told to observers
 
 	console  slog.Handler
 	out      slog.Handler // console, plus the recorder when recording: for Handler
@@ -214,7 +215,14 @@ func (in *Introspector) emit(e events.Event) {
 		t = in.lastT // the wall clock stepped back
 	}
 	in.lastT = t
-	in.state.Apply(events.Decoded{Time: t, Level: e.Level(), Kind: e.Kind(), V: events.SchemaVersion, Event: e})
+	d := events.Decoded{Time: t, Level: e.Level(), Kind: e.Kind(), V: events.SchemaVersion, Event: e}
+	in.state.Apply(d)
+	if len(in.opts.Observers) > 0 {
+		in.observe(d)
+		if d.Kind == events.KindSample {
+			in.observeDrops(d)
+		}
+	}
 	r := events.Record(t, e)
 	if in.rec != nil && in.rec.Enabled(ctx, e.Level()) {
 		_ = in.rec.Handle(ctx, r)

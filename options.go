@@ -73,6 +73,11 @@ type Options struct {
 	// slog's JSON handler when it is not.
 	Logger *slog.Logger
 
+	// Observers are told of every event, as it is emitted: the way to feed
+	// metrics (package prom) or anything else that folds events, without a
+	// second measurement path. Nil costs nothing.
+	Observers []Observer
+
 	// Socket is the path of the private Unix socket that serves the live
 	// view to `openrtc-replay live`. Empty means DefaultSocketPath(Worker);
 	// "off" serves nothing.

@@ -39,6 +39,7 @@ import (
 
 	"github.com/openrtc-go/introspect"
 	"github.com/openrtc-go/introspect/internal/workload"
+	"github.com/openrtc-go/introspect/prom"
 )
 
 func main() {
@@ -70,6 +71,7 @@ func run(args []string) error {
 		sampleEvery = fs.Duration("sample-interval", 0, "introspection sample interval (0: 1s)")
 		pprofAddr   = fs.String("pprof", "", "serve net/http/pprof on this address, such as localhost:6060 (\"\": none)")
 		maxSessions = fs.Int("max-sessions", 0, `the worker's session limit, shown as "n / max" (0: none)`)
+		metricsAddr = fs.String("metrics", "", "serve Prometheus metrics at /metrics on this address, such as localhost:9464 (\"\": none)")
 	)
 	fs.IntVar(&cfg.Sessions, "sessions", 100, "well-behaved sessions kept live at once")
 	fs.Float64Var(&cfg.Churn, "churn", 0.02, "fraction of sessions replaced per second (at least one a second when > 0)")
@@ -103,7 +105,14 @@ func run(args []string) error {
 	if *quiet {
 		level = slog.LevelWarn
 	}
+	var observers []introspect.Observer
+	var metrics *prom.Collector
+	if *metricsAddr != "" {
+		metrics = prom.New(prom.Options{})
+		observers = append(observers, metrics)
+	}
 	in, err := introspect.Start(introspect.Options{
+		Observers:      observers,
 		Worker:         *worker,
 		MaxSessions:    *maxSessions,
 		Record:         *record,
@@ -121,6 +130,18 @@ func run(args []string) error {
 			path = introspect.DefaultSocketPath(*worker)
 		}
 		fmt.Fprintf(os.Stderr, "densitydemo: live view: openrtc-replay live --socket %s\n", path)
+	}
+	if metrics != nil {
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			in.Close()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		defer ln.Close()
+		fmt.Fprintf(os.Stderr, "densitydemo: metrics: http://%s/metrics\n", ln.Addr())
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metrics.Handler())
+		go http.Serve(ln, mux)
 	}
 	if *pprofAddr != "" {
 		ln, err := net.Listen("tcp", *pprofAddr)
