@@ -1,7 +1,6 @@
 package prom
 
 import (
-	"math"
 	"net/http"
 	"slices"
 	"sort"
@@ -170,8 +169,7 @@ func (c *Collector) key(agent, tenant string) sessionKey {
 }
 
 // observeSample keeps the vitals and adds each session's CPU time to its
-// agent, with the one definition replay uses: samples times the period,
-// scaled to the window's span when windows are duty-cycled.
+// agent, with the one definition replay uses (events.CPUWindow.SessionCPU).
 func (c *Collector) observeSample(e events.Sample) {
 	w, gor := e.CPU, e.GoroutinesBySession
 	e.CPU.Sessions, e.GoroutinesBySession = nil, nil
@@ -180,13 +178,12 @@ func (c *Collector) observeSample(e events.Sample) {
 		c.unavail++
 	}
 	if w.Valid() {
-		scale := w.Scale()
 		for id, n := range w.Sessions {
 			k, ok := c.sessions[id]
 			if !ok {
 				continue
 			}
-			c.cpu[k] += math.Round(float64(n)*scale) * w.Period.Seconds()
+			c.cpu[k] += w.SessionCPU(n).Seconds()
 		}
 	}
 	for id, n := range gor {
