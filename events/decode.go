@@ -333,6 +333,7 @@ func decodeEvent(kind string, f *fieldSet, counts *SampleCounts) (Event, error) 
 			StallID: f.uint("stall_id"), SessionID: f.str("session_id"), Agent: f.str("agent_name"),
 			Source: f.str("source"), Blocked: f.ms("blocked_ms"), Ongoing: f.boolean("ongoing"),
 			Confidence: f.float("confidence"), Frame: f.str("frame"), FrameFrom: f.str("frame_from"),
+			Derived: f.boolean("derived"),
 		}
 		f.get("stack").ForEach(func(_, v gjson.Result) bool { e.Stack = append(e.Stack, ownString(v)); return true })
 		return e, nil

@@ -335,6 +335,11 @@ type SlowSession struct {
 	// or [FrameCPU]; omitted when empty.
 	FrameFrom string
 	Stack     []string // a short stack, leaf first
+	// Derived marks a stall inferred from a polled snapshot's "slow" status
+	// (openrtc-replay record): the session was reported slow, but how long
+	// it blocked and on which line are unknown, so Blocked is 0 and Frame
+	// empty.
+	Derived bool
 }
 
 // The values of [SlowSession.FrameFrom].
@@ -376,6 +381,9 @@ func (e SlowSession) Attrs() []slog.Attr {
 	}
 	if len(e.Stack) > 0 {
 		as = append(as, slog.Any("stack", e.Stack))
+	}
+	if e.Derived {
+		as = append(as, slog.Bool("derived", true))
 	}
 	return as
 }

@@ -29,6 +29,9 @@ type Stall struct {
 	FrameFrom  string   `json:"frame_from,omitempty"` // events.FrameHolder, FrameLeave or FrameCPU
 	Stack      []string `json:"stack,omitempty"`
 	Reports    int      `json:"reports"`
+	// Derived marks a stall inferred from a polled "slow" status: its
+	// duration (BlockedMs 0) and line are unknown.
+	Derived bool `json:"derived,omitempty"`
 }
 
 // Blocked returns the stall's longest reported duration.
@@ -81,7 +84,7 @@ func (l *StallList) Add(t time.Time, e events.SlowSession) {
 	l.stalls = append(l.stalls, Stall{
 		ID: e.StallID, At: t, First: t, SessionID: e.SessionID, Agent: e.Agent,
 		Source: e.Source, BlockedMs: ms, Ongoing: e.Ongoing, Confidence: e.Confidence,
-		Frame: e.Frame, FrameFrom: e.FrameFrom, Stack: e.Stack, Reports: 1,
+		Frame: e.Frame, FrameFrom: e.FrameFrom, Stack: e.Stack, Reports: 1, Derived: e.Derived,
 	})
 }
 

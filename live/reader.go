@@ -151,10 +151,16 @@ func (r *Reader) window(v *fold.View) {
 		for i := range v.Sessions {
 			row := &v.Sessions[i]
 			p1, ok := p.cpu[row.SessionID]
-			if !ok && row.DurationS > w+2 {
-				continue // older than the window yet not in it: keep the cumulative share
+			rw := w
+			if !ok {
+				if row.DurationS > w+2 {
+					continue // older than the window yet not in it: keep the cumulative share
+				}
+				// Younger than the window: its share over its own life,
+				// not diluted by the time before it began.
+				rw = max(min(w, row.DurationS), minCPUWindowS)
 			}
-			share := min(max((row.CPUPct*u2-p1*p.uptime)/w, 0), 100)
+			share := min(max((row.CPUPct*u2-p1*p.uptime)/rw, 0), 100)
 			row.CPUPct = round1(share)
 			row.MaxCPUPct = row.CPUPct
 			total += row.CPUPct

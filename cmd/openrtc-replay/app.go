@@ -103,6 +103,7 @@ recording, bad flag; verify: unreadable).`
 		a.exportCmd(),
 		a.verifyCmd(),
 		a.liveCmd(),
+		a.recordCmd(),
 	)
 	return root
 }

@@ -603,3 +603,4 @@ func (m *model) keyHints() string {
 	}
 	return b.String()
 }
+
