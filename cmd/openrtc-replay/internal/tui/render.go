@@ -603,4 +603,3 @@ func (m *model) keyHints() string {
 	}
 	return b.String()
 }
-
