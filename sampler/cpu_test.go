@@ -2,10 +2,8 @@ package sampler
 
 import (
 	"context"
-	"math"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,84 +24,6 @@ func next(t *testing.T, ch <-chan CPUWindow, timeout time.Duration) CPUWindow {
 		t.Fatalf("no window within %v", timeout)
 	}
 	panic("unreachable")
-}
-
-// TestCPUSharesFollowDutyCycles runs three sessions at 60%, 20% and 0% of a
-// core and checks that their shares of the sessions' samples come out near
-// 75%, 25% and 0%. The shares, not the absolute CPU, are asserted: on a
-// shared machine a busy-spinning goroutine gets less CPU than it asks for,
-// but the spinners are slowed alike, so their ratio holds.
-func TestCPUSharesFollowDutyCycles(t *testing.T) {
-	duty := map[string]float64{"a": 0.6, "b": 0.2, "c": 0}
-	var sum float64
-	for _, d := range duty {
-		sum += d
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var waits []func()
-	for id, d := range duty {
-		waits = append(waits, labelled(ctx, id, func(ctx context.Context) {
-			dutyCycle(ctx, d, 10*time.Millisecond)
-		}))
-	}
-	defer func() {
-		cancel()
-		for _, w := range waits {
-			w()
-		}
-	}()
-
-	sctx, stop := context.WithCancel(ctx)
-	ch, wait := collect(sctx, NewCPUSampler(CPUOptions{Window: 500 * time.Millisecond}))
-	defer func() { stop(); wait() }()
-
-	// Sample until the sessions have enough samples for the shares to be
-	// meaningful (a standard error under 3 points), or give up at 15s.
-	const enough = 250
-	got := map[string]int64{}
-	var sessions int64
-	var cpuTime, wall time.Duration
-	var windows []CPUWindow
-	deadline := time.Now().Add(15 * time.Second)
-	for sessions < enough && time.Now().Before(deadline) {
-		w := next(t, ch, 10*time.Second)
-		if w.Unavailable != "" {
-			t.Fatalf("window unavailable: %s", w.Unavailable)
-		}
-		windows = append(windows, w)
-		for id, n := range w.BySession {
-			got[id] += n
-			sessions += n
-		}
-		cpuTime += time.Duration(w.Total) * w.Period
-		wall += w.Duration
-	}
-	if sessions < 50 {
-		// Not a failure of the sampler: the machine gave the burners
-		// almost no CPU, and a share of a handful of samples means nothing.
-		t.Skipf("only %d session samples in %v: machine too loaded to judge shares", sessions, wall)
-	}
-	t.Logf("%d windows, %v profiled, %d session samples, process %.2f cores", len(windows), wall, sessions, cpuTime.Seconds()/wall.Seconds())
-	for _, id := range []string{"a", "b", "c"} {
-		want := duty[id] / sum
-		share := float64(got[id]) / float64(sessions)
-		cores := (time.Duration(got[id]) * windows[0].Period).Seconds() / wall.Seconds()
-		t.Logf("session %s: duty %.0f%%, %d samples, %.2f cores, share %.1f%% (want %.1f%%)",
-			id, 100*duty[id], got[id], cores, 100*share, 100*want)
-		if math.Abs(share-want) > 0.15 {
-			t.Errorf("session %s share %.3f, want %.3f ± 0.15", id, share, want)
-		}
-	}
-	var aTop []Frame
-	for _, w := range windows {
-		aTop = append(aTop, w.Top["a"]...)
-	}
-	if !slices.ContainsFunc(aTop, func(f Frame) bool { return strings.HasSuffix(f.Function, ".spin") }) {
-		t.Errorf("session a's top frames %v do not include spin", aTop)
-	}
-	logCoverage(t, "unsaturated", windows)
 }
 
 // logCoverage logs how much of the wall time between the first and last
