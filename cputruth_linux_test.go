@@ -91,8 +91,9 @@ func within(got, want time.Duration, tol float64) bool {
 // a dispatcher (introspect.Dispatched) that itself burns CPU and must not
 // bill it to them. Margins are on the measurement only: a loaded machine
 // gives the test few samples (a 40 % share of 250 samples is ±8 %), and CPU
-// the profiler cannot see (the runtime's own threads) is billed in
-// proportion, 3–8 % over the truth on this saturated VM. Which session gets
+// the profiler cannot see (the runtime handing locked threads over, see
+// sampler's TestCPUTimeAgainstThreadClock) is billed in proportion, +3 % to
+// +17 % over the truth on this shared VM depending on the host's load. Which session gets
 // the CPU is exact: without Do, the pooled session would get a third of its
 // truth; the dispatched sessions, the dispatcher's CPU.
 func TestCPUSecondsAgainstThreadClocks(t *testing.T) {
@@ -198,8 +199,9 @@ func TestCPUSecondsAgainstThreadClocks(t *testing.T) {
 	for _, id := range []string{"direct", "pooled"} {
 		got := time.Duration(rows[id].CPUSeconds * float64(time.Second))
 		t.Logf("%s: cpu_seconds %.3f, thread clocks %.3f", id, got.Seconds(), truth[id].Seconds())
-		if !within(got, truth[id], 0.15) {
-			t.Errorf("%s: cpu_seconds %.3f, thread clocks say %.3f (more than 15%% apart)", id, got.Seconds(), truth[id].Seconds())
+		// Without Do, pooled would read a third of its truth.
+		if got.Seconds() > 1.25*truth[id].Seconds() || got.Seconds() < 0.85*truth[id].Seconds() {
+			t.Errorf("%s: cpu_seconds %.3f, thread clocks say %.3f (outside -15 %%..+25 %%)", id, got.Seconds(), truth[id].Seconds())
 		}
 	}
 	for _, id := range dispatched {

@@ -34,6 +34,9 @@ func threadCPU(tb testing.TB) time.Duration {
 // 8–9 % of its CPU again in other threads that no sample sees, which the
 // share of the measured total bills to the sessions in proportion. An
 // unlocked worker does not pay it, but the truth can only be measured locked.
+// On this shared 2-core VM the excess grows with the host's load (+4 % quiet,
+// +17 % with eight builds running), hence a bound that catches a wrong
+// attribution, not the residual, which BENCHMARKS.md records.
 func TestCPUTimeAgainstThreadClock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("burns 3s of CPU")
@@ -72,7 +75,7 @@ func TestCPUTimeAgainstThreadClock(t *testing.T) {
 	}
 	t.Logf("session a: thread clock %.3fs (the unlabelled burner %.3fs); share × measured CPU %.3fs; samples × period %.3fs",
 		truth.Seconds(), other.Seconds(), billed, counted)
-	if math.Abs(billed-truth.Seconds()) > 0.15*truth.Seconds() {
+	if billed > 1.25*truth.Seconds() || billed < 0.9*truth.Seconds() {
 		t.Errorf("session a billed %.3fs, its thread used %.3fs", billed, truth.Seconds())
 	}
 }
