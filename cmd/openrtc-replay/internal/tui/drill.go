@@ -133,9 +133,8 @@ func (m *model) drillLines(h int) []string {
 				past++
 			}
 		}
-		line := fmt.Sprintf("  %s %s · %s in all · worst %s at %s · %s → %s", clean(g.Source), timesWord(g.Count),
-			millis(time.Duration(g.TotalMs*float64(time.Millisecond))), millis(g.Worst.Blocked()), m.clock(g.Worst.At),
-			m.clock(g.First), m.clock(g.Last))
+		line := fmt.Sprintf("%s %s · %s in all · worst %s at %s · %s → %s", clean(g.Source), timesWord(g.Count),
+			totalText(g.TotalMs), millis(g.Worst.Blocked()), m.clock(g.Worst.At), m.clock(g.First), m.clock(g.Last))
 		if past < g.Count {
 			line += fmt.Sprintf(" · %d of them by %s", past, m.clock(m.view.Time))
 		}
@@ -144,9 +143,11 @@ func (m *model) drillLines(h int) []string {
 		}
 		switch {
 		case gi == curGroup:
-			line = styleCursor.Render("▶" + line[1:] + " · this stall: " + m.clock(curStall.At) + " " + millis(curStall.Blocked()))
+			line = styleCursor.Render("▶ this stall " + m.clock(curStall.At) + " " + millis(curStall.Blocked()) + " · " + line)
 		case past > 0:
-			line = styleStall.Render(line) // already happened at the moment shown
+			line = styleStall.Render("  " + line) // already happened at the moment shown
+		default:
+			line = "  " + line
 		}
 		sl = append(sl, line)
 		switch {
@@ -184,6 +185,17 @@ func (m *model) drillLines(h int) []string {
 	}
 	d.scroll = min(d.scroll, max(len(sl)-room, 0))
 	return append(lines, sl[d.scroll:]...)
+}
+
+// totalText is the total blocked time of a group: 850ms, 11.6s, 2m05s.
+func totalText(ms float64) string {
+	switch {
+	case ms < 1000:
+		return fmt.Sprintf("%.0fms", ms)
+	case ms < 60000:
+		return fmt.Sprintf("%.1fs", ms/1000)
+	}
+	return dur(time.Duration(ms * float64(time.Millisecond)))
 }
 
 // timesWord is a count of stalls in words: once, 29 times.

@@ -22,6 +22,7 @@ func TestMain(m *testing.M) {
 		os.Exit(showRecording(path))
 	}
 	code := m.Run()
+	removeTools()
 	if code == 0 {
 		// The screen's commands and Bubble Tea's readers must all be gone
 		// once Run returns.
