@@ -37,6 +37,7 @@ func TestMachinery(t *testing.T) {
 		{modulePkg + ".(*Loop).Enter", true},
 		{modulePkg + "/stall.(*Loop).Enter", true},
 		{modulePkg + "/internal/workload.fetchVoiceProfileSync", false},
+		{modulePkg + "/internal/truth.(*blocker).prepare.func1", false},
 		{modulePkg + "_test.holdTheMixer", false},
 		{"example.com/worker/room.(*Mixer).mix", false},
 		{"time.Sleep", false},

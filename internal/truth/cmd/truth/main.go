@@ -1,0 +1,70 @@
+// Command truth runs the truth harness's scenario (package
+// internal/truth) with the real introspector, judges its recording against
+// the truth measured beside it, and prints issue 8's table: figure,
+// measured, goal. It fails nothing: the table is the answer.
+//
+//	go run ./internal/truth/cmd/truth            # the full scenario, about 2 minutes
+//	go run ./internal/truth/cmd/truth -quick     # the test's scenario
+//
+// scripts/truth.sh runs it.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/openrtc-go/introspect/internal/truth"
+)
+
+func main() {
+	quick := flag.Bool("quick", false, "run the test's small scenario instead of the full one")
+	dir := flag.String("dir", "", "keep the recording in this directory (default: a temporary one, removed)")
+	duration := flag.Duration("duration", 0, "length of the run (default: the scenario's)")
+	sessions := flag.Int("sessions", 0, "ordinary sessions (default: the scenario's)")
+	details := flag.Bool("details", true, "print what went wrong under the table")
+	flag.Parse()
+	log.SetFlags(0)
+
+	d := *dir
+	if d == "" {
+		tmp, err := os.MkdirTemp("", "truth-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(tmp)
+		d = tmp
+	}
+	cfg := truth.Full(d)
+	if *quick {
+		cfg = truth.Quick(d)
+	}
+	if *duration > 0 {
+		cfg.Duration = *duration
+	}
+	if *sessions > 0 {
+		cfg.Sessions = *sessions
+	}
+	cfg.Logf = log.Printf
+	t, err := truth.Run(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := truth.Judge(t)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d ordinary sessions, %d HTTP sessions, %d stalls injected, %d scheduler stalls, %s, process CPU %.1f s\n\n",
+		cfg.Sessions, t.HTTPSessions, len(t.Injected), len(t.Spins), t.End.Sub(t.Start).Round(time.Second), t.ProcessCPU.Seconds())
+	fmt.Print(v.Table())
+	if *details {
+		if s := v.Details(); s != "" {
+			fmt.Printf("\n%s", s)
+		}
+	}
+	if *dir != "" {
+		fmt.Printf("\nrecording: %s\n", t.Recording)
+	}
+}
