@@ -24,6 +24,7 @@ type reported struct {
 	Frame   string
 	Stack   []string
 	Cause   string // as recorded; "" when the event has no cause
+	From    string // frame_from: where the frame was caught
 	Reports int
 }
 
@@ -41,6 +42,7 @@ type slowLine struct {
 	Frame     string    `json:"frame"`
 	Stack     []string  `json:"stack"`
 	Cause     string    `json:"cause"`
+	FrameFrom string    `json:"frame_from"`
 }
 
 type sampleLine struct {
@@ -128,7 +130,7 @@ func readRecording(t *Truth) (*recording, error) {
 				r.Blocked = b
 			}
 			if l.Frame != "" {
-				r.Frame, r.Stack = l.Frame, l.Stack
+				r.Frame, r.Stack, r.From = l.Frame, l.Stack, l.FrameFrom
 			}
 			if l.Cause != "" {
 				r.Cause, rec.causes = l.Cause, true

@@ -25,6 +25,7 @@ const (
 
 // world is the worker: what its sessions share, and the truth kept beside it.
 type world struct {
+	logf func(string, ...any)
 	cfg  Config
 	in   *introspect.Introspector
 	base context.Context
@@ -84,7 +85,8 @@ func Run(cfg Config) (*Truth, error) {
 	}
 	defer blk.close()
 	w := &world{
-		cfg: cfg, in: in, base: context.Background(), mon: newMonitor(), blk: blk,
+		logf: logf,
+		cfg:  cfg, in: in, base: context.Background(), mon: newMonitor(), blk: blk,
 		mix: newMixer(in.Loop(SourceMixer)), mu: in.Mutex(SourceMutex),
 		stop: make(chan struct{}), never: make(chan struct{}),
 	}

@@ -2,7 +2,11 @@
 
 package truth
 
-import "time"
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
 
 // asmSpin says that spin holds its P: Go cannot preempt a goroutine inside an
 // assembly loop, so while every P runs one, nothing else in the process is
@@ -12,9 +16,11 @@ const asmSpin = true
 // ticks reads the CPU's constant-rate counter (TSC, CNTVCT_EL0).
 func ticks() uint64
 
-// spinUntil loops in assembly, without a preemption point, until the counter
-// reaches deadline.
-func spinUntil(deadline uint64) uint64
+// spinTogether adds one to *arrived, waits in assembly until n spinners
+// have arrived (or the counter reaches giveUp), then loops for dur ticks. It
+// returns the counter when the loop began and ended. No instruction of it is
+// a preemption point.
+func spinTogether(arrived *uint32, n, dur, giveUp uint64) (start, end uint64)
 
 // A spinClock converts durations to counter ticks.
 type spinClock struct{ perNs float64 }
@@ -22,12 +28,67 @@ type spinClock struct{ perNs float64 }
 // calibrate measures the counter's rate against the wall clock.
 func calibrate() spinClock {
 	t0, c0 := time.Now(), ticks()
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	t1, c1 := time.Now(), ticks()
 	return spinClock{perNs: float64(c1-c0) / float64(t1.Sub(t0))}
 }
 
-// spin holds the calling goroutine's P for d of wall time.
-func (c spinClock) spin(d time.Duration) {
-	spinUntil(ticks() + uint64(c.perNs*float64(d)))
+// A spinGroup is n goroutines that spin together. Getting every P held at
+// once is the hard part: a goroutine that entered the loop alone would keep
+// the others queued behind it, and one that waits inside the assembly for the
+// others deadlocks any stop-the-world (a GC, a goroutine profile) until it
+// gives up. So the members first meet in Go, preemptibly, until all of them
+// run at the same moment, and only then enter the assembly, where each waits
+// at most a few milliseconds for the rest.
+type spinGroup struct {
+	clk     spinClock
+	n       int
+	beats   []atomic.Int64
+	goNow   atomic.Bool
+	arrived uint32 // written by the assembly only
+}
+
+func (c spinClock) group(n int) *spinGroup {
+	return &spinGroup{clk: c, n: n, beats: make([]atomic.Int64, n)}
+}
+
+// spin is member p's part: it holds the calling goroutine's P until the group
+// has arrived, then for d, and returns when, by the wall clock, its loop began
+// and ended. The times come from the counter read inside the assembly,
+// anchored to the wall clock just after: a goroutine can be preempted on its
+// way in or out, which must not count.
+func (g *spinGroup) spin(p int, d time.Duration) (start, end time.Time) {
+	g.meet(p)
+	c := g.clk
+	s, e := spinTogether(&g.arrived, uint64(g.n), uint64(c.perNs*float64(d)), ticks()+uint64(c.perNs*float64(20*time.Millisecond)))
+	now, at := time.Now(), ticks()
+	back := func(tick uint64) time.Time {
+		return now.Add(-time.Duration(float64(at-tick) / c.perNs))
+	}
+	return back(s), back(e)
+}
+
+// meet returns when every member is running at once. Each beats while it
+// runs; the first to see every beat fresh says go. A member yields every
+// millisecond, so that it is never a goroutine the scheduler wants to
+// preempt (one that ran 10 ms) when it leaves for the assembly.
+func (g *spinGroup) meet(p int) {
+	const fresh = int64(200 * time.Microsecond)
+	for !g.goNow.Load() {
+		runtime.Gosched()
+		for t0 := time.Now(); time.Since(t0) < time.Millisecond && !g.goNow.Load(); {
+			now := time.Now().UnixNano()
+			g.beats[p].Store(now)
+			all := true
+			for q := range g.beats {
+				if now-g.beats[q].Load() > fresh {
+					all = false
+					break
+				}
+			}
+			if all {
+				g.goNow.Store(true)
+			}
+		}
+	}
 }

@@ -13,8 +13,14 @@ type spinClock struct{}
 
 func calibrate() spinClock { return spinClock{} }
 
-func (spinClock) spin(d time.Duration) {
-	for t := time.Now(); time.Since(t) < d; {
+type spinGroup struct{}
+
+func (spinClock) group(int) *spinGroup { return &spinGroup{} }
+
+func (*spinGroup) spin(_ int, d time.Duration) (start, end time.Time) {
+	start = time.Now()
+	for time.Since(start) < d {
 		crunch()
 	}
+	return start, time.Now()
 }
