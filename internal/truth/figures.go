@@ -115,7 +115,7 @@ func matchStalls(t *Truth, rec *recording) []match {
 			if r.Source != inj.Source {
 				continue
 			}
-			if o := overlap(r.start(), r.At, inj.Start, inj.End); o > best {
+			if o := overlap(r.start(), r.end(), inj.Start, inj.End); o > best {
 				best, m.rep = o, r
 			}
 		}
@@ -156,7 +156,7 @@ func figDetected(t *Truth, ms []match) Figure {
 		if m.rep != nil {
 			n++
 		} else {
-			f.Detail = append(f.Detail, "missed: "+m.what())
+			f.Detail = append(f.Detail, fmt.Sprintf("missed: %s, %s–%s", m.what(), clock(m.inj.Start), clock(m.inj.End)))
 		}
 	}
 	f.Measured, f.Met = pct(n, len(ms)), n == len(ms) && len(ms) > 0
@@ -263,7 +263,7 @@ func figBlamed(t *Truth, rec *recording, ms []match) Figure {
 	for _, inj := range t.Injected {
 		for k := range rec.stalls {
 			r := &rec.stalls[k]
-			if r.Source == inj.Source && overlap(r.start(), r.At, inj.Start, inj.End) > 0 && truthOf[r.ID] == "" {
+			if r.Source == inj.Source && overlap(r.start(), r.end(), inj.Start, inj.End) > 0 && truthOf[r.ID] == "" {
 				truthOf[r.ID] = inj.Session
 			}
 		}
@@ -424,7 +424,7 @@ func schedFor(rec *recording, s Spin) *reported {
 		if r.Source != "scheduler" {
 			continue
 		}
-		if o := overlap(r.start(), r.At, s.Start, s.End); o > bo {
+		if o := overlap(r.start(), r.end(), s.Start, s.End); o > bo {
 			best, bo = r, o
 		}
 	}
@@ -449,7 +449,7 @@ func figSched(t *Truth, rec *recording) Figure {
 		e := relErr(r.Blocked.Seconds(), s.Dur().Seconds())
 		parts = append(parts, fmt.Sprintf("%d ms for %d", r.Blocked.Milliseconds(), s.Dur().Milliseconds()))
 		f.Detail = append(f.Detail, fmt.Sprintf("spin %s–%s (%d ms) reported as stall %d, %s–%s (%d ms)",
-			clock(s.Start), clock(s.End), s.Dur().Milliseconds(), r.ID, clock(r.start()), clock(r.At), r.Blocked.Milliseconds()))
+			clock(s.Start), clock(s.End), s.Dur().Milliseconds(), r.ID, clock(r.start()), clock(r.end()), r.Blocked.Milliseconds()))
 		if math.Abs(e) > 0.10 {
 			f.Met = false
 		}

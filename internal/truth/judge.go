@@ -21,6 +21,7 @@ type reported struct {
 	Source  string
 	Blocked time.Duration
 	At      time.Time // the last report
+	Start   time.Time // see start
 	Frame   string
 	Stack   []string
 	Cause   string // as recorded; "" when the event has no cause
@@ -28,7 +29,15 @@ type reported struct {
 	Reports int
 }
 
-func (r reported) start() time.Time { return r.At.Add(-r.Blocked) }
+// start is when the hold began: the event's start when it has one, else the
+// earliest of its reports' time minus the block each reported. A report is
+// written some time after the moment it describes (the final one, in
+// particular, may wait for evidence), so the earliest is the nearest.
+func (r reported) start() time.Time { return r.Start }
+
+// end is when the hold ended, as far as the reports tell: start plus the
+// longest block reported.
+func (r reported) end() time.Time { return r.Start.Add(r.Blocked) }
 
 // slowLine is the slow-session record's JSON form (docs/recording-format.md);
 // Extra keeps every field, for the ones added later (cause).
@@ -43,6 +52,7 @@ type slowLine struct {
 	Stack     []string  `json:"stack"`
 	Cause     string    `json:"cause"`
 	FrameFrom string    `json:"frame_from"`
+	Start     time.Time `json:"start"`
 }
 
 type sampleLine struct {
@@ -123,6 +133,13 @@ func readRecording(t *Truth) (*recording, error) {
 			}
 			r.Reports++
 			r.At, r.Source = l.Time, l.Source
+			start := l.Start
+			if start.IsZero() {
+				start = l.Time.Add(-time.Duration(l.BlockedMs * float64(time.Millisecond)))
+			}
+			if r.Start.IsZero() || start.Before(r.Start) {
+				r.Start = start
+			}
 			if l.SessionID != "" {
 				r.Session = l.SessionID
 			}

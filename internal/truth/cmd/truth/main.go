@@ -10,10 +10,12 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/openrtc-go/introspect/internal/truth"
@@ -65,6 +67,14 @@ func main() {
 		}
 	}
 	if *dir != "" {
-		fmt.Printf("\nrecording: %s\n", t.Recording)
+		// The truth beside the recording, for looking into a verdict.
+		b, err := json.MarshalIndent(t, "", "  ")
+		if err == nil {
+			err = os.WriteFile(filepath.Join(d, "truth.json"), b, 0o644)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("\nrecording: %s, truth: %s\n", t.Recording, filepath.Join(d, "truth.json"))
 	}
 }
