@@ -131,6 +131,12 @@ func pointOf(s *State, id string, t time.Time) (TimelinePoint, bool) {
 			continue
 		}
 		p := TimelinePoint{At: t, CPUPct: r.CPUPct, MemMB: r.MemMB, Goroutines: -1}
+		// The state holds this one session of the worker's many: its
+		// share is the sample's (RSS / the sessions the worker counted),
+		// not RSS / the one session here.
+		if share, ok := s.sampleShare(); ok {
+			p.MemMB = round2(float64(share) / mib)
+		}
 		if r.Goroutines != nil {
 			p.Goroutines = *r.Goroutines
 		}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,5 +72,24 @@ func TestGoldenScreens(t *testing.T) {
 				t.Errorf("screen differs from %s (run with -update if intended):\n--- got\n%s\n--- want\n%s", path, got, want)
 			}
 		})
+	}
+}
+
+// TestDrillDownMemoryIsTheTables checks that the drill-down's memory now is
+// the table's for the same session at the same moment: the timeline folds
+// one session, and its share must still be RSS over all live sessions.
+func TestDrillDownMemoryIsTheTables(t *testing.T) {
+	h := newHarness(t, openCursor(t, fixture("incident.zst")), Options{Width: 120, Height: 40})
+	h.press("1")
+	var mem float64
+	for _, r := range h.m.rows {
+		if r.SessionID == "call-blocker" {
+			mem = r.MemMB
+		}
+	}
+	h.press("enter")
+	want := fmt.Sprintf("now %.1f · peak", mem)
+	if !strings.Contains(h.screen(), want) || mem == 0 {
+		t.Errorf("drill-down lacks %q, the table's share:\n%s", want, h.screen())
 	}
 }
