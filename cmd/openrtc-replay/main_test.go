@@ -134,6 +134,13 @@ var goldenCases = []struct {
 	{"export-jsonl-range", []string{"export", "--format", "jsonl", "--every", "10s", "--since", "+30s", "--until", "+60s", fixture("stalls.zst")}},
 	{"verify-all", []string{"verify", fixture("normal.zst"), fixture("crash.zst"), fixture("corrupt.zst"), fixture("rotated"), fixture("plain.jsonl")}},
 	{"verify-json-crash", []string{"verify", "--json", fixture("crash.zst")}},
+	{"top-once-incident-attention", []string{"top", "--once", fixture("incident.zst")}},
+	{"top-once-json-together", []string{"top", "--once", "--json", "--at", "2026-11-27 03:12:30", fixture("normal.zst")}},
+	{"top-once-reverse-cpu", []string{"top", "--once", "--sort", "cpu_pct", "--reverse", fixture("normal.zst")}},
+	{"slow-group-incident", []string{"slow", "--group", fixture("incident.zst")}},
+	{"slow-group-json-stalls", []string{"slow", "--group", "--json", fixture("stalls.zst")}},
+	{"summary-incident", []string{"summary", fixture("incident.zst")}},
+	{"sessions-json-sort-mem", []string{"sessions", "--json", "--sort", "mem_mb", fixture("stalls.zst")}},
 }
 
 func TestGolden(t *testing.T) {

@@ -604,3 +604,55 @@ func TestLocation(t *testing.T) {
 		t.Errorf("stall note: %q", h.last())
 	}
 }
+
+// TestClearFilters: --agent and --tenant are filters like the others: x
+// clears every one, esc the text and then them.
+func TestClearFilters(t *testing.T) {
+	lines := jsonLines(t, scenario())
+	h := newHarness(t, newFoldSource(t, lines), Options{Agent: "voice", Tenant: "acme", Sort: fold.SortSession})
+	h.seek(34)
+	if got := h.tableOrder(); !sameOrder(got, []string{"call-a"}) {
+		t.Fatalf("--agent voice --tenant acme: rows %v", got)
+	}
+	h.press("x")
+	if got := h.tableOrder(); len(got) != 4 || strings.Contains(h.status(), "agent voice") {
+		t.Errorf("after x: rows %v, status %q", got, h.status())
+	}
+	h = newHarness(t, newFoldSource(t, lines), Options{Agent: "voice", Sort: fold.SortSession})
+	h.seek(34)
+	h.press("/")
+	h.typeText("call-b")
+	h.press("enter", "esc")
+	if got := h.tableOrder(); !sameOrder(got, []string{"call-a", "call-b"}) {
+		t.Errorf("esc clears the text first: rows %v", got)
+	}
+	h.press("esc")
+	if got := h.tableOrder(); len(got) != 4 {
+		t.Errorf("esc again clears --agent: rows %v", got)
+	}
+}
+
+// TestSortKeysAndReverse: < and > step through the sort keys, I reverses
+// the order and the column head's arrow, and the picker sorts by number.
+func TestSortKeysAndReverse(t *testing.T) {
+	lines := jsonLines(t, scenario())
+	h := newHarness(t, newFoldSource(t, lines), Options{Sort: fold.SortCPU})
+	h.seek(40)
+	h.contains("cpu%▼")
+	h.press("I")
+	h.contains("cpu%▲", "sort cpu_pct ▲")
+	if got := h.tableOrder(); !sameOrder(got, []string{"call-b", "call-d", "call-a"}) {
+		t.Errorf("cpu_pct reversed: %v", got)
+	}
+	h.press(">")
+	h.contains("sort duration_s ▲")
+	h.press("<", "<")
+	h.contains("sort mem_mb ▲")
+	h.press("o")
+	h.contains("sort by", "goroutines")
+	h.press("9")
+	h.contains("gor▼", "sort goroutines ▼")
+	if got := h.tableOrder(); !sameOrder(got, []string{"call-d", "call-a", "call-b"}) {
+		t.Errorf("goroutines from the picker: %v", got)
+	}
+}

@@ -174,3 +174,47 @@ func TestPollerHistoryBounded(t *testing.T) {
 		t.Errorf("a repeated sample added a point: %d, was %d", len(tl.Points), before)
 	}
 }
+
+// TestLiveHealth: the header says when the worker stops answering, when
+// its socket refuses, and when another process answers; never a green
+// "live" over a view that no longer comes.
+func TestLiveHealth(t *testing.T) {
+	w := newLiveWorker(t)
+	w.skipTo(t, 29)
+	pid, restarted := 100, false
+	p, err := NewPollerInfo(func() (fold.View, PollInfo, error) {
+		v, err := w.fetch()
+		return v, PollInfo{PID: pid, Restarted: restarted}, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, p, Options{})
+	h.contains("● live 1 Hz")
+
+	// A refresh that does not come back: stale after a few seconds.
+	h.m.refreshing, h.m.liveAsked = true, h.wall
+	h.wall = h.wall.Add(7 * time.Second)
+	h.contains("◌ stale: no answer for 7s")
+	h.lacks("● live")
+	h.m.refreshing = false
+
+	// A refused socket: disconnected, with the moment still shown.
+	w.fail = errors.New("dial unix /run/w.sock: connect: connection refused")
+	h.press("r")
+	h.contains("✕ disconnected 0s ago (connection refused); showing 03:12:30")
+	h.wall = h.wall.Add(5 * time.Second)
+	h.press("r")
+	h.contains("✕ disconnected 5s ago")
+
+	// Another process answers: restarted, with both pids, and the error
+	// is gone.
+	w.fail, pid, restarted = nil, 200, true
+	h.press("r")
+	h.contains("↻ restarted at", "pid 100 → 200")
+	h.lacks("disconnected", "connection refused")
+	restarted = false
+	h.wall = h.wall.Add(2 * time.Minute)
+	h.press("r")
+	h.contains("● live 1 Hz")
+}
