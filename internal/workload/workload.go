@@ -47,6 +47,10 @@ type Config struct {
 	// (pprof.WithLabels and SetGoroutineLabels), and nothing else: the
 	// overhead measurement's "labels only" variant.
 	LabelsOnly bool
+	// Bunched starts every session's frame clock as soon as the session
+	// starts, without the spread phase: the overhead measurement's
+	// diagnostic of how much bunched timers change the scheduler's work.
+	Bunched bool
 	// Churn ends and replaces this fraction of sessions per second
 	// (0.02 = 2%/s, at least one a second), so sessions start and end over
 	// time.
@@ -271,11 +275,13 @@ func (w *worker) frameLoop(ctx context.Context) {
 	// often for spread timers, which made the overhead measurement compare
 	// bunched timers with spread ones. The golden ratio spreads the phases
 	// evenly whatever the session count.
-	phase := time.Duration(math.Mod(float64(w.phases.Add(1))*0.6180339887498949, 1) * float64(w.cfg.Frame))
-	select {
-	case <-ctx.Done():
-		return
-	case <-time.After(phase):
+	if !w.cfg.Bunched {
+		phase := time.Duration(math.Mod(float64(w.phases.Add(1))*0.6180339887498949, 1) * float64(w.cfg.Frame))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(phase):
+		}
 	}
 	t := time.NewTicker(w.cfg.Frame)
 	defer t.Stop()

@@ -54,22 +54,26 @@ type variant struct {
 	about    string
 	sessions int
 	off      string // the variant this one is paired with
+	diag     bool   // a diagnostic: measured only when -variants names it
 }
 
 // The variants of the table, in the order of a round. Every X is paired
 // with the off variant of its session count.
 var variants = []variant{
-	{"off", "no introspection (the pair of every 1,000-session row)", 1000, ""},
-	{"on", "introspection with its defaults: Begin, RSS, vitals, CPU windows, goroutine profiles, probe, recording, socket", 1000, "off"},
-	{"disablecpu", "on, Options.DisableCPU", 1000, "off"},
-	{"cpuevery", "on, Options.CPUEvery 5s (one 1 s window in five)", 1000, "off"},
-	{"labels", "no introspector; sessions tagged with pprof labels directly", 1000, "off"},
-	{"profiler", "labels, plus the CPU sampler's 1 s windows alone", 1000, "off"},
-	{"watched", "on, and every frame's mix a watched hold of the mixer loop", 1000, "off"},
-	{"onlabels", "on, but sessions tagged with pprof labels directly instead of Begin (diagnostic)", 1000, "off"},
-	{"norecord", "on, without a recording (diagnostic)", 1000, "off"},
-	{"off10k", "no introspection, 10,000 sessions", 10000, ""},
-	{"on10k", "on, 10,000 sessions", 10000, "off10k"},
+	{"off", "no introspection (the pair of every 1,000-session row)", 1000, "", false},
+	{"on", "introspection with its defaults: Begin, RSS, vitals, CPU windows, goroutine profiles, probe, recording, socket", 1000, "off", false},
+	{"disablecpu", "on, Options.DisableCPU", 1000, "off", false},
+	{"cpuevery", "on, Options.CPUEvery 5s (one 1 s window in five)", 1000, "off", false},
+	{"labels", "no introspector; sessions tagged with pprof labels directly", 1000, "off", false},
+	{"profiler", "labels, plus the CPU sampler's 1 s windows alone", 1000, "off", false},
+	{"watched", "on, and every frame's mix a watched hold of the mixer loop", 1000, "off", false},
+	{"window5s", "on, Options.CPUWindow 5s (back-to-back windows of 5 s)", 1000, "off", false},
+	{"onlabels", "on, but sessions tagged with pprof labels directly instead of Begin", 1000, "off", true},
+	{"norecord", "on, without a recording", 1000, "off", true},
+	{"offb", "off, every session's frame clock started at once (timers bunched, no phase)", 1000, "", true},
+	{"onb", "on, timers bunched as in offb", 1000, "offb", true},
+	{"off10k", "no introspection, 10,000 sessions", 10000, "", false},
+	{"on10k", "on, 10,000 sessions", 10000, "off10k", false},
 }
 
 func lookup(name string) (variant, bool) {
@@ -110,6 +114,9 @@ func main() {
 	flag.Parse()
 
 	if *child != "" {
+		if *memprofile != "" {
+			runtime.MemProfileRate = 4096 // fine enough to split the costs
+		}
 		v, ok := lookup(*child)
 		if !ok {
 			fmt.Fprintf(os.Stderr, "overhead: unknown variant %q\n", *child)
@@ -152,6 +159,8 @@ func measure(v variant, warm, dur time.Duration, hashes int) (run, error) {
 	defer cancel()
 	switch v.name {
 	case "off", "off10k":
+	case "offb":
+		cfg.Bunched = true
 	case "labels":
 		cfg.LabelsOnly = true
 	case "profiler":
@@ -172,6 +181,11 @@ func measure(v variant, warm, dur time.Duration, hashes int) (run, error) {
 	case "norecord":
 		opts.Record = ""
 		fallthrough
+	case "window5s":
+		if v.name == "window5s" {
+			opts.CPUWindow = 5 * time.Second
+		}
+		fallthrough
 	default: // on, watched, on10k, onlabels
 		in, err = introspect.Start(opts)
 		if err != nil {
@@ -180,6 +194,9 @@ func measure(v variant, warm, dur time.Duration, hashes int) (run, error) {
 		defer in.Close()
 	}
 	win := in
+	if v.name == "onb" {
+		cfg.Bunched = true
+	}
 	if v.name == "onlabels" {
 		cfg.LabelsOnly, win = true, nil
 	}
@@ -237,15 +254,19 @@ func table(rounds int, warm, dur time.Duration, hashes int, only, raw string) er
 	if err != nil {
 		return err
 	}
-	var xs1k, xs10k []string
+	var xs1k, xs10k, xsb []string
 	for _, v := range variants {
-		if v.off == "" || (only != "" && !slices.Contains(strings.Split(only, ","), v.name)) {
+		named := only != "" && slices.Contains(strings.Split(only, ","), v.name)
+		if v.off == "" || (only != "" && !named) || (v.diag && !named) {
 			continue
 		}
-		if v.off == "off" {
+		switch v.off {
+		case "off":
 			xs1k = append(xs1k, v.name)
-		} else {
+		case "off10k":
 			xs10k = append(xs10k, v.name)
+		default:
+			xsb = append(xsb, v.name)
 		}
 	}
 	var raww io.Writer = io.Discard
@@ -316,9 +337,17 @@ func table(rounds int, warm, dur time.Duration, hashes int, only, raw string) er
 				return err
 			}
 		}
+		if c := slices.Clone(xsb); len(c) > 0 {
+			if r%2 == 1 {
+				slices.Reverse(c)
+			}
+			if err := sequence("offb", c); err != nil {
+				return err
+			}
+		}
 	}
 	fmt.Printf("(%v)\n\n", time.Since(start).Round(time.Second))
-	printTable(offs, pairs, append(xs1k, xs10k...))
+	printTable(offs, pairs, slices.Concat(xs1k, xs10k, xsb))
 	return nil
 }
 
@@ -366,7 +395,7 @@ func printTable(offs map[string][]run, pairs map[string][]pair, xs []string) {
 	defer w.Flush()
 	fmt.Fprintln(w, "| variant | sessions | overhead, % of a core: median of pairs | spread (min … max) | pairs | CPU, cores | vol. ctx switches/s | page faults/s | GCs per 10 s |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
-	for _, off := range []string{"off", "off10k"} {
+	for _, off := range []string{"off", "off10k", "offb"} {
 		if len(offs[off]) == 0 {
 			continue
 		}
@@ -402,7 +431,7 @@ func printTable(offs map[string][]run, pairs map[string][]pair, xs []string) {
 		}
 	}
 	fmt.Fprintln(w)
-	for _, x := range append([]string{"off", "off10k"}, xs...) {
+	for _, x := range append([]string{"off", "off10k", "offb"}, xs...) {
 		if v, ok := lookup(x); ok && (len(pairs[x]) > 0 || len(offs[x]) > 0) {
 			fmt.Fprintf(w, "- %s: %s\n", v.name, v.about)
 		}
