@@ -79,14 +79,21 @@ read as far as they go, with one warning line on standard error.
 
 Times (--at, --since, --until):
   2026-11-27T03:12:00Z   RFC 3339
+  "2026-11-27 03:12:00"  as the screen shows it, in the recording's time zone
   03:12, 03:12:30        a clock time on the recording's day, in its time zone
   +90s, +1h30m           from the start of the recording
   -5m                    before its end
   start, end             the ends
 
+Without a command on a terminal, the screen opens on the problem: the
+findings of the whole recording under the header (a number key goes to
+each), the sessions that need attention first. Units: memory in MiB (the
+JSON keeps OpenRTC's field names, mem_mb); the header's CPU is the
+process's in cores, cpu% a session's share of it.
+
 Exit status: 0 done, 1 failed (live: no worker; verify: damaged but
 readable), 2 bad input (missing file, not a recording, time outside the
-recording, bad flag; verify: unreadable).`
+recording, bad flag; summary: no introspection records; verify: unreadable).`
 	root.Version = version()
 	root.SilenceErrors = true
 	root.SilenceUsage = true
