@@ -1,9 +1,10 @@
 package fold
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"sort"
+	"strings"
 )
 
 // SortAttention is the sort key that floats what needs attention: the
@@ -83,32 +84,32 @@ func (a attention) rank(r *Row) (tier int, score float64) {
 	return tierRest, r.CPUPct*1e6 + r.MemMB
 }
 
-// sortAttention sorts rows for SortAttention.
+// sortAttention sorts rows for SortAttention: each row ranked once, then
+// the ranks sorted, not the rows (a row is a few hundred bytes).
 func sortAttention(rows []Row) {
 	a := newAttention(rows)
 	type ranked struct {
 		tier  int
 		score float64
+		i     int
 	}
 	ranks := make([]ranked, len(rows))
-	idx := make([]int, len(rows))
 	for i := range rows {
 		t, s := a.rank(&rows[i])
-		ranks[i], idx[i] = ranked{t, s}, i
+		ranks[i] = ranked{t, s, i}
 	}
-	sort.SliceStable(idx, func(i, j int) bool {
-		x, y := ranks[idx[i]], ranks[idx[j]]
-		if x.tier != y.tier {
-			return x.tier < y.tier
+	slices.SortFunc(ranks, func(x, y ranked) int {
+		switch {
+		case x.tier != y.tier:
+			return cmp.Compare(x.tier, y.tier)
+		case x.score != y.score:
+			return cmp.Compare(y.score, x.score)
 		}
-		if x.score != y.score {
-			return x.score > y.score
-		}
-		return rows[idx[i]].SessionID < rows[idx[j]].SessionID
+		return strings.Compare(rows[x.i].SessionID, rows[y.i].SessionID)
 	})
 	sorted := make([]Row, len(rows))
-	for i, k := range idx {
-		sorted[i] = rows[k]
+	for i, r := range ranks {
+		sorted[i] = rows[r.i]
 	}
 	copy(rows, sorted)
 }

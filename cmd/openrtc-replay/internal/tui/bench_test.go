@@ -58,7 +58,7 @@ func BenchmarkView(b *testing.B) {
 // filtering and sorting every row. It runs once per move, not per frame.
 func BenchmarkRebuild(b *testing.B) {
 	for _, n := range []int{100, 10_000} {
-		for _, key := range []string{fold.SortMem, fold.SortAgent} {
+		for _, key := range []string{fold.SortAttention, fold.SortMem, fold.SortAgent} {
 			b.Run(fmt.Sprintf("rows=%d/sort=%s", n, key), func(b *testing.B) {
 				m := newModel(crowd(b, n), Options{Width: 160, Height: 50, Sort: key})
 				b.ReportAllocs()
