@@ -245,6 +245,8 @@ type stallGroup struct {
 	n               int
 	totalMs         float64
 	worst           Stall
+	measured        bool          // some stall was measured, not derived from a polled status
+	slowFor         time.Duration // derived stalls: how long the polls showed the session slow
 }
 
 func blockingFindings(stalls []Stall) []Finding {
@@ -263,11 +265,21 @@ func blockingFindings(stalls []Stall) []Finding {
 		}
 		g.n++
 		g.totalMs += st.BlockedMs
-		if st.BlockedMs > g.worst.BlockedMs {
+		if st.BlockedMs > g.worst.BlockedMs || g.n == 1 {
 			g.worst = st
 		}
+		if !st.Derived {
+			g.measured = true
+		} else {
+			g.slowFor += st.At.Sub(st.First)
+		}
 	}
-	sort.SliceStable(order, func(i, j int) bool { return order[i].totalMs > order[j].totalMs })
+	sort.SliceStable(order, func(i, j int) bool {
+		if order[i].totalMs != order[j].totalMs {
+			return order[i].totalMs > order[j].totalMs
+		}
+		return order[i].slowFor > order[j].slowFor
+	})
 	var out []Finding
 	for _, g := range order[:min(len(order), maxPerSection)] {
 		who := g.session
@@ -277,6 +289,15 @@ func blockingFindings(stalls []Stall) []Finding {
 		where := ""
 		if g.worst.Frame != "" {
 			where = " at " + g.worst.Frame
+		}
+		if !g.measured {
+			// Polled, not measured: a snapshot said the session was slow.
+			f := finding(SectionBlocking, g.session, g.worst.At,
+				"%s was reported slow on %s %s, for %s of polls (derived from polled snapshots: how long it blocked and on which line are unknown)",
+				who, g.source, times(g.n), g.slowFor.Round(time.Second))
+			f.Short = fmt.Sprintf("%s slow on %s %s (polled)", who, g.source, timesShort(g.n))
+			out = append(out, f)
+			continue
 		}
 		f := finding(SectionBlocking, g.session, g.worst.At,
 			"%s blocked %s %s (%s in all), worst %s%s",

@@ -143,7 +143,7 @@ func (c *Converter) Snapshot(s Snapshot, fetched time.Time) []Stamped {
 	}
 
 	// Stalls, derived from the slow status.
-	source := "polled"
+	source := "unknown"
 	if s.Kind == KindOpenRTC {
 		source = "event-loop" // OpenRTC watches the one asyncio loop
 	}
@@ -231,7 +231,7 @@ func (c *Converter) endStall(out []Stamped, at time.Time, id string, o *openSess
 	if o.stall == 0 {
 		return out
 	}
-	source := "polled"
+	source := "unknown"
 	if c.run != nil && c.run.kind == KindOpenRTC {
 		source = "event-loop"
 	}

@@ -126,16 +126,23 @@ func (a *app) record(c *cobra.Command, f recordFlags) error {
 		}
 	}
 
-	waiting, pid := false, 0
+	waiting, warned, pid := false, false, 0
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
-		fctx, cancel := context.WithTimeout(ctx, max(period, time.Second))
+		fctx, cancel := context.WithTimeout(ctx, max(2*period, live.DefaultFetchTimeout))
 		snap, err := rd.Fetch(fctx)
 		cancel()
 		now := time.Now()
 		switch {
 		case ctx.Err() != nil:
+		case err != nil && conv.Running() && !errors.Is(err, live.ErrNoWorker):
+			// Busy, or a bad snapshot: skip this poll, the worker is
+			// still there.
+			if !warned {
+				fmt.Fprintf(a.err, "openrtc-replay record: skipped a poll of %s: %v\n", path, err)
+				warned = true
+			}
 		case err != nil:
 			if conv.Running() {
 				write(conv.Gone(nil, now, "stopped answering"))

@@ -219,6 +219,11 @@ func stallLine(s fold.Stall, loc *time.Location) string {
 	if id == "" {
 		id = "-"
 	}
+	if s.Derived && s.BlockedMs == 0 {
+		fmt.Fprintf(&b, "%s [slow-session] session_id=%s blocked %s (derived from a polled snapshot: duration and line unknown)",
+			s.At.In(loc).Format(timeLayout), id, orDash(s.Source))
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%s [slow-session] session_id=%s blocked %s for %s", s.At.In(loc).Format(timeLayout), id,
 		orDash(s.Source), msText(s.BlockedMs))
 	if s.Ongoing {

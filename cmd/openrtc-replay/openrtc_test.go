@@ -210,6 +210,12 @@ func TestRecordOpenRTCWorker(t *testing.T) {
 	if !strings.Contains(sum.out, "AJ_10c386bbc4") {
 		t.Errorf("summary does not name the slow session:\n%s", sum.out)
 	}
+	if text := runArgs(t, "summary", out); !strings.Contains(text.out, "AJ_10c386bbc4 was reported slow on event-loop once, for") {
+		t.Errorf("summary's finding for the slow session:\n%s", text.out)
+	}
+	if text := runArgs(t, "slow", out); !strings.Contains(text.out, "session_id=AJ_10c386bbc4 blocked event-loop (derived from a polled snapshot") {
+		t.Errorf("slow:\n%s", text.out)
+	}
 	slow := runArgs(t, "slow", "--json", out)
 	if !strings.Contains(slow.out, `"session_id":"AJ_10c386bbc4"`) || !strings.Contains(slow.out, `"derived":true`) {
 		t.Errorf("slow --json:\n%s%s", slow.out, slow.err)
