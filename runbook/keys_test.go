@@ -116,3 +116,49 @@ func TestRunbookKeys(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestRunbookFirstScreen walks the post-mortem's step 1 in an 80×24
+// terminal: the screen opens on the three culprits (the findings strip and
+// the first rows), 1 goes to the first finding, enter shows its stalls by
+// line with the stack.
+func TestRunbookFirstScreen(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (CI installs it: .ci/run)")
+	}
+	t.Parallel()
+	tl := installTools(t)
+	dir := incidentDir(t)
+	sockDir, err := os.MkdirTemp("", "rbtmux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	x := tmuxPane{t: t, sock: filepath.Join(sockDir, "s"), env: append(tl.env, "TERM=xterm-256color")}
+	status := filepath.Join(dir, "status")
+	t.Cleanup(func() { x.run("kill-server") })
+	if out, err := x.run("new-session", "-d", "-s", "rb", "-x", "80", "-y", "24", "-c", dir,
+		"openrtc-replay top fixtures/incident.zst; echo $? > status"); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	x.waitFor("the first screen", []string{"1 call-blocker held mixer", "call-cpuhog", "call-leaker",
+		"call-blocker ", "sort attention"})
+	x.keys("1")
+	x.waitFor("1: the first finding", []string{"finding 1/", "call-blocker"})
+	x.keys("Enter")
+	x.waitFor("enter: its stalls", []string{"session call-blocker", "mixer 29 times", "culprits.go:32"})
+	x.keys("q")
+	deadline := time.Now().Add(screenTimeout)
+	for {
+		b, err := os.ReadFile(status)
+		if err == nil && len(b) > 0 {
+			if got := strings.TrimSpace(string(b)); got != "0" {
+				t.Fatalf("openrtc-replay top exited with status %s", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("openrtc-replay top did not exit after q")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
