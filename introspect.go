@@ -107,17 +107,22 @@ func Start(opts Options) (*Introspector, error) {
 		},
 	})
 
-	in.watchdog = stall.New(stall.Options{Threshold: opts.SlowThreshold, Report: in.reportStall})
-	ctx, cancel := context.WithCancel(context.Background())
-	in.cancel = cancel
 	sl, err := newSampleLoop(in)
 	if err != nil {
-		in.watchdog.Close()
 		in.closeServer()
 		in.closeRecording()
-		cancel()
 		return nil, err
 	}
+	wopts := stall.Options{Threshold: opts.SlowThreshold, Report: in.reportStall}
+	if sl.cpu != nil {
+		// A hold's final report waits for the CPU window that covers its
+		// end, to tell a holder that ran from one that waited for a CPU.
+		wopts.CPU = sl.history.seen
+		wopts.CPUWait = 2*opts.CPUWindow + time.Second
+	}
+	in.watchdog = stall.New(wopts)
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel = cancel
 	in.sampler = sl
 	in.wg.Add(1)
 	go func() {

@@ -101,6 +101,7 @@ func (in *Introspector) reportStall(s stall.Stall) {
 	in.emit(events.SlowSession{
 		StallID: s.ID, SessionID: s.Session, Agent: agent, Source: s.Source,
 		Blocked: s.Blocked, Ongoing: s.Ongoing, Confidence: s.Confidence,
-		Frame: s.Frame, FrameFrom: s.FrameFrom, Stack: s.Stack,
+		Frame: s.Frame, FrameFrom: s.FrameFrom, Stack: s.Stack, Start: s.Start,
+		Cause: s.Cause, Wait: s.Wait, HoldCPU: s.HoldCPU, HoldCPUSeen: s.HoldCPUSeen, StarvedBy: s.StarvedBy,
 	})
 }

@@ -26,6 +26,8 @@ type sampleLoop struct {
 
 	lastGor   map[string]int // per-session goroutines at the last profile
 	nextGorAt time.Time
+
+	history cpuHistory // the latest CPU windows, for judging holds and lags
 }
 
 func newSampleLoop(in *Introspector) (*sampleLoop, error) {
@@ -34,8 +36,9 @@ func newSampleLoop(in *Introspector) (*sampleLoop, error) {
 		return nil, err
 	}
 	sl := &sampleLoop{in: in, rss: rss, vitals: sampler.NewVitalsReader(), lastGor: map[string]int{}}
+	sl.probe.Threshold = in.opts.SlowThreshold
 	if !in.opts.DisableCPU {
-		sl.cpu = sampler.NewCPUSampler(sampler.CPUOptions{Window: in.opts.CPUWindow, Every: in.opts.CPUEvery})
+		sl.cpu = sampler.NewCPUSampler(sampler.CPUOptions{Window: in.opts.CPUWindow, Every: in.opts.CPUEvery, HoldLabel: stall.HoldLabel})
 	}
 	return sl, nil
 }
@@ -50,6 +53,7 @@ func (sl *sampleLoop) run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			_ = sl.cpu.Run(ctx, func(w sampler.CPUWindow) {
+				sl.history.add(w)
 				sl.mu.Lock()
 				sl.pending = append(sl.pending, w)
 				sl.mu.Unlock()
@@ -94,11 +98,15 @@ func (sl *sampleLoop) tick(now time.Time) {
 	}
 	sl.in.emit(e)
 
-	sw := stall.SchedWindow{End: now, ProbeWorst: sl.probe.Worst(), LatencyMax: v.SchedLatencyMax}
-	if haveWin {
-		sw.CPUBySession, sw.CPUTotal = win.BySession, win.Total
-	}
-	if s, ok := stall.SchedStall(sw, sl.in.opts.SlowThreshold); ok {
+	// Scheduler stalls are the lags the probe measured; the runtime's
+	// latency histogram gives the vitals' percentiles, not their length.
+	for _, lag := range sl.probe.Lags() {
+		// Blamed on who ran while it lasted, if its window is in yet.
+		by, total := win.BySession, win.Total
+		if seen := sl.history.seen(lag.Start, lag.End); seen.Covered > 0 {
+			by, total = seen.BySession, seen.Total
+		}
+		s := stall.SchedStall(lag, by, total)
 		// The busiest line of the session blamed, from the same window. It
 		// is where its CPU went, not a call stack, so no Stack.
 		if top := win.Top[s.Session]; s.Session != "" && len(top) > 0 {

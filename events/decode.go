@@ -336,6 +336,19 @@ func decodeEvent(kind string, f *fieldSet, counts *SampleCounts) (Event, error) 
 			Derived: f.boolean("derived"),
 		}
 		f.get("stack").ForEach(func(_, v gjson.Result) bool { e.Stack = append(e.Stack, ownString(v)); return true })
+		if st := f.get("start"); st.Type == gjson.String {
+			if t, err := time.Parse(time.RFC3339Nano, st.Str); err == nil {
+				e.Start = t
+			}
+		}
+		e.Cause, e.Wait = f.str("cause"), f.str("wait")
+		if c := f.get("hold_cpu_ms"); c.Exists() {
+			e.HoldCPU, e.HoldCPUSeen = FromMillis(c.Float()), true
+		}
+		if sb := f.get("starved_by"); sb.IsObject() {
+			e.StarvedBy = map[string]float64{}
+			sb.ForEach(func(k, v gjson.Result) bool { e.StarvedBy[strings.Clone(k.Str)] = v.Float(); return true })
+		}
 		return e, nil
 	case KindKeyframe:
 		return decodeKeyframe(f)

@@ -340,7 +340,43 @@ type SlowSession struct {
 	// it blocked and on which line are unknown, so Blocked is 0 and Frame
 	// empty.
 	Derived bool
+	// Start is when the hold or the scheduler lag began; omitted when zero.
+	// A report may be written a little after what it reports (a scheduler
+	// lag at the next sample, a final report once the CPU samples of the
+	// hold are in), so a reader dates the stall by Start, not by the
+	// record's time.
+	Start time.Time
+	// Cause says why a hold lasted: [CauseBlocked], [CauseWaitingForCPU] or
+	// [CauseRunning]; empty when not known (the holder was never caught
+	// and its CPU was not sampled) and for a scheduler stall.
+	Cause string
+	// Wait is what a blocked holder waited for, in the runtime's words:
+	// "chan receive", "sleep", "IO wait", "sync.Mutex.Lock", "select",
+	// "syscall"...; empty unless Cause is CauseBlocked.
+	Wait string
+	// HoldCPU is the CPU the holder used during the hold, from its
+	// labelled CPU samples; meaningful when HoldCPUSeen.
+	HoldCPU     time.Duration
+	HoldCPUSeen bool
+	// StarvedBy names the sessions that had the CPU while a holder
+	// waited for it (Cause CauseWaitingForCPU): each one's share of the CPU
+	// samples taken during the hold, in percent; the few largest only.
+	StarvedBy map[string]float64
 }
+
+// The values of [SlowSession.Cause].
+const (
+	// CauseBlocked: the holder was parked (sleep, I/O, a channel, a lock,
+	// a system call) while it held: its own doing.
+	CauseBlocked = "blocked"
+	// CauseWaitingForCPU: the holder was ready to run but waited for a CPU
+	// that other sessions were using, and used little itself: a victim of
+	// CPU saturation, not a culprit. StarvedBy names who had the CPU.
+	CauseWaitingForCPU = "waiting-for-cpu"
+	// CauseRunning: the holder was on the CPU for much of the hold: its
+	// work itself was long.
+	CauseRunning = "running"
+)
 
 // The values of [SlowSession.FrameFrom].
 const (
@@ -384,6 +420,21 @@ func (e SlowSession) Attrs() []slog.Attr {
 	}
 	if e.Derived {
 		as = append(as, slog.Bool("derived", true))
+	}
+	if !e.Start.IsZero() {
+		as = append(as, slog.Time("start", e.Start))
+	}
+	if e.Cause != "" {
+		as = append(as, slog.String("cause", e.Cause))
+	}
+	if e.Wait != "" {
+		as = append(as, slog.String("wait", e.Wait))
+	}
+	if e.HoldCPUSeen {
+		as = append(as, slog.Float64("hold_cpu_ms", Millis(e.HoldCPU)))
+	}
+	if len(e.StarvedBy) > 0 {
+		as = append(as, float64MapAttr("starved_by", e.StarvedBy))
 	}
 	return as
 }
@@ -448,6 +499,14 @@ func intMapAttr(key string, m map[string]int) slog.Attr {
 	as := make([]slog.Attr, 0, len(m))
 	for _, k := range sortedKeys(m) {
 		as = append(as, slog.Int(k, m[k]))
+	}
+	return slog.Attr{Key: key, Value: slog.GroupValue(as...)}
+}
+
+func float64MapAttr(key string, m map[string]float64) slog.Attr {
+	as := make([]slog.Attr, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		as = append(as, slog.Float64(k, round3(m[k])))
 	}
 	return slog.Attr{Key: key, Value: slog.GroupValue(as...)}
 }

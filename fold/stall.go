@@ -1,7 +1,9 @@
 package fold
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/openrtc-go/introspect/events"
@@ -32,15 +34,35 @@ type Stall struct {
 	// Derived marks a stall inferred from a polled "slow" status: its
 	// duration (BlockedMs 0) and line are unknown.
 	Derived bool `json:"derived,omitempty"`
+	// Began is when the hold or lag began, when the reports said
+	// (recordings before it was written do not).
+	Began time.Time `json:"start,omitzero"`
+	// Cause, Wait, HoldCPUMs and StarvedBy are the latest report's
+	// verdict on why the hold lasted (see events.SlowSession): the final
+	// report settles it.
+	Cause     string             `json:"cause,omitempty"`
+	Wait      string             `json:"wait,omitempty"`
+	HoldCPUMs *float64           `json:"hold_cpu_ms,omitempty"`
+	StarvedBy map[string]float64 `json:"starved_by,omitempty"`
 }
+
+// Victim reports whether the holder was not at fault: it waited for a CPU
+// that other sessions were using.
+func (s Stall) Victim() bool { return s.Cause == events.CauseWaitingForCPU }
 
 // Blocked returns the stall's longest reported duration.
 func (s Stall) Blocked() time.Duration { return events.FromMillis(s.BlockedMs) }
 
-// Start returns when the stall began: its last report's time minus the
-// block reported then. The final report of a stall carries the whole block,
-// so for an ended stall this is the moment the holder took the loop.
-func (s Stall) Start() time.Time { return s.At.Add(-s.Blocked()) }
+// Start returns when the stall began: as its reports said, or else its last
+// report's time minus the block reported then. The final report of a stall
+// carries the whole block, so for an ended stall this is the moment the
+// holder took the loop.
+func (s Stall) Start() time.Time {
+	if !s.Began.IsZero() {
+		return s.Began
+	}
+	return s.At.Add(-s.Blocked())
+}
 
 // StallList merges slow-session reports into stalls, one per stall id. The
 // zero value is ready to use.
@@ -52,6 +74,12 @@ type StallList struct {
 // Add merges one slow-session report made at time t.
 func (l *StallList) Add(t time.Time, e events.SlowSession) {
 	ms := events.Millis(e.Blocked)
+	if !e.Start.IsZero() {
+		// The moment the report speaks of: a report may be written a
+		// little after it (a scheduler lag at the next sample, a final
+		// report once the hold's CPU samples are in).
+		t = e.Start.Add(e.Blocked)
+	}
 	if e.StallID != 0 {
 		if i, ok := l.byID[e.StallID]; ok {
 			s := &l.stalls[i]
@@ -74,6 +102,12 @@ func (l *StallList) Add(t time.Time, e events.SlowSession) {
 			if e.Confidence > s.Confidence {
 				s.Confidence = e.Confidence
 			}
+			if s.Began.IsZero() {
+				s.Began = e.Start
+			}
+			if e.Cause != "" {
+				s.setCause(e)
+			}
 			return
 		}
 		if l.byID == nil {
@@ -84,8 +118,37 @@ func (l *StallList) Add(t time.Time, e events.SlowSession) {
 	l.stalls = append(l.stalls, Stall{
 		ID: e.StallID, At: t, First: t, SessionID: e.SessionID, Agent: e.Agent,
 		Source: e.Source, BlockedMs: ms, Ongoing: e.Ongoing, Confidence: e.Confidence,
-		Frame: e.Frame, FrameFrom: e.FrameFrom, Stack: e.Stack, Reports: 1, Derived: e.Derived,
+		Frame: e.Frame, FrameFrom: e.FrameFrom, Stack: e.Stack, Reports: 1, Derived: e.Derived, Began: e.Start,
 	})
+	l.stalls[len(l.stalls)-1].setCause(e)
+}
+
+// StarvedByText lists the sessions that had the CPU while a holder waited
+// for it, most first: "hog-b 52%, hog-a 44%".
+func StarvedByText(by map[string]float64) string {
+	ids := make([]string, 0, len(by))
+	for id := range by {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if by[ids[i]] != by[ids[j]] {
+			return by[ids[i]] > by[ids[j]]
+		}
+		return ids[i] < ids[j]
+	})
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprintf("%s %.0f%%", id, by[id])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s *Stall) setCause(e events.SlowSession) {
+	s.Cause, s.Wait, s.StarvedBy, s.HoldCPUMs = e.Cause, e.Wait, e.StarvedBy, nil
+	if e.HoldCPUSeen {
+		ms := events.Millis(e.HoldCPU)
+		s.HoldCPUMs = &ms
+	}
 }
 
 // Len returns the number of stalls merged so far.

@@ -209,6 +209,7 @@ func (r *Report) findings(rows []brief, stalls []Stall, rss RSSSummary) []Findin
 	out = append(out, blockingFindings(stalls)...)
 	out = append(out, cpuFindings(rows, r.hot)...)
 	out = append(out, schedulerFindings(stalls)...)
+	out = append(out, starvedFindings(stalls)...)
 	// Memory pressure is the share per session climbing, peak climbing
 	// everywhere; RSS that only follows the number of sessions is not.
 	if rss.Trend == "rising" && rss.ShareTrend == "rising" {
@@ -253,8 +254,8 @@ func blockingFindings(stalls []Stall) []Finding {
 	groups := map[string]*stallGroup{}
 	var order []*stallGroup
 	for _, st := range stalls {
-		if st.Source == "scheduler" {
-			continue
+		if st.Source == "scheduler" || st.Victim() {
+			continue // a holder that waited for the CPU is not a culprit
 		}
 		key := st.SessionID + "\x00" + st.Source
 		g := groups[key]
@@ -353,6 +354,66 @@ func schedulerFindings(stalls []Stall) []Finding {
 		f.Short += ", mostly while " + culprit + " ran"
 	}
 	return []Finding{f}
+}
+
+// starvedFindings carries the blame for holds whose holder waited for the
+// CPU to the sessions that had it: each victim's stall weighs each of them
+// by its share of the CPU samples while the hold lasted.
+func starvedFindings(stalls []Stall) []Finding {
+	var n int
+	var worst Stall
+	blame := map[string]float64{}
+	holders := map[string]bool{}
+	for _, st := range stalls {
+		if !st.Victim() {
+			continue
+		}
+		n++
+		holders[st.SessionID] = true
+		if st.BlockedMs > worst.BlockedMs {
+			worst = st
+		}
+		for id, pct := range st.StarvedBy {
+			blame[id] += pct / 100 * st.BlockedMs
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(blame))
+	for id := range blame {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if blame[ids[i]] != blame[ids[j]] {
+			return blame[ids[i]] > blame[ids[j]]
+		}
+		return ids[i] < ids[j]
+	})
+	tail := "nobody in the worker had it: look at the machine"
+	culprit := ""
+	if len(ids) > 0 {
+		culprit = ids[0]
+		named := ids[:min(3, len(ids))]
+		tail = "the CPU went to " + strings.Join(named, ", ")
+	}
+	return []Finding{finding(SectionCPUHot, culprit, worst.At,
+		"%s of shared loops by %d sessions waited for a CPU, not their holders' fault (worst %s, %s on %s): %s",
+		plural(n, "hold", "holds"), len(holders), msString(worst.BlockedMs), orNone(worst.SessionID), worst.Source, tail)}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "an unattributed holder"
+	}
+	return s
 }
 
 // minHotLife is the shortest life over which a session's CPU rate is judged.

@@ -44,6 +44,11 @@ type CPUOptions struct {
 	// Span is then Every, the wall time its samples stand for. Zero means
 	// back-to-back windows.
 	Every time.Duration
+
+	// HoldLabel, when set, is a pprof label key whose values' samples are
+	// counted in CPUWindow.ByHold: the stall watchdog's hold label, so it
+	// can tell a holder that ran from one that waited for a CPU.
+	HoldLabel string
 }
 
 // A CPUSampler runs the Go CPU profiler in back-to-back windows and reports,
@@ -54,13 +59,14 @@ type CPUSampler struct {
 	window  time.Duration
 	every   time.Duration
 	topN    int
+	hold    string // CPUOptions.HoldLabel
 	running atomic.Bool
 }
 
 // NewCPUSampler returns a sampler configured by opts. It does not start
 // profiling; [CPUSampler.Run] does.
 func NewCPUSampler(opts CPUOptions) *CPUSampler {
-	s := &CPUSampler{window: opts.Window, topN: opts.TopFrames}
+	s := &CPUSampler{window: opts.Window, topN: opts.TopFrames, hold: opts.HoldLabel}
 	if s.window <= 0 {
 		s.window = DefaultCPUWindow
 	}
@@ -248,7 +254,7 @@ func (l *ledger) close(w *CPUWindow, end time.Time, cpu time.Duration, ok bool) 
 // toWindow turns a profile into a CPUWindow timed by the sampler's own
 // clock, or into an unavailable window if the profile does not parse.
 func (s *CPUSampler) toWindow(data []byte, armed, disarmed time.Time) CPUWindow {
-	w, err := parseCPUWindow(data, s.topN)
+	w, err := parseCPUWindowHolds(data, s.topN, s.hold)
 	if err != nil {
 		w = CPUWindow{Unavailable: err.Error()}
 	}

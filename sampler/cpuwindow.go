@@ -84,6 +84,11 @@ type CPUWindow struct {
 	// own code (or of the library it called) that was on CPU.
 	Top map[string][]Frame
 
+	// ByHold maps each value of the CPUOptions.HoldLabel label seen on CPU
+	// in the window to its number of samples; nil when HoldLabel is unset
+	// or no sample carried it.
+	ByHold map[string]int64
+
 	// Unavailable says why the CPU could not be sampled in this window (for
 	// example, another CPU profile was running); it is empty for a sampled
 	// window. An unavailable window carries no samples.
@@ -185,6 +190,12 @@ func sessionOf(s *profile.Sample) string {
 // busiest frames of each session. Start and Duration come from the profile;
 // the sampler replaces them with its own clock.
 func parseCPUWindow(data []byte, topN int) (CPUWindow, error) {
+	return parseCPUWindowHolds(data, topN, "")
+}
+
+// parseCPUWindowHolds is parseCPUWindow that also counts the samples of each
+// value of the label holdLabel, unless it is "".
+func parseCPUWindowHolds(data []byte, topN int, holdLabel string) (CPUWindow, error) {
 	p, err := profile.ParseData(data)
 	if err != nil {
 		return CPUWindow{}, fmt.Errorf("sampler: parse CPU profile (%d bytes): %w", len(data), err)
@@ -203,6 +214,14 @@ func parseCPUWindow(data []byte, topN int) (CPUWindow, error) {
 		}
 		n := s.Value[idx]
 		w.Total += n
+		if holdLabel != "" {
+			if v := s.Label[holdLabel]; len(v) > 0 {
+				if w.ByHold == nil {
+					w.ByHold = make(map[string]int64)
+				}
+				w.ByHold[v[0]] += n
+			}
+		}
 		id := sessionOf(s)
 		if id == "" {
 			w.Unlabelled += n

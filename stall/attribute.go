@@ -1,7 +1,5 @@
 package stall
 
-import "time"
-
 // minAttributionSamples is the fewest CPU samples (at 100 Hz, 30ms of CPU)
 // on which Attribute names a session; fewer are not evidence.
 const minAttributionSamples = 3
@@ -46,42 +44,20 @@ func Attribute(bySession map[string]int64, total int64) (session string, confide
 	return session, float64(top) / float64(total)
 }
 
-// A SchedWindow is what the caller measured of the scheduler over one
-// window, for [SchedStall].
-type SchedWindow struct {
-	// End is when the window closed.
-	End time.Time
-	// ProbeWorst is the window's [SchedProbe.Worst].
-	ProbeWorst time.Duration
-	// LatencyMax is the upper bound of the highest bucket of the runtime
-	// metric /sched/latencies:seconds that gained counts in the window.
-	LatencyMax time.Duration
-	// CPUBySession and CPUTotal are the window's CPU samples per session
-	// and in total, as for [Attribute].
-	CPUBySession map[string]int64
-	CPUTotal     int64
-}
-
-// SchedStall returns the scheduler stall of a window whose worst scheduling
-// delay (the larger of ProbeWorst and LatencyMax) reaches threshold (zero
-// means 50ms), attributed with [Attribute], and whether there was one. The
-// stall is reported once, not ongoing, with Source [SourceScheduler], Start
-// estimated as End minus the delay, a new ID, and no Agent or stack: the
-// caller fills Agent from its session table.
-func SchedStall(win SchedWindow, threshold time.Duration) (Stall, bool) {
-	if threshold <= 0 {
-		threshold = defaultThreshold
-	}
-	blocked := max(win.ProbeWorst, win.LatencyMax)
-	if blocked < threshold {
-		return Stall{}, false
-	}
+// SchedStall turns a lag the [SchedProbe] measured into a Stall with Source
+// [SourceScheduler], the lag's ID, start and length, attributed with
+// [Attribute] to the session that held most of the CPU samples taken while it
+// lasted (cpuBySession and cpuTotal, as for Attribute). It has no Agent or
+// stack: the caller fills Agent from its session table, and may give the
+// blamed session's busiest line as Frame ([FrameCPU]).
+func SchedStall(lag SchedLag, cpuBySession map[string]int64, cpuTotal int64) Stall {
 	s := Stall{
-		ID:      newID(),
+		ID:      lag.ID,
 		Source:  SourceScheduler,
-		Start:   win.End.Add(-blocked),
-		Blocked: blocked,
+		Start:   lag.Start,
+		Blocked: lag.Duration(),
+		Ongoing: lag.Ongoing,
 	}
-	s.Session, s.Confidence = Attribute(win.CPUBySession, win.CPUTotal)
-	return s, true
+	s.Session, s.Confidence = Attribute(cpuBySession, cpuTotal)
+	return s
 }

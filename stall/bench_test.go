@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -242,39 +242,16 @@ func BenchmarkDetectionLatency(b *testing.B) {
 	}
 }
 
-// BenchmarkProbeUnderLoad loads every P with busy goroutines and compares,
-// per window of 50ms, the worst delay the Gosched probe sees (probe-ms) with
-// the worst lateness of a 1ms sleep (sleep-late-ms), the measure the probe
-// replaces: timer-woken goroutines jump the run queue, so it reads low.
-func BenchmarkProbeUnderLoad(b *testing.B) {
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range 4 * runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for x := 0; !stop.Load(); x++ {
-			}
-		})
+// BenchmarkSchedProbeTick measures one tick of the scheduler probe on an
+// idle scheduler: reading two runtime metrics and a trip through the run
+// queue. At the default 10ms that is a hundred ticks a second.
+func BenchmarkSchedProbeTick(b *testing.B) {
+	var p SchedProbe
+	samples := make([]metrics.Sample, len(probeMetrics))
+	for i, name := range probeMetrics {
+		samples[i].Name = name
 	}
-	defer func() { stop.Store(true); wg.Wait() }()
-	var probe SchedProbe
-	var probeWorst, sleepWorst time.Duration
-	var probeSum, sleepSum time.Duration
 	for b.Loop() {
-		var pw, sw time.Duration
-		for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
-			probe.measure()
-			t0 := time.Now()
-			time.Sleep(time.Millisecond)
-			sw = max(sw, time.Since(t0)-time.Millisecond)
-		}
-		pw = probe.Worst()
-		probeSum += pw
-		sleepSum += sw
-		probeWorst, sleepWorst = max(probeWorst, pw), max(sleepWorst, sw)
+		p.tick(monoNow(), samples)
 	}
-	n := float64(b.N)
-	b.ReportMetric(float64(probeSum.Microseconds())/n/1000, "probe-ms")
-	b.ReportMetric(float64(sleepSum.Microseconds())/n/1000, "sleep-late-ms")
-	b.ReportMetric(float64(probeWorst.Milliseconds()), "probe-max-ms")
-	b.ReportMetric(float64(sleepWorst.Milliseconds()), "sleep-late-max-ms")
 }

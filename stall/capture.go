@@ -3,65 +3,54 @@ package stall
 import (
 	"bytes"
 	"fmt"
-	"runtime/pprof"
 	"time"
 
-	"github.com/google/pprof/profile"
+	"github.com/openrtc-go/introspect/internal/goprof"
 )
 
-// captureHolders takes one goroutine profile and returns the stack, leaf
-// first, of every goroutine that carries HoldLabel, keyed by its value. A
-// value that more than one goroutine carries maps to nil: a holder's child
+// holder is what a goroutine profile says of one holder: its stack, leaf
+// first, and what it was waiting for ("" when it was running or ready to
+// run; see goprof.Wait).
+type holder struct {
+	frames []frame
+	wait   string
+}
+
+// captureHolders takes one goroutine profile and returns every goroutine
+// that carries HoldLabel, keyed by its value. A value that more than one
+// goroutine carries maps to a holder with nil frames: a holder's child
 // inherits its labels, and nothing in the profile tells them apart.
 // buf is reused between calls.
-func captureHolders(buf *bytes.Buffer) (map[string][]frame, error) {
-	buf.Reset()
-	if err := pprof.Lookup("goroutine").WriteTo(buf, 0); err != nil {
-		return nil, fmt.Errorf("stall: goroutine profile: %w", err)
+func captureHolders(buf *bytes.Buffer) (map[string]holder, error) {
+	if err := goprof.Take(buf); err != nil {
+		return nil, fmt.Errorf("stall: %w", err)
 	}
 	return holdersFromProfile(buf.Bytes())
 }
 
-// holdersFromProfile parses a goroutine profile (gzipped or plain proto) and
-// returns the stacks of the samples labelled with HoldLabel, as
-// captureHolders does.
-func holdersFromProfile(data []byte) (map[string][]frame, error) {
-	p, err := profile.ParseData(data)
+// holdersFromProfile reads a goroutine profile in its text form (debug=1)
+// and returns the holders in it, as captureHolders does. Only the holders'
+// program counters are resolved.
+func holdersFromProfile(data []byte) (map[string]holder, error) {
+	out := make(map[string]holder)
+	err := goprof.Parse(data, func(g *goprof.Group) {
+		id, ok := g.Label(HoldLabel)
+		if !ok {
+			return
+		}
+		if _, dup := out[id]; dup || g.Count > 1 {
+			out[id] = holder{}
+			return
+		}
+		fs := goprof.Frames(g.PCs)
+		h := holder{frames: make([]frame, len(fs)), wait: goprof.Wait(fs)}
+		for i, f := range fs {
+			h.frames[i] = frame{fn: f.Function, file: f.File, line: f.Line}
+		}
+		out[id] = h
+	})
 	if err != nil {
-		return nil, fmt.Errorf("stall: parsing goroutine profile: %w", err)
-	}
-	out := make(map[string][]frame)
-	for _, s := range p.Sample {
-		ids := s.Label[HoldLabel]
-		if len(ids) == 0 {
-			continue
-		}
-		var frames []frame
-		for _, loc := range s.Location {
-			if loc == nil {
-				continue
-			}
-			// Line lists inlined calls innermost first, matching leaf-first order.
-			for _, ln := range loc.Line {
-				if ln.Function == nil {
-					continue
-				}
-				frames = append(frames, frame{fn: ln.Function.Name, file: ln.Function.Filename, line: ln.Line})
-			}
-		}
-		if len(frames) == 0 {
-			frames = []frame{} // present, unlike an ambiguous label
-		}
-		if len(ids) > 1 {
-			frames = nil // malformed: one goroutine has one label set
-		}
-		for _, id := range ids {
-			if _, dup := out[id]; dup {
-				out[id] = nil
-			} else {
-				out[id] = frames
-			}
-		}
+		return nil, fmt.Errorf("stall: %w", err)
 	}
 	return out, nil
 }

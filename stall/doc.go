@@ -12,11 +12,17 @@
 //     the threshold is reported while it is still going on, so a wedged
 //     session that never returns is reported too, and once more with the
 //     total when it ends. The holder's stack is captured from a goroutine
-//     profile at the moment the stall is seen, so the report names the line.
-//   - A [SchedProbe] measures how long a runnable goroutine waits for a
-//     processor (CPU saturation, GC assists), and [SchedStall] turns a window
-//     of that delay into a scheduler stall attributed with [Attribute] to the
-//     session that held most of the CPU samples.
+//     profile at the moment the stall is seen, so the report names the line
+//     ([Stall.FrameFrom] says whether it was caught on the holder or is only
+//     where the hold was left), and says why the hold lasted
+//     ([Stall.Cause]): the holder blocked, ran, or waited for a CPU that
+//     other sessions were using, in which case it is a victim and
+//     [Stall.StarvedBy] names who had the CPU (see [Options.CPU]).
+//   - A [SchedProbe] measures scheduler stalls, stretches in which runnable
+//     goroutines could not get a processor (CPU saturation, work that cannot
+//     be preempted, GC), by how late its own timer fires and how long it
+//     queues; [SchedStall] turns each into a stall attributed with
+//     [Attribute] to the session that held most of the CPU samples.
 //
 // Watching a shared loop:
 //

@@ -62,24 +62,12 @@ func ExampleAttribute() {
 	// "" 0.00
 }
 
-// Once per window the caller reads the probe's worst delay, the runtime's
-// scheduling-latency maximum and its CPU samples per session, and asks
-// whether the window was a scheduler stall.
+// Once per window the caller takes the lags the probe measured and the CPU
+// samples per session taken meanwhile, and turns each lag into a stall.
 func ExampleSchedStall() {
-	var probe stall.SchedProbe
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go probe.Run(ctx)
-
-	win := stall.SchedWindow{
-		End:          time.Now(),
-		ProbeWorst:   probe.Worst(),
-		LatencyMax:   320 * time.Millisecond, // from /sched/latencies:seconds
-		CPUBySession: map[string]int64{"job-c1d550": 90, "job-2": 6},
-		CPUTotal:     100,
-	}
-	if s, ok := stall.SchedStall(win, 50*time.Millisecond); ok {
-		fmt.Println(s.Session, s.Blocked >= 320*time.Millisecond, s.Confidence)
-	}
-	// Output: job-c1d550 true 0.9
+	lag := stall.SchedLag{ID: 7, Start: time.Now(), Worst: 290 * time.Millisecond}
+	lag.End = lag.Start.Add(320 * time.Millisecond)
+	s := stall.SchedStall(lag, map[string]int64{"job-c1d550": 90, "job-2": 6}, 100)
+	fmt.Println(s.Session, s.Blocked, s.Confidence)
+	// Output: job-c1d550 320ms 0.9
 }

@@ -148,7 +148,8 @@ func TestCaptureHoldersFindsTheHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, ok := stacks[label]
+	hd, ok := stacks[label]
+	fs := hd.frames
 	if !ok {
 		t.Fatalf("holder %s not in %v", label, stacks)
 	}
@@ -160,21 +161,22 @@ func TestCaptureHoldersFindsTheHolder(t *testing.T) {
 
 var updateSeeds = flag.Bool("update-seeds", false, "rewrite the fuzz seed corpus under testdata/fuzz")
 
-// TestWriteFuzzSeeds writes real goroutine profiles, gzipped and plain, as
-// seeds for FuzzHoldersFromProfile when run with -update-seeds.
+// TestWriteFuzzSeeds writes a real goroutine profile and a small one as
+// seeds for FuzzHoldersFromProfile when run with -update-seeds: the text
+// form (debug=1) the watchdog reads.
 func TestWriteFuzzSeeds(t *testing.T) {
 	if !*updateSeeds {
 		t.Skip("run with -update-seeds to rewrite the corpus")
 	}
 	w := New(Options{Report: func(Stall) {}})
 	defer w.Close()
-	var gz bytes.Buffer
+	var text bytes.Buffer
 	var err error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		leave := w.Loop("seed").Enter(pprof.WithLabels(context.Background(), pprof.Labels("session", "job-seed")))
-		err = pprof.Lookup("goroutine").WriteTo(&gz, 0)
+		err = pprof.Lookup("goroutine").WriteTo(&text, 1)
 		leave()
 	}()
 	<-done
@@ -186,9 +188,9 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	seeds := map[string][]byte{
-		"goroutine-profile-gz": gz.Bytes(),
-		"text-profile":         []byte("goroutine profile: total 1\n1 @ 0x1 0x2\n#\t0x1\tmain.main+0x1\t/x/main.go:3\n"),
-		"empty":                {},
+		"goroutine-profile-text": text.Bytes(),
+		"small-profile":          []byte("goroutine profile: total 1\n1 @ 0x1 0x2\n# labels: {\"openrtc_hold\":\"7\", \"session\":\"a\\\"b\"}\n#\t0x1\tmain.main+0x1\t/x/main.go:3\n"),
+		"empty":                  {},
 	}
 	for name, data := range seeds {
 		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
@@ -199,14 +201,14 @@ func TestWriteFuzzSeeds(t *testing.T) {
 }
 
 func FuzzHoldersFromProfile(f *testing.F) {
-	f.Add([]byte{0x1f, 0x8b})
+	f.Add([]byte("goroutine profile: total 1\n1 @ 0x1\n# labels: {\"openrtc_hold\":\"1\"}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		stacks, err := holdersFromProfile(data)
 		if err != nil {
 			return
 		}
-		for _, fs := range stacks {
-			top, stack := describe(fs)
+		for _, hd := range stacks {
+			top, stack := describe(hd.frames)
 			if len(stack) > maxStack || (top == "") != (len(stack) == 0) {
 				t.Fatalf("describe = %q, %d frames", top, len(stack))
 			}

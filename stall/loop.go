@@ -116,6 +116,9 @@ type watch struct {
 	frame      string
 	frameFrom  string // FrameHolder or FrameLeave
 	stack      []string
+	wait       string // what the holder waited for at the last capture, "" if it was not parked
+	parked     string // what it waited for at the last capture that found it parked
+	runnable   bool   // a capture found it neither parked nor in a system call
 }
 
 // ended is a hold that ended as a stall, queued for its final report.
@@ -219,6 +222,9 @@ func (h *hold) end(gen uint64) {
 	if h.watch == nil {
 		h.watch = &watch{id: newID()}
 	}
+	// Retire the label: the CPU samples that carry it should be this
+	// stall's, not a later hold's, when the watchdog judges it.
+	e.polluted = true
 	sh.mu.Unlock()
 	// A stall: remember where it ended in case no profile caught the
 	// holder while it lasted, and hand it over for the final report.

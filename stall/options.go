@@ -36,6 +36,36 @@ type Options struct {
 	// any does is given the place where its holder left (see Stall.Frame).
 	// Zero means 2; a negative value disables stack capture.
 	MaxStackCaptures int
+
+	// CPU, when set, tells what the CPU profiler saw between two moments,
+	// from the labelled samples the caller collects (the introspector's
+	// CPU windows). The watchdog asks it about every hold that ended as a
+	// stall without a profile finding its holder parked, to tell a holder
+	// that ran (CauseRunning) from one that waited for a processor others
+	// used (CauseWaitingForCPU), and to name who used it. The samples of
+	// a window arrive when it closes, so the final report of such a hold
+	// waits until CPU says the hold is covered, or CPUWait has passed. It
+	// is called from the watchdog's goroutine and must not block.
+	CPU func(from, to time.Time) CPUSeen
+
+	// CPUWait bounds how long after a hold ends its final report waits
+	// for CPU to cover it. Zero means 3s; set it above the caller's CPU
+	// window.
+	CPUWait time.Duration
+}
+
+// CPUSeen is what the CPU profiler saw over a span of time: the samples of
+// the profiling windows that overlap it, counted whole.
+type CPUSeen struct {
+	// Covered is how much of the span the windows that sampled covered.
+	Covered time.Duration
+	// Period is the CPU time one sample stands for.
+	Period time.Duration
+	// Total counts every sample; BySession the samples per "session"
+	// label; ByHold the samples per HoldLabel value.
+	Total     int64
+	BySession map[string]int64
+	ByHold    map[string]int64
 }
 
 const (
@@ -52,6 +82,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxStackCaptures == 0 {
 		o.MaxStackCaptures = defaultMaxStackCaptures
+	}
+	if o.CPUWait <= 0 {
+		o.CPUWait = 3 * time.Second
 	}
 	return o
 }

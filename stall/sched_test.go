@@ -1,8 +1,14 @@
 package stall_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,31 +23,144 @@ func busy(stop *atomic.Bool) {
 	}
 }
 
-func TestSchedProbeSeesSaturation(t *testing.T) {
-	p := &stall.SchedProbe{Interval: 5 * time.Millisecond}
+// probing runs a probe and returns it with the function that stops it.
+func probing(p *stall.SchedProbe) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var probing sync.WaitGroup
-	probing.Go(func() { p.Run(ctx) })
-	defer func() { cancel(); probing.Wait() }()
+	var wg sync.WaitGroup
+	wg.Go(func() { p.Run(ctx) })
+	return func() { cancel(); wg.Wait() }
+}
 
-	time.Sleep(200 * time.Millisecond)
-	idle := p.Worst()
-
-	// Four runnable goroutines per P keep every run queue loaded; the
-	// probe must wait behind them.
-	var stop atomic.Bool
-	var spinning sync.WaitGroup
-	for range 4 * runtime.GOMAXPROCS(0) {
-		spinning.Go(func() { busy(&stop) })
+// lagCovering returns the longest lag that overlaps [from, to].
+func lagCovering(lags []stall.SchedLag, from, to time.Time) (stall.SchedLag, bool) {
+	var best stall.SchedLag
+	found := false
+	for _, l := range lags {
+		if l.End.After(from) && l.Start.Before(to) && (!found || l.Duration() > best.Duration()) {
+			best, found = l, true
+		}
 	}
-	time.Sleep(time.Second)
-	loaded := p.Worst()
-	stop.Store(true)
-	spinning.Wait()
+	return best, found
+}
 
-	t.Logf("worst run-queue delay: idle %v, saturated %v", idle, loaded)
-	if loaded < time.Millisecond {
-		t.Errorf("saturated worst delay = %v, want a clearly positive delay (≥1ms)", loaded)
+// A saturated scheduler (four spinning goroutines per P, preemptible) is one
+// lag as long as the saturation, measured rather than taken from a
+// histogram's bucket bound.
+func TestSchedProbeMeasuresSaturation(t *testing.T) {
+	p := &stall.SchedProbe{}
+	stop := probing(p)
+	defer stop()
+	time.Sleep(100 * time.Millisecond)
+	_ = p.Lags() // whatever the shared machine did before
+
+	const spin = 300 * time.Millisecond
+	var halt atomic.Bool
+	var spinning sync.WaitGroup
+	begin := time.Now()
+	for range 4 * runtime.GOMAXPROCS(0) {
+		spinning.Go(func() { busy(&halt) })
+	}
+	time.Sleep(spin) // the sleeper's timer jumps the queue; the wall time is what counts
+	halt.Store(true)
+	spinning.Wait()
+	truth := time.Since(begin)
+	time.Sleep(100 * time.Millisecond)
+	lags := p.Lags()
+
+	lag, ok := lagCovering(lags, begin, begin.Add(truth))
+	if !ok {
+		t.Fatalf("no lag overlaps the %v of saturation; lags %+v", truth, lags)
+	}
+	t.Logf("saturated for %v; lag %v (start %+v, worst wait %v)", truth, lag.Duration(), lag.Start.Sub(begin), lag.Worst)
+	// Generous on the measurement: the shared machine may saturate the
+	// probe before and after, which lengthens the lag, never shortens it.
+	if lag.Duration() < truth*8/10 {
+		t.Errorf("lag %v, want about the %v of saturation", lag.Duration(), truth)
+	}
+	if lag.Ongoing || lag.ID == 0 {
+		t.Errorf("lag = %+v, want an ended lag with an ID", lag)
+	}
+}
+
+// Work that cannot be preempted holds every P, and nothing runs, not even
+// timers: the probe's late tick measures the stall. Asynchronous preemption
+// is switched off in a child process, with one P, so a loop without calls
+// holds it.
+func TestSchedProbeMeasuresNonPreemptibleSpin(t *testing.T) {
+	if os.Getenv("STALL_SPIN_CHILD") != "" {
+		spinChild()
+		return
+	}
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSchedProbeMeasuresNonPreemptibleSpin$", "-test.v")
+	cmd.Env = append(os.Environ(), "STALL_SPIN_CHILD=1", "GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	var spins, lags []time.Duration
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 4 || f[0] != "spin" || f[2] != "lag" {
+			continue
+		}
+		spin, err1 := time.ParseDuration(f[1])
+		lag, err2 := time.ParseDuration(f[3])
+		if err1 == nil && err2 == nil {
+			spins, lags = append(spins, spin), append(lags, lag)
+		}
+	}
+	if len(spins) == 0 {
+		t.Fatalf("child printed no measurement:\n%s", out)
+	}
+	for i := range spins {
+		t.Logf("spun %v, lag %v (%+.1f%%)", spins[i], lags[i], 100*(float64(lags[i])/float64(spins[i])-1))
+		// The truth is the spinner's own clock. A late tick cannot be
+		// shorter than the spin minus one interval; the box may add.
+		if lags[i] < spins[i]-15*time.Millisecond {
+			t.Errorf("spin of %v measured as %v", spins[i], lags[i])
+		}
+	}
+}
+
+// spinLoop adds up n numbers without a call: with asynchronous preemption
+// off, nothing else runs on its P meanwhile.
+//
+//go:noinline
+func spinLoop(n int) int {
+	x := 0
+	for i := range n {
+		x += i ^ (x >> 3)
+	}
+	return x
+}
+
+var sink int
+
+func spinChild() {
+	p := &stall.SchedProbe{}
+	stop := probing(p)
+	defer stop()
+	// Calibrate: iterations per millisecond.
+	t0 := time.Now()
+	sink += spinLoop(20_000_000)
+	perMs := 20_000_000 / max(1, int(time.Since(t0).Milliseconds()))
+	for _, want := range []time.Duration{300 * time.Millisecond, 540 * time.Millisecond} {
+		time.Sleep(150 * time.Millisecond)
+		_ = p.Lags()
+		begin := time.Now()
+		sink += spinLoop(perMs * int(want.Milliseconds()))
+		spin := time.Since(begin)
+		time.Sleep(150 * time.Millisecond)
+		lag, ok := lagCovering(p.Lags(), begin, begin.Add(spin))
+		if !ok {
+			fmt.Printf("spin %v lag 0s\n", spin)
+			continue
+		}
+		fmt.Printf("spin %v lag %v\n", spin, lag.Duration())
 	}
 }
 

@@ -74,7 +74,37 @@ type Stall struct {
 	// frames, starting at the leaf-most frame outside the runtime, sync and
 	// this package.
 	Stack []string
+
+	// Cause says why the hold lasted: CauseBlocked when a profile caught
+	// the holder parked (Wait says on what), CauseRunning when its CPU
+	// samples show it on the CPU for much of the hold, CauseWaitingForCPU
+	// when a profile caught it ready to run and its samples show it used
+	// little CPU: it waited for a processor others were using, a victim.
+	// "" when nothing says, and for a scheduler stall. An ongoing report
+	// has a Cause only once a profile found the holder parked; the final
+	// report of a hold whose holder was not found parked waits for the
+	// CPU samples of the hold (see Options.CPU).
+	Cause string
+	// Wait is what a blocked holder waited for, in the runtime's words:
+	// "chan receive", "sleep", "IO wait", "sync.Mutex.Lock", "select",
+	// "syscall", ... (see internal/goprof).
+	Wait string
+	// HoldCPU is the CPU the holder used during the hold, from the CPU
+	// samples carrying its HoldLabel; set when HoldCPUSeen.
+	HoldCPU     time.Duration
+	HoldCPUSeen bool
+	// StarvedBy names, for CauseWaitingForCPU, the sessions that had the
+	// CPU while the hold lasted: each one's percentage of the CPU samples
+	// taken then, the three largest of at least 1%.
+	StarvedBy map[string]float64
 }
+
+// The values of [Stall.Cause].
+const (
+	CauseBlocked       = "blocked"
+	CauseWaitingForCPU = "waiting-for-cpu"
+	CauseRunning       = "running"
+)
 
 // String formats s as one line in the style of OpenRTC's slow-session log:
 //
@@ -94,6 +124,14 @@ func (s Stall) String() string {
 	fmt.Fprintf(&b, " blocked %s for %s", what, s.Blocked.Round(time.Millisecond))
 	if s.Ongoing {
 		b.WriteString(" (ongoing)")
+	}
+	switch s.Cause {
+	case CauseBlocked:
+		fmt.Fprintf(&b, " blocked on %s", s.Wait)
+	case CauseWaitingForCPU:
+		b.WriteString(" waiting for CPU")
+	case CauseRunning:
+		b.WriteString(" running")
 	}
 	if s.Frame != "" {
 		if s.FrameFrom == FrameLeave {

@@ -38,6 +38,7 @@ type Watchdog struct {
 	buf         bytes.Buffer
 	loopsBuf    []*Loop
 	due         []*hold
+	judging     []judging // ended stalls waiting for their CPU samples
 }
 
 // New starts a watchdog with the given options.
@@ -115,6 +116,7 @@ func (w *Watchdog) run() {
 			w.closed = true
 			w.finMu.Unlock()
 			w.reportFinished()
+			w.judge(monoNow(), true)
 			return
 		case <-w.wake:
 			w.reportFinished()
@@ -123,6 +125,9 @@ func (w *Watchdog) run() {
 			// Drain after the ongoing reports, so a hold that ended during
 			// the check is reported ongoing before it is reported final.
 			w.reportFinished()
+			if len(w.judging) > 0 {
+				w.judge(monoNow(), false)
+			}
 		}
 	}
 }
@@ -226,8 +231,8 @@ func (w *Watchdog) capture(now time.Time) bool {
 	}
 	for _, h := range w.due {
 		h.watch.captured = true
-		fs, ok := stacks[h.entry.label]
-		if ok && fs == nil {
+		hd, ok := stacks[h.entry.label]
+		if ok && hd.frames == nil {
 			h.shard.pollute(h.entry) // on two goroutines: see labels.go
 			continue
 		}
@@ -235,8 +240,15 @@ func (w *Watchdog) capture(now time.Time) bool {
 		// h leaves, its label may be lent to the session's next hold,
 		// and a child started during a hold keeps carrying it.
 		if e := h.ending.Load(); ok && (e == 0 || e > taken) {
-			if top, st := describe(fs); top != "" {
+			if top, st := describe(hd.frames); top != "" {
 				h.watch.frame, h.watch.stack, h.watch.frameFrom = top, st, FrameHolder
+			}
+			wt := h.watch
+			wt.wait = hd.wait
+			if hd.wait != "" {
+				wt.parked = hd.wait
+			} else {
+				wt.runnable = true
 			}
 		}
 	}
@@ -257,7 +269,16 @@ func (w *Watchdog) reportFinished() {
 				h.watch.frameFrom = FrameLeave
 			}
 		}
-		w.opts.Report(h.stall(time.Duration(e.end-h.start), false))
+		if w.needsCPU(h) {
+			w.judging = append(w.judging, judging{h: h, end: e.end, deadline: e.end + int64(w.opts.CPUWait)})
+			continue
+		}
+		s := h.stall(time.Duration(e.end-h.start), false)
+		s.Cause = verdict(s.Blocked, w.opts.Threshold, h.watch.parked, h.watch.runnable, 0, false)
+		if s.Cause == CauseBlocked {
+			s.Wait = h.watch.parked
+		}
+		w.opts.Report(s)
 	}
 }
 
@@ -277,6 +298,10 @@ func (h *hold) stall(blocked time.Duration, ongoing bool) Stall {
 		Ongoing: ongoing,
 	}
 	s.Frame, s.Stack, s.FrameFrom = h.watch.frame, h.watch.stack, h.watch.frameFrom
+	if ongoing && h.watch.wait != "" {
+		// So far: the final report says for the whole hold.
+		s.Cause, s.Wait = CauseBlocked, h.watch.wait
+	}
 	// The entry's labels are the holder context's.
 	s.Session, _ = pprof.Label(h.entry.base, LabelSession)
 	s.Agent, _ = pprof.Label(h.entry.base, LabelAgent)

@@ -240,7 +240,35 @@ func stallLine(s fold.Stall, loc *time.Location) string {
 	if s.Confidence > 0 && s.Confidence < 1 {
 		fmt.Fprintf(&b, " (confidence %.2f)", s.Confidence)
 	}
+	if c := causeText(s); c != "" {
+		b.WriteString(" cause=" + c)
+	}
 	return b.String()
+}
+
+// causeText says why a hold lasted, for the end of its line: blocked on
+// what, running for how long, or waiting for a CPU that others had, which is
+// not the holder's fault.
+func causeText(s fold.Stall) string {
+	switch s.Cause {
+	case events.CauseBlocked:
+		if s.Wait != "" {
+			return "blocked (" + s.Wait + ")"
+		}
+		return "blocked"
+	case events.CauseRunning:
+		if s.HoldCPUMs != nil {
+			return "running (" + msText(*s.HoldCPUMs) + " on CPU)"
+		}
+		return "running"
+	case events.CauseWaitingForCPU:
+		t := "waiting-for-cpu, not the holder's fault"
+		if who := fold.StarvedByText(s.StarvedBy); who != "" {
+			t += ": " + who + " had the CPU"
+		}
+		return t
+	}
+	return ""
 }
 
 // timeLayout is how the line-oriented outputs write a moment: RFC 3339 to

@@ -29,7 +29,9 @@ func Every(t0 time.Time) []events.Event {
 		events.SessionEnd{SessionID: "job-1", Outcome: events.OutcomeError, Error: "boom"},
 		sample,
 		events.SlowSession{StallID: 7, SessionID: "job-1", Agent: "voice", Source: "room-loop", Blocked: 320 * time.Millisecond,
-			Ongoing: true, Confidence: 1, Frame: "agent/loop.go:42 main.(*Room).mix", Stack: []string{"agent/loop.go:42 main.(*Room).mix", "agent/loop.go:10 main.run"}},
+			Ongoing: true, Confidence: 1, Frame: "agent/loop.go:42 main.(*Room).mix", Stack: []string{"agent/loop.go:42 main.(*Room).mix", "agent/loop.go:10 main.run"},
+			FrameFrom: events.FrameHolder, Start: t0.Add(-320 * time.Millisecond), Cause: events.CauseBlocked, Wait: "chan receive",
+			HoldCPU: 1500 * time.Microsecond, HoldCPUSeen: true, StarvedBy: map[string]float64{"job-2": 62.5}},
 		events.Keyframe{
 			Worker: events.WorkerState{Name: "w1", Started: t0, MaxSessions: 100, Begun: 3, Failed: 1, Stalls: 2, SlowWindowMs: 5000},
 			Sessions: []events.KeySession{{SessionID: "job-2", Agent: "voice", Tenant: "acme", Pinned: true,

@@ -1,0 +1,84 @@
+package introspect
+
+import (
+	"sync"
+	"time"
+
+	"github.com/openrtc-go/introspect/sampler"
+	"github.com/openrtc-go/introspect/stall"
+)
+
+// cpuHistoryKeep is how far back the CPU history reaches: further than any
+// hold's final report waits for its samples.
+const cpuHistoryKeep = 2 * time.Minute
+
+// cpuHistory keeps the latest CPU windows, so the watchdog can ask what the
+// profiler saw while a hold lasted (who ran, and whether the holder did),
+// and a scheduler stall can be blamed on who ran while it lasted.
+type cpuHistory struct {
+	mu   sync.Mutex
+	wins []sampler.CPUWindow // sampled windows, oldest first
+}
+
+// add keeps a window the CPU sampler delivered.
+func (h *cpuHistory) add(w sampler.CPUWindow) {
+	if w.Unavailable != "" || w.Duration <= 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.wins = append(h.wins, w)
+	cut := w.Start.Add(-cpuHistoryKeep)
+	i := 0
+	for i < len(h.wins) && h.wins[i].Start.Add(h.wins[i].Duration).Before(cut) {
+		i++
+	}
+	if i > 0 {
+		h.wins = append(h.wins[:0], h.wins[i:]...)
+	}
+}
+
+// seen adds up the windows that overlap [from, to], each counted whole: a
+// profile has no time on its samples.
+func (h *cpuHistory) seen(from, to time.Time) stall.CPUSeen {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var s stall.CPUSeen
+	for _, w := range h.wins {
+		end := w.Start.Add(w.Duration)
+		lo, hi := maxTime(from, w.Start), minTime(to, end)
+		if !hi.After(lo) && !(from.Equal(to) && !from.Before(w.Start) && !from.After(end)) {
+			continue
+		}
+		s.Covered += hi.Sub(lo)
+		s.Period = w.Period
+		s.Total += w.Total
+		for id, n := range w.BySession {
+			if s.BySession == nil {
+				s.BySession = make(map[string]int64)
+			}
+			s.BySession[id] += n
+		}
+		for id, n := range w.ByHold {
+			if s.ByHold == nil {
+				s.ByHold = make(map[string]int64)
+			}
+			s.ByHold[id] += n
+		}
+	}
+	return s
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
