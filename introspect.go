@@ -118,7 +118,7 @@ func Start(opts Options) (*Introspector, error) {
 		// A hold's final report waits for the CPU window that covers its
 		// end, to tell a holder that ran from one that waited for a CPU.
 		wopts.CPU = sl.history.seen
-		wopts.CPUWait = 2*opts.CPUWindow + time.Second
+		wopts.CPUWait = 3*opts.CPUWindow + 2*time.Second // the sampler may starve too
 	}
 	in.watchdog = stall.New(wopts)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -29,9 +29,11 @@ type Options struct {
 	// MaxStackCaptures is the most goroutine profiles the watchdog takes per
 	// second to capture holders' stacks. One profile serves every holder
 	// due at that check. Whatever this says, after a profile that took d
-	// the next waits 99·d, so profiles take at most 1% of the time: one
-	// costs a few milliseconds with 1,000 goroutines and a few hundred
-	// with 10,000. A report made when the budget is spent carries no stack;
+	// of CPU the next waits 99·d, so profiles take at most 1% of a core:
+	// one costs a few milliseconds with 1,000 goroutines and tens with
+	// 10,000. (Its CPU, read on its thread where the OS allows, not its
+	// wall time: on a saturated machine most of that is the watchdog
+	// waiting for a processor, which is when starved holders need it.) A report made when the budget is spent carries no stack;
 	// a later report of the same stall may, and a stall that ends before
 	// any does is given the place where its holder left (see Stall.Frame).
 	// Zero means 2; a negative value disables stack capture.

@@ -221,11 +221,23 @@ func (w *Watchdog) capture(now time.Time) bool {
 	if !w.captures.allow(now) {
 		return false
 	}
+	// The budget is the profile's CPU, read on the thread that takes it:
+	// on a saturated machine its wall time is mostly the watchdog's own
+	// wait for a processor, which costs the application nothing, and
+	// counting it would stop captures exactly when holders starve.
+	runtime.LockOSThread()
+	c0, cpuOK := threadCPU()
 	t0 := monoNow()
 	stacks, err := captureHolders(&w.buf)
 	taken := monoNow()
+	c1, _ := threadCPU()
+	runtime.UnlockOSThread()
 	w.lastCapture = time.Duration(taken - t0)
-	w.captures.spent(now, w.lastCapture)
+	cost := w.lastCapture
+	if cpuOK && c1 >= c0 {
+		cost = time.Duration(c1 - c0)
+	}
+	w.captures.spent(now, cost)
 	if err != nil {
 		return false
 	}
