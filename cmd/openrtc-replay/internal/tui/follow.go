@@ -72,6 +72,10 @@ func (m *model) reopened(msg reopenedMsg) tea.Cmd {
 	case m.end.Equal(oldEnd) && m.stallsRead && m.findingsRead:
 	case len(m.pending) > 0:
 		m.rereadDue = true
+	case m.following && m.now().Sub(m.readStart) < m.rereadGap():
+		// Following a long recording: each read scans all of it, so
+		// the stalls and findings are read again now and then, not on
+		// every reopen.
 	default:
 		cmds = append(cmds, m.readRecording())
 	}
@@ -83,6 +87,14 @@ func (m *model) reopened(msg reopenedMsg) tea.Cmd {
 		}
 	}
 	return tea.Batch(cmds...)
+}
+
+// rereadGap is how long following waits between two reads of the
+// recording's stalls and findings: ten times what the last read took, and
+// at least five seconds, so that a day's recording is not scanned back to
+// back.
+func (m *model) rereadGap() time.Duration {
+	return max(5*time.Second, 10*m.readTook)
 }
 
 // toggleFollow starts or stops following the recording's end.

@@ -95,6 +95,8 @@ type model struct {
 	following bool
 	reopening bool
 	rereadDue bool // a reopen came while stalls/findings were read: read again after
+	readStart time.Time     // when the latest read of stalls and findings began
+	readTook  time.Duration // how long the latest finished one took
 
 	// Timers and the clock, replaced by tests to drive playback and
 	// refreshes without waiting.
@@ -196,6 +198,7 @@ func (m *model) Init() tea.Cmd {
 // moves (see Source), and on a day's recording each scans the whole file.
 func (m *model) readRecording() tea.Cmd {
 	src, gen := m.src, m.gen
+	m.readStart = m.now()
 	cmds := []tea.Cmd{func() tea.Msg {
 		stalls, err := src.Stalls()
 		return stallsMsg{gen: gen, stalls: stalls, err: err}
@@ -222,6 +225,9 @@ func (m *model) readDone(gen int) tea.Cmd {
 		return nil
 	}
 	delete(m.pending, gen)
+	if gen == m.gen {
+		m.readTook = m.now().Sub(m.readStart)
+	}
 	if c, ok := m.retired[gen]; ok {
 		delete(m.retired, gen)
 		c.Close()
