@@ -1,6 +1,7 @@
 package fold_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -245,4 +246,39 @@ func FuzzReportLine(f *testing.F) {
 		_ = fold.KindOf(line)
 		_ = fold.New().Agrees(line)
 	})
+}
+
+// A session is wedged against its own kind of work: long calls beside short
+// HTTP requests are not wedged, a call that outlives the other calls many
+// times over is, and an agent with too few ended sessions is not judged.
+func TestReportWedgedByAgent(t *testing.T) {
+	r := fold.NewReport()
+	at := func(d time.Duration) time.Time { return genStart.Add(d) }
+	line := func(d time.Duration, e events.Event) { _ = r.Line(jsonLine(t, at(d), e)) }
+	line(0, events.WorkerStart{Worker: "w", PID: 1, Host: "h"})
+	for i := range 40 { // short requests
+		id := fmt.Sprintf("http-%d", i)
+		line(time.Duration(i)*time.Second, events.SessionStart{SessionID: id, Agent: "http"})
+		line(time.Duration(i)*time.Second+50*time.Millisecond, events.SessionEnd{SessionID: id, Outcome: events.OutcomeOK})
+	}
+	for i := range 6 { // ordinary calls of 100 s
+		id := fmt.Sprintf("call-%d", i)
+		line(0, events.SessionStart{SessionID: id, Agent: "voice"})
+		line(100*time.Second, events.SessionEnd{SessionID: id, Outcome: events.OutcomeOK})
+	}
+	line(0, events.SessionStart{SessionID: "stuck", Agent: "voice"})
+	line(0, events.SessionStart{SessionID: "lonely", Agent: "batch"})
+	line(900*time.Second, events.Sample{RSSBytes: 1 << 20, Sessions: 2, Runnable: -1, Running: -1, Waiting: -1})
+	var wedged []string
+	for _, f := range r.Summary().Findings {
+		if f.Section == fold.SectionWedged {
+			wedged = append(wedged, f.SessionID)
+			if !strings.Contains(f.Title, "median voice session") {
+				t.Errorf("finding %q does not say whose median", f.Title)
+			}
+		}
+	}
+	if len(wedged) != 1 || wedged[0] != "stuck" {
+		t.Errorf("wedged %v, want [stuck]", wedged)
+	}
 }

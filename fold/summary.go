@@ -505,32 +505,50 @@ func (r *Report) goroutineFindings() []Finding {
 	return out
 }
 
+// wedgedFindings names sessions that lived far longer than the ended
+// sessions of their own agent. A session is measured against its own kind
+// of work only: beside short HTTP requests, every call of a voice agent
+// lives "100× the median session", and none of them is wedged. An agent with
+// fewer than five ended sessions gives no median, and no finding.
 func wedgedFindings(rows []brief, end time.Time) []Finding {
-	var ended []float64
+	ended := map[string][]float64{}
 	for _, row := range rows {
 		if !row.ss.end.IsZero() {
-			ended = append(ended, row.durS)
+			ended[row.ss.Agent] = append(ended[row.ss.Agent], row.durS)
 		}
 	}
-	if len(ended) < 5 {
+	medians := map[string]float64{}
+	for agent, durs := range ended {
+		if len(durs) >= 5 {
+			medians[agent] = median(durs)
+		}
+	}
+	if len(medians) == 0 {
 		return nil
 	}
-	med := median(ended)
-	var out []Finding
-	for _, row := range topBriefs(rows, maxPerSection, func(b brief) float64 { return b.durS }) {
-		if len(out) == maxPerSection || row.durS < 60 || row.durS < 5*med {
-			break
+	var cands []brief
+	for _, row := range rows {
+		if med, ok := medians[row.ss.Agent]; ok && row.durS >= 60 && row.durS >= 5*med {
+			cands = append(cands, row)
 		}
+	}
+	var out []Finding
+	for _, row := range topBriefs(cands, maxPerSection, func(b brief) float64 { return b.durS }) {
+		med := medians[row.ss.Agent]
 		state := "ended " + row.ss.outcome
 		at := row.ss.end
 		if at.IsZero() {
 			state, at = "still live at the end", end
 		}
 		id := row.ss.SessionID
+		of := "the median session"
+		if row.ss.Agent != "" {
+			of = "the median " + row.ss.Agent + " session"
+		}
 		f := finding(SectionWedged, id, at,
-			"%s lived %s, %.0f× the median session (%s), %s",
-			id, durString(row.durS), row.durS/math.Max(med, 1), durString(med), state)
-		f.Short = fmt.Sprintf("%s lived %s, %.0f× the median session, %s", id, durString(row.durS), row.durS/math.Max(med, 1), state)
+			"%s lived %s, %.0f× %s (%s), %s",
+			id, durString(row.durS), row.durS/math.Max(med, 1), of, durString(med), state)
+		f.Short = fmt.Sprintf("%s lived %s, %.0f× %s, %s", id, durString(row.durS), row.durS/math.Max(med, 1), of, state)
 		out = append(out, f)
 	}
 	return out
