@@ -157,7 +157,9 @@ func newPool(w *world, owner string, n int) *pool {
 		p.wg.Go(func() {
 			defer w.mon.lockThread(owner)()
 			for j := range p.jobs {
-				j.fn()
+				// The job's CPU is the session's that sent it (the
+				// package's documented way for pool workers).
+				introspect.Do(context.Background(), j.ctx, func(context.Context) { j.fn() })
 				close(j.done)
 			}
 		})
@@ -190,13 +192,17 @@ func (w *world) dispatcher(start time.Time) {
 	for k := range w.cfg.Dispatched {
 		burn(w.cfg.DispatcherCPU)
 		id := fmt.Sprintf("dispatched-%d", k)
-		ctx, end := w.in.Begin(w.base, id, introspect.Agent("dispatched"))
+		// Dispatched and Go: the documented way for a goroutine that begins
+		// sessions for goroutines it starts.
+		ctx, end := w.in.Begin(w.base, id, introspect.Agent("dispatched"), introspect.Dispatched())
 		w.tmu.Lock()
 		w.truth.Dispatcher.Sessions = append(w.truth.Dispatcher.Sessions, id)
 		w.truth.Judged = append(w.truth.Judged, id)
 		w.tmu.Unlock()
 		stop := make(chan struct{})
-		wg.Go(func() {
+		wg.Add(1)
+		introspect.Go(ctx, func(ctx context.Context) {
+			defer wg.Done()
 			defer w.mon.lockThread(id)()
 			defer end(nil)
 			w.sessionLoop(ctx, nil, stop)

@@ -164,7 +164,7 @@ func readRecording(t *Truth) (*recording, error) {
 					continue
 				}
 				m.Rows++
-				m.SumBytes += r.MemMB * (1 << 20)
+				m.SumBytes += float64(r.MemBytes)
 			}
 			if m.Rows > 0 {
 				rec.mem = append(rec.mem, m)

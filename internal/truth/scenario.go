@@ -439,7 +439,7 @@ func (w *world) watchLive() {
 				continue
 			}
 			c.Rows++
-			c.SumBytes += r.MemMB * (1 << 20)
+			c.SumBytes += float64(r.MemBytes)
 		}
 		w.tmu.Lock()
 		w.truth.Live = append(w.truth.Live, c)
