@@ -27,6 +27,9 @@ type Config struct {
 	// 1+HogChildren goroutines running at that duty cycle.
 	Hogs        []float64
 	HogChildren int
+	// FreeHog, when not zero, is the duty cycle of one more hog whose
+	// goroutines are not locked to their threads (measured by steps).
+	FreeHog float64
 	// Dispatched is the number of sessions the dispatcher begins.
 	Dispatched int
 	// DispatcherCPU is the CPU the dispatcher burns before each Begin.
@@ -56,6 +59,7 @@ func Quick(dir string) Config {
 		SchedStalls:   []time.Duration{300 * time.Millisecond, 540 * time.Millisecond},
 		Hogs:          []float64{0.4, 0.2, 0.1},
 		HogChildren:   1,
+		FreeHog:       0.3,
 		Dispatched:    4,
 		DispatcherCPU: 150 * time.Millisecond,
 		LeakEvery:     40 * time.Millisecond,

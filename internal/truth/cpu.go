@@ -71,6 +71,32 @@ func (w *world) hogs(start time.Time) {
 			kids.Wait()
 		})
 	}
+	// One hog as workers run them: goroutines not locked to a thread,
+	// measured step by step (freeMeter).
+	if w.cfg.FreeHog > 0 {
+		id := fmt.Sprintf("hog-free-%02.0f", w.cfg.FreeHog*100)
+		w.addJudged(id, fmt.Sprintf("burns %.0f%% of a core in each of %d goroutines, unlocked", w.cfg.FreeHog*100, 1+w.cfg.HogChildren), true)
+		wg.Go(func() {
+			_, end := w.in.Begin(w.base, id, introspect.Agent("transcriber"))
+			defer end(nil)
+			meters := make([]*freeMeter, 1+w.cfg.HogChildren)
+			var kids sync.WaitGroup
+			for k := range meters {
+				meters[k] = newFreeMeter()
+				kids.Go(func() { freeDutyCycle(meters[k], w.cfg.FreeHog, until) })
+			}
+			kids.Wait()
+			var used time.Duration
+			var est, read int
+			for _, m := range meters {
+				used += m.used
+				est += m.estimated
+				read += m.read
+			}
+			w.mon.add(id, used)
+			w.logf("truth: %s used %v: %d steps read, %d estimated at %v each", id, used.Round(time.Millisecond), read, est, meters[0].step)
+		})
+	}
 	wg.Wait()
 }
 

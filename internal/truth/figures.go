@@ -39,25 +39,26 @@ func (v *Verdict) Figure(prefix string) (Figure, bool) {
 
 // Names of the figures, for the test to ask for.
 const (
-	FigDetected   = "injected loop/mutex stalls detected"
-	FigSession    = "… attributed to the right session"
-	FigLine       = "… reported with the blocking call's line"
-	FigCause      = "… with the cause \"blocked\""
-	FigBlamed     = "stalls blamed on sessions that did nothing wrong"
-	FigCPUPct     = "cpu_pct against the truth (share of process CPU)"
-	FigCPUSeconds = "cpu_seconds against the truth (thread CPU clocks)"
-	FigCodec      = "cpu_seconds of a session spinning in assembly"
-	FigPool       = "CPU of work handed to a worker pool"
-	FigDispatcher = "a goroutine that called Begin for others (a dispatcher)"
-	FigSched      = "scheduler-stall durations"
-	FigSchedWho   = "scheduler stalls put on the session that spun"
-	FigMem        = "sum of mem_mb over live rows vs header RSS"
-	FigRSS        = "header RSS vs /proc/self/statm"
-	FigLeakCount  = "the leaker's goroutines (count)"
-	FigLeakLine   = "the leaker's goroutines (where they are parked)"
-	FigCulprits   = "summary names a blocking culprit and the leaker"
-	FigCPUCulprit = "summary names the session that used the most CPU"
-	FigVictims    = "summary names no victim"
+	FigDetected       = "injected loop/mutex stalls detected"
+	FigSession        = "… attributed to the right session"
+	FigLine           = "… reported with the blocking call's line"
+	FigCause          = "… with the cause \"blocked\""
+	FigBlamed         = "stalls blamed on sessions that did nothing wrong"
+	FigCPUPct         = "cpu_pct against the truth (share of process CPU)"
+	FigCPUSeconds     = "cpu_seconds against the truth (thread CPU clocks)"
+	FigCodec          = "cpu_seconds of a session spinning in assembly"
+	FigPool           = "CPU of work handed to a worker pool"
+	FigPoolAttributed = "… billed to the session that sent it"
+	FigDispatcher     = "a goroutine that called Begin for others (a dispatcher)"
+	FigSched          = "scheduler-stall durations"
+	FigSchedWho       = "scheduler stalls put on the session that spun"
+	FigMem            = "sum of mem_mb over live rows vs header RSS"
+	FigRSS            = "header RSS vs /proc/self/statm"
+	FigLeakCount      = "the leaker's goroutines (count)"
+	FigLeakLine       = "the leaker's goroutines (where they are parked)"
+	FigCulprits       = "summary names a blocking culprit and the leaker"
+	FigCPUCulprit     = "summary names the session that used the most CPU"
+	FigVictims        = "summary names no victim"
 )
 
 // Judge reads the recording of the run t describes and returns the table.
@@ -78,6 +79,7 @@ func Judge(t *Truth) (*Verdict, error) {
 	add(figCPUSeconds(t, rec))
 	add(figCodec(t, rec))
 	add(figPool(t, rec))
+	add(figPoolAttributed(t, rec))
 	add(figDispatcher(t, rec))
 	add(figSched(t, rec))
 	add(figSchedWho(t, rec))
@@ -392,6 +394,34 @@ func figPool(t *Truth, rec *recording) Figure {
 	attributed := row.CPUSeconds - own
 	f.Measured = fmt.Sprintf("%.2f of %.2f CPU-s of pool work (session: %.2f s, truth %.2f own + %.2f pool)", math.Max(attributed, 0), job, row.CPUSeconds, own, job)
 	f.Met = math.Abs(relErr(row.CPUSeconds, own+job)) <= 0.03
+	return f
+}
+
+// figPoolAttributed checks that the pool's work is billed to the session
+// that sent it, whatever the billing's overall accuracy: the pooled
+// session's cpu_seconds over its truth (own and pool work) is the hogs'
+// ratio, within 15 %. Unattributed, it would be a third of it.
+func figPoolAttributed(t *Truth, rec *recording) Figure {
+	f := Figure{Name: FigPoolAttributed, Goal: "billed like the hogs' own work (within 15 %)"}
+	row, ok := rec.rows[t.Pool.Session]
+	truth := (t.Pool.Own + t.Pool.Job).Seconds()
+	if !ok || t.Pool.Job <= 0 {
+		f.Measured = "no pooled session"
+		return f
+	}
+	var ratios []float64
+	for _, id := range t.CPUHeavy {
+		if r, ok := rec.rows[id]; ok && id != CodecSession && t.CPU[id] > 500*time.Millisecond {
+			ratios = append(ratios, r.CPUSeconds/t.CPU[id].Seconds())
+		}
+	}
+	if len(ratios) == 0 {
+		f.Measured = "no hog to compare with"
+		return f
+	}
+	hogs, pooled := quantile(ratios, 0.5), row.CPUSeconds/truth
+	f.Measured = fmt.Sprintf("billed %.0f %% of its truth, the hogs %.0f %%", 100*pooled, 100*hogs)
+	f.Met = math.Abs(pooled/hogs-1) <= 0.15
 	return f
 }
 

@@ -15,6 +15,8 @@ var holding = []string{
 	FigRSS,
 	FigLeakCount,
 	FigCulprits,
+	FigMem,        // rows keep bytes (cpu, 04:2x)
+	FigDispatcher, // introspect.Dispatched and Go
 }
 
 // TestTruth runs the small scenario with the real introspector and checks
