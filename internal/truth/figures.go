@@ -70,7 +70,7 @@ func Judge(t *Truth) (*Verdict, error) {
 	v := &Verdict{}
 	add := func(f Figure) { v.Figures = append(v.Figures, f) }
 	matches := matchStalls(t, rec)
-	add(figDetected(t, matches))
+	add(figDetected(t, rec, matches))
 	add(figSession(matches))
 	add(figLine(matches))
 	add(figCause(rec, matches))
@@ -104,6 +104,11 @@ type match struct {
 // reported: half again the threshold.
 func judged(t *Truth, i Injected) bool { return i.Dur() >= t.Threshold*3/2 }
 
+// matchSlack is how far a reported hold may sit from the injected block and
+// still be its report: the block is measured inside the hold, and a report's
+// times are written by a goroutine that may itself wait for a CPU.
+const matchSlack = 250 * time.Millisecond
+
 func matchStalls(t *Truth, rec *recording) []match {
 	var out []match
 	for _, inj := range t.Injected {
@@ -111,19 +116,39 @@ func matchStalls(t *Truth, rec *recording) []match {
 			continue
 		}
 		m := match{inj: inj}
-		var best time.Duration
+		var best, bestNear time.Duration
 		for k := range rec.stalls {
 			r := &rec.stalls[k]
 			if r.Source != inj.Source {
 				continue
 			}
-			if o := overlap(r.start(), r.end(), inj.Start, inj.End); o > best {
-				best, m.rep = o, r
+			o := overlap(r.start(), r.end(), inj.Start, inj.End)
+			near := overlap(r.start(), r.end(), inj.Start.Add(-matchSlack), inj.End.Add(matchSlack))
+			if o > best || o == best && near > bestNear {
+				best, bestNear, m.rep = o, near, r
 			}
+		}
+		if bestNear == 0 {
+			m.rep = nil
 		}
 		out = append(out, m)
 	}
 	return out
+}
+
+// nearby describes the reported stalls on a source around a moment, for a
+// verdict that has to be looked into.
+func nearby(rec *recording, source string, at time.Time) string {
+	var parts []string
+	for _, r := range rec.stalls {
+		if r.Source == source && r.start().After(at.Add(-2*time.Second)) && r.start().Before(at.Add(2*time.Second)) {
+			parts = append(parts, fmt.Sprintf("%s %s–%s (%d reports)", r.Session, clock(r.start()), clock(r.end()), r.Reports))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing reported on " + source + " within 2 s"
+	}
+	return "reported on " + source + ": " + strings.Join(parts, ", ")
 }
 
 func overlap(a0, a1, b0, b1 time.Time) time.Duration {
@@ -151,14 +176,14 @@ func (m match) what() string {
 	return fmt.Sprintf("%s %s %s %s %v", m.inj.Session, m.inj.Source, m.inj.Kind, m.inj.Site, m.inj.Dur().Round(time.Millisecond))
 }
 
-func figDetected(t *Truth, ms []match) Figure {
+func figDetected(t *Truth, rec *recording, ms []match) Figure {
 	f := Figure{Name: FigDetected, Goal: "100 %"}
 	n := 0
 	for _, m := range ms {
 		if m.rep != nil {
 			n++
 		} else {
-			f.Detail = append(f.Detail, fmt.Sprintf("missed: %s, %s–%s", m.what(), clock(m.inj.Start), clock(m.inj.End)))
+			f.Detail = append(f.Detail, fmt.Sprintf("missed: %s, %s–%s; %s", m.what(), clock(m.inj.Start), clock(m.inj.End), nearby(rec, m.inj.Source, m.inj.Start)))
 		}
 	}
 	f.Measured, f.Met = pct(n, len(ms)), n == len(ms) && len(ms) > 0
@@ -265,7 +290,7 @@ func figBlamed(t *Truth, rec *recording, ms []match) Figure {
 	for _, inj := range t.Injected {
 		for k := range rec.stalls {
 			r := &rec.stalls[k]
-			if r.Source == inj.Source && overlap(r.start(), r.end(), inj.Start, inj.End) > 0 && truthOf[r.ID] == "" {
+			if r.Source == inj.Source && overlap(r.start(), r.end(), inj.Start.Add(-matchSlack), inj.End.Add(matchSlack)) > 0 && truthOf[r.ID] == "" {
 				truthOf[r.ID] = inj.Session
 			}
 		}

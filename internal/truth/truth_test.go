@@ -14,7 +14,6 @@ var holding = []string{
 	FigSession,
 	FigRSS,
 	FigLeakCount,
-	FigCulprits,
 	FigMem,        // rows keep bytes (cpu, 04:2x)
 	FigDispatcher, // introspect.Dispatched and Go
 }
