@@ -505,21 +505,26 @@ func (r *Report) goroutineFindings() []Finding {
 	return out
 }
 
-// wedgedFindings names sessions that lived far longer than the ended
+// wedgedFindings names sessions that lived far longer than the other
 // sessions of their own agent. A session is measured against its own kind
 // of work only: beside short HTTP requests, every call of a voice agent
 // lives "100× the median session", and none of them is wedged. An agent with
-// fewer than five ended sessions gives no median, and no finding.
+// fewer than five ended sessions gives no typical life, and no finding.
 func wedgedFindings(rows []brief, end time.Time) []Finding {
-	ended := map[string][]float64{}
+	ended := map[string]int{}
+	lives := map[string][]float64{}
 	for _, row := range rows {
 		if !row.ss.end.IsZero() {
-			ended[row.ss.Agent] = append(ended[row.ss.Agent], row.durS)
+			ended[row.ss.Agent]++
 		}
+		lives[row.ss.Agent] = append(lives[row.ss.Agent], row.durS)
 	}
+	// The median counts the sessions still live at the end at their life so
+	// far: leaving them out would keep only the lives short enough to end
+	// inside the recording, and make every long one look wedged.
 	medians := map[string]float64{}
-	for agent, durs := range ended {
-		if len(durs) >= 5 {
+	for agent, durs := range lives {
+		if ended[agent] >= 5 {
 			medians[agent] = median(durs)
 		}
 	}
