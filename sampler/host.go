@@ -52,6 +52,7 @@ type Host struct {
 	haveCPU           bool
 	netBytes          uint64
 	haveNet           bool
+	vcpus             int // read once: gopsutil parses /proc/cpuinfo for it
 }
 
 // NewHost returns a Host that has taken its baseline reading of the CPU and
@@ -60,6 +61,9 @@ func NewHost() *Host {
 	h := &Host{}
 	h.cpuBusy, h.cpuTotal, h.haveCPU = cpuTimes()
 	h.netBytes, h.haveNet = netBytes()
+	if n, err := cpu.Counts(true); err == nil && n > 0 {
+		h.vcpus = n
+	}
 	h.at = time.Now()
 	return h
 }
@@ -88,14 +92,18 @@ func (h *Host) Read() (HostVitals, []float64) {
 		}
 		h.cpuBusy, h.cpuTotal, h.haveCPU = busy, total, true
 	}
-	if n, err := cpu.Counts(true); err == nil && n > 0 {
+	if h.vcpus > 0 {
+		n := h.vcpus
 		v.VCPUs, v.Available = &n, true
 	}
 	if vm, err := mem.VirtualMemory(); err == nil {
 		v.MemUsedBytes, v.MemTotalBytes, v.Available = &vm.Used, &vm.Total, true
-	}
-	if sw, err := mem.SwapMemory(); err == nil {
-		v.SwapUsedBytes, v.SwapTotalBytes = &sw.Used, &sw.Total
+		// Swap from the same reading of /proc/meminfo: mem.SwapMemory
+		// also parses /proc/vmstat and costs twice the rest together.
+		if vm.SwapTotal >= vm.SwapFree {
+			used := vm.SwapTotal - vm.SwapFree
+			v.SwapUsedBytes, v.SwapTotalBytes = &used, &vm.SwapTotal
+		}
 	}
 	if l, err := load.Avg(); err == nil {
 		v.Load1, v.Load5, v.Load15 = &l.Load1, &l.Load5, &l.Load15

@@ -30,7 +30,14 @@ func (a *app) liveCmd() *cobra.Command {
 		Long: `live shows a running worker's current view, read from its private snapshot
 socket: the same screen and keys as top, without time travel. The socket is
 --socket, or the default path of --worker, or, when neither is given, the one
-worker socket of this user if there is exactly one.
+worker socket of this user if there is exactly one (several are listed, each
+with its kind).
+
+It also reads OpenRTC's Python worker (its socket is top.sock: --worker top).
+Its header then shows OpenRTC's counts and the host's vitals, and cpu% is
+each session's share of the event loop over a recent window, worked out from
+OpenRTC's share since the worker started (the header says how long the
+window is). To keep a history of such a worker, see record.
 
 With no worker listening it prints a one-line hint and exits with status 1.`,
 		Example: `  openrtc-replay live

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -264,5 +265,44 @@ func TestRecordAcrossRestart(t *testing.T) {
 	}
 	if v := runArgs(t, "verify", out); v.code != 0 {
 		t.Errorf("verify: exit %d\n%s%s", v.code, v.out, v.err)
+	}
+}
+
+// With no flags, live finds OpenRTC's default top.sock when it is the only
+// socket, and beside one of ours names each with its kind.
+func TestLiveDiscoversOpenRTC(t *testing.T) {
+	xdg := shortTempDir(t)
+	t.Setenv("XDG_RUNTIME_DIR", xdg)
+	dir := filepath.Join(xdg, "openrtc-"+strconv.Itoa(os.Geteuid()))
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	startOpenRTCStandIn(t, dir)
+	r := runArgs(t, "live", "--once")
+	if r.code != 0 || !strings.Contains(r.out, "OpenRTC (Python) worker") {
+		t.Fatalf("live with only top.sock: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+
+	// One of ours beside it.
+	l, err := net.Listen("unix", filepath.Join(dir, "w1.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	view := runArgs(t, "top", "--json", fixture("normal.zst")).out
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(strings.Join(strings.Fields(view), " ") + "\n"))
+			c.Close()
+		}
+	}()
+	r = runArgs(t, "live", "--once")
+	oneLineErr(t, r, 2, "top (OpenRTC (Python) worker), w1 (Go worker (introspect))")
+	if r := runArgs(t, "live", "--once", "--worker", "top"); r.code != 0 || !strings.Contains(r.out, "AJ_912265b1f5") {
+		t.Errorf("live --worker top: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 }
