@@ -74,8 +74,11 @@ func Start(opts Options) (*Introspector, error) {
 
 	console := consoleHandler(opts.Logger)
 	in.console, in.out = console, console
+	if opts.Upload != nil && !recordsToDir(opts.Record) {
+		return nil, errUploadNeedsDir
+	}
 	if opts.Record != "" {
-		rec, err := openRecording(opts.Record, opts.Worker, opts.RecordOptions)
+		rec, err := openRecording(opts.Record, opts.Worker, opts.RecordOptions, opts.Upload)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +164,11 @@ func (in *Introspector) closeRecording() error {
 	if in.rec == nil {
 		return nil
 	}
-	return in.rec.Close()
+	err := in.rec.Close()
+	if in.opts.Upload != nil {
+		err = errors.Join(err, in.opts.Upload.Close())
+	}
+	return err
 }
 
 // Handler returns the handler introspection logs to: the console and, when
@@ -262,13 +269,19 @@ func consoleHandler(l *slog.Logger) slog.Handler {
 
 // openRecording opens a file when path names one (it ends in .zst), and a
 // directory of rotated recordings otherwise.
-func openRecording(path, worker string, ro *recorder.Options) (*recorder.Recorder, error) {
+func openRecording(path, worker string, ro *recorder.Options, up RecordingUploader) (*recorder.Recorder, error) {
 	var o recorder.Options
 	if ro != nil {
 		o = *ro
 	}
 	if o.Worker == "" {
 		o.Worker = worker
+	}
+	if up != nil {
+		if err := startUpload(up, path, o.Worker); err != nil {
+			return nil, err
+		}
+		o.FileClosed, o.Keep = up.FileClosed, up.Keep
 	}
 	// The recorder's keyframer is its own fold, fed by its writer with exactly
 	// the lines it writes, so keyframes match the file.
@@ -286,6 +299,9 @@ func openRecording(path, worker string, ro *recorder.Options) (*recorder.Recorde
 		rec, err = recorder.CreateDir(path, &o)
 	}
 	if err != nil {
+		if up != nil {
+			_ = up.Close()
+		}
 		return nil, fmt.Errorf("introspect: recording: %w", err)
 	}
 	return rec, nil

@@ -73,6 +73,12 @@ type Options struct {
 	// slog's JSON handler when it is not.
 	Logger *slog.Logger
 
+	// Upload, when set, takes each closed file of the recording elsewhere
+	// (bucket.NewUploader: S3, GCS, Azure, a directory), so that it
+	// survives the worker's disk. Record must name a directory. The
+	// retention caps of RecordOptions then apply only to files uploaded.
+	Upload RecordingUploader
+
 	// Observers are told of every event, as it is emitted: the way to feed
 	// metrics (package prom) or anything else that folds events, without a
 	// second measurement path. Nil costs nothing.

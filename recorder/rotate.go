@@ -126,6 +126,9 @@ func (w *writer) retain() {
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
+		if w.set.Keep != nil && e.Name() != filepath.Base(w.path) && w.set.Keep(filepath.Join(w.dir, e.Name())) {
+			continue // not ours to delete yet, nor to count: see Options.Keep
+		}
 		info, err := e.Info()
 		if err != nil {
 			continue

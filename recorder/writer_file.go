@@ -189,6 +189,9 @@ func (w *writer) closeFile() error {
 		err = errors.Join(err, fmt.Errorf("recorder: close %s: %w", w.path, cerr))
 	}
 	w.f = nil
+	if w.dir != "" && w.set.FileClosed != nil {
+		w.set.FileClosed(w.path)
+	}
 	return err
 }
 

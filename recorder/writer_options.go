@@ -183,6 +183,20 @@ type Options struct {
 	PID  int
 	Host string
 
+	// FileClosed, when set, is called with the path of each file of a
+	// CreateDir recording once it is complete (footer written, synced and
+	// closed): at each rotation and at Close. It runs on the recorder's
+	// writer goroutine, so it must return at once: hand the path to a
+	// goroutine of your own (an uploader does).
+	FileClosed func(path string)
+
+	// Keep, when set, protects files of a CreateDir recording from the
+	// retention caps: a file for which it returns true is neither deleted
+	// nor counted against RetainBytes. An uploader keeps what it has not
+	// uploaded yet, so the caps apply only to what is safe elsewhere. It is
+	// called on the writer goroutine at each rotation and must be quick.
+	Keep func(path string) bool
+
 	// wrap, when set by a test, wraps every file the recorder opens, to
 	// stall or fail its writes.
 	wrap func(outFile) outFile

@@ -38,6 +38,10 @@ import (
 	"time"
 
 	"github.com/openrtc-go/introspect"
+	_ "gocloud.dev/blob/fileblob" // --upload file:///dir
+	_ "gocloud.dev/blob/s3blob"   // --upload s3://bucket/prefix
+
+	"github.com/openrtc-go/introspect/bucket"
 	"github.com/openrtc-go/introspect/internal/workload"
 	"github.com/openrtc-go/introspect/prom"
 )
@@ -71,6 +75,7 @@ func run(args []string) error {
 		sampleEvery = fs.Duration("sample-interval", 0, "introspection sample interval (0: 1s)")
 		pprofAddr   = fs.String("pprof", "", "serve net/http/pprof on this address, such as localhost:6060 (\"\": none)")
 		maxSessions = fs.Int("max-sessions", 0, `the worker's session limit, shown as "n / max" (0: none)`)
+		uploadURL   = fs.String("upload", "", "upload each closed recording file to this bucket URL (s3://bucket/prefix?region=..., file:///dir); needs --record DIR")
 		metricsAddr = fs.String("metrics", "", "serve Prometheus metrics at /metrics on this address, such as localhost:9464 (\"\": none)")
 	)
 	fs.IntVar(&cfg.Sessions, "sessions", 100, "well-behaved sessions kept live at once")
@@ -105,13 +110,23 @@ func run(args []string) error {
 	if *quiet {
 		level = slog.LevelWarn
 	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	var observers []introspect.Observer
 	var metrics *prom.Collector
 	if *metricsAddr != "" {
 		metrics = prom.New(prom.Options{})
 		observers = append(observers, metrics)
 	}
+	var upload introspect.RecordingUploader
+	if *uploadURL != "" {
+		up, err := bucket.NewUploader(context.Background(), bucket.UploadOptions{URL: *uploadURL, Logger: logger})
+		if err != nil {
+			return err
+		}
+		upload = up
+	}
 	in, err := introspect.Start(introspect.Options{
+		Upload:         upload,
 		Observers:      observers,
 		Worker:         *worker,
 		MaxSessions:    *maxSessions,
@@ -119,7 +134,7 @@ func run(args []string) error {
 		Socket:         *socket,
 		SlowThreshold:  *threshold,
 		SampleInterval: *sampleEvery,
-		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Logger:         logger,
 	})
 	if err != nil {
 		return err
