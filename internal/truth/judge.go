@@ -202,12 +202,12 @@ func readRecording(t *Truth) (*recording, error) {
 
 // windowChecks compares the cpu_pct of the CPU-heavy sessions in the window
 // ending at end with their share of the process's CPU by the clocks. Windows
-// the monitor could not see well (a scheduler stall stopped it) and windows
-// in which a session began or ended are left out.
+// whose ends the monitor could not see well (a scheduler stall stopped it)
+// and windows in which a session began or ended are left out.
 func windowChecks(t *Truth, v fold.View, end time.Time, dur time.Duration, heavy map[string]bool) []pctCheck {
 	a, okA := t.Series.at(end.Add(-dur))
 	b, okB := t.Series.at(end)
-	if !okA || !okB || b.Proc <= a.Proc || t.Series.gap(end.Add(-dur), end) > 150*time.Millisecond {
+	if !okA || !okB || b.Proc <= a.Proc || t.Series.gapAt(end.Add(-dur)) > 200*time.Millisecond || t.Series.gapAt(end) > 200*time.Millisecond {
 		return nil
 	}
 	var out []pctCheck

@@ -67,8 +67,11 @@ func TestSeriesAt(t *testing.T) {
 	if _, ok := s.at(t0.Add(2 * time.Second)); ok {
 		t.Error("at past the readings reported ok")
 	}
-	if g := s.gap(t0, t0.Add(time.Second)); g != time.Second {
-		t.Errorf("gap = %v", g)
+	if g := s.gapAt(t0.Add(time.Second / 3)); g != time.Second {
+		t.Errorf("gapAt = %v", g)
+	}
+	if g := s.gapAt(t0.Add(3 * time.Second)); g != 0 {
+		t.Errorf("gapAt past the readings = %v", g)
 	}
 }
 

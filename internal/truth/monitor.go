@@ -116,18 +116,13 @@ func (s Series) at(t time.Time) (p point, ok bool) {
 	return p, true
 }
 
-// gap is the longest interval between readings within [from, to]: the
-// monitor did not run during it (a scheduler stall), so interpolation there
-// is a guess.
-func (s Series) gap(from, to time.Time) time.Duration {
-	var g time.Duration
-	for i := 1; i < len(s); i++ {
-		if s[i].At.Before(from) || s[i-1].At.After(to) {
-			continue
-		}
-		if d := s[i].At.Sub(s[i-1].At); d > g {
-			g = d
-		}
+// gapAt is the length of the interval between the readings around t: the
+// monitor did not run during it (a scheduler stall, a loaded machine), so
+// what is interpolated there is a guess.
+func (s Series) gapAt(t time.Time) time.Duration {
+	i := sort.Search(len(s), func(i int) bool { return !s[i].At.Before(t) })
+	if i == 0 || i == len(s) {
+		return 0
 	}
-	return g
+	return s[i].At.Sub(s[i-1].At)
 }
