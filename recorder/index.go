@@ -36,6 +36,7 @@ func (f *recFile) indexBinary() error {
 	if ft.present && ft.err == nil {
 		if frames, ok := f.footerAgrees(ft); ok {
 			f.frames, f.source, f.format = frames, IndexFooter, FormatRecording
+			f.checkTimes()
 			return nil
 		}
 	}
@@ -252,22 +253,19 @@ func (f *recFile) indexedFrameAt(pos, size int64) (unit, error) {
 	if perr != nil {
 		why = append(why, perr.Error())
 	}
-	var zi zstdFrameInfo
-	zerr := errFrameShort
-	if size > frameEntryLen && pos+skipHeaderLen+size < f.size {
-		// A longer entry of a later version: the data follows the
-		// skippable frame, and the first 32 bytes are the entry we know.
-		// Unless no frame is there: then the size field is damaged.
-		zi, zerr = walkZstdFrame(f.r, pos+skipHeaderLen+size, f.size)
-		if zerr == nil {
-			layoutData = pos + skipHeaderLen + size
+	// A version 1 entry is 32 bytes and its data frame follows at once: a
+	// size field that says otherwise is damaged. An entry of another
+	// version may be longer, its data frame after the skippable frame; but
+	// a whole zstd frame where version 1 puts it is believed first (inside
+	// a longer entry there is none).
+	zi, zerr := walkZstdFrame(f.r, layoutData, f.size)
+	if zerr != nil && perr != nil && size > frameEntryLen && pos+skipHeaderLen+size < f.size {
+		if zi2, err2 := walkZstdFrame(f.r, pos+skipHeaderLen+size, f.size); err2 == nil {
+			zi, zerr, layoutData = zi2, nil, pos+skipHeaderLen+size
 		}
 	}
-	if zerr != nil {
-		if size != frameEntryLen {
-			why = append(why, fmt.Sprintf("its size field says %d bytes, want %d", size, frameEntryLen))
-		}
-		zi, zerr = walkZstdFrame(f.r, layoutData, f.size)
+	if layoutData == pos+indexFrameLen && size != frameEntryLen {
+		why = append(why, fmt.Sprintf("its size field says %d bytes, want %d", size, frameEntryLen))
 	}
 	if zerr != nil {
 		if errors.Is(zerr, errFrameShort) && perr == nil && layoutData+int64(e.CompLen) > f.size {
@@ -316,9 +314,31 @@ func joinWhy(why []string) string {
 func (f *recFile) rebuild() error {
 	pos := int64(0)
 	indexed := false
+	unitStart := int64(0) // where the last frame that parsed began
+	foreign := false      // it was a skippable frame not ours, unchecked
 	for pos < f.size {
 		u, err := f.unitAt(pos)
+		if err == nil && f.header && u.frame == nil && pos != 0 && !(u.footer && u.end == f.size) {
+			// Our writer writes no other skippable frames: one in a
+			// recording may be a damaged index frame whose size now
+			// covers the frames after it. Believe a frame found inside.
+			next, rerr := f.resync(pos+1, u.end)
+			if rerr != nil {
+				return rerr
+			}
+			if next >= 0 {
+				kind, lost := CorruptFrame, next-pos
+				if next-indexFrameLen >= pos && f.bareAt(next) {
+					kind, lost = IndexMismatch, 0
+				}
+				f.addDamage(Damage{Kind: kind, Offset: pos, Line: -1, Bytes: lost,
+					Err: fmt.Errorf("a skippable frame of %d bytes holds the frame at offset %d: a damaged index frame; the frames inside it were read", u.end-pos, next)})
+				pos = next
+				continue
+			}
+		}
 		if err == nil {
+			unitStart, foreign = pos, u.frame == nil && pos != 0 && !(u.footer && u.end == f.size)
 			for _, d := range u.damage {
 				f.addDamage(d)
 			}
@@ -339,14 +359,22 @@ func (f *recFile) rebuild() error {
 		if f.footer && pos == f.footerStart {
 			break // a damaged footer, reported by reconcile
 		}
-		next, rerr := f.resync(pos + 1)
+		// A skippable frame not ours, followed by damage, may be damage
+		// itself (a damaged magic and size): search from inside it.
+		lo := pos
+		if foreign {
+			lo = unitStart
+		}
+		foreign = false
+		next, rerr := f.resync(lo+1, f.size)
 		if rerr != nil {
 			return rerr
 		}
-		if next == pos+indexFrameLen && f.bareAt(next) {
-			// Only the index frame in front of a whole data frame is
-			// damaged: the data frame is read, nothing is lost.
-			f.addDamage(Damage{Kind: IndexMismatch, Offset: pos, Line: -1,
+		if next >= 0 && next-indexFrameLen >= lo && next-indexFrameLen <= pos && f.bareAt(next) {
+			// Only the 40 bytes in front of a whole data frame, where
+			// its index frame is, are damaged (and perhaps misread as
+			// another frame): the data frame is read, nothing is lost.
+			f.addDamage(Damage{Kind: IndexMismatch, Offset: next - indexFrameLen, Line: -1,
 				Err: fmt.Errorf("a damaged index frame (%v); the data frame after it was read", err)})
 			pos = next
 			continue
@@ -354,6 +382,9 @@ func (f *recFile) rebuild() error {
 		if next < 0 {
 			f.addDamage(Damage{Kind: TruncatedTail, Offset: pos, Line: -1, Bytes: f.size - pos, Err: err})
 			break
+		}
+		if next < pos {
+			pos = lo // the frame at lo was not what it seemed
 		}
 		f.addDamage(Damage{Kind: CorruptFrame, Offset: pos, Line: -1, Bytes: next - pos, Err: err})
 		pos = next
@@ -379,15 +410,15 @@ func (f *recFile) bareAt(pos int64) bool {
 // one of our index frames, a footer, or a bare zstd frame. It returns -1
 // when there is none. A magic that occurs by chance inside compressed data
 // is rejected because what follows it does not parse as a whole frame.
-func (f *recFile) resync(pos int64) (int64, error) {
+func (f *recFile) resync(pos, limit int64) (int64, error) {
 	const chunk = 64 << 10
 	buf := make([]byte, chunk+3)
-	for pos+4 <= f.size {
+	for pos+4 <= limit {
 		n := min(int64(len(buf)), f.size-pos)
 		if _, err := f.r.ReadAt(buf[:n], pos); err != nil {
 			return 0, fmt.Errorf("%s: read at %d: %w", f.path, pos, err)
 		}
-		for i := int64(0); i+4 <= n; i++ {
+		for i := int64(0); i+4 <= n && pos+i < limit; i++ {
 			switch binary.LittleEndian.Uint32(buf[i:]) {
 			case magicFrameIndex, magicFooter, magicZstd:
 				if u, err := f.unitAt(pos + i); err == nil && (!u.footer || u.end == f.size) {
@@ -498,40 +529,72 @@ func fmtTime(t time.Time) string {
 }
 
 // checkTimes judges the entries that only one copy of the index vouches for
-// (frames of a file without a usable footer). An entry whose range is
-// reversed, or that is out of step with the frames around it by more than
-// indexSlack, is distrusted: its frame is decoded when read, and what the
-// decoding finds is compared with the entry then. The others are used with
-// indexSlack of tolerance. The writer closes frames in time order,
-// so entries of an intact file follow one another.
+// (frames of a file without a usable footer). The writer closes frames in
+// time order, so in an intact file each frame ends before the next begins
+// (give or take the order in which records arrived). An entry is used, with
+// indexSlack of tolerance, when its range is not reversed and it is in step
+// with the frames on either side of it: it ends no later than the next one
+// begins, and begins no earlier than the previous one ends, each within
+// indexSlack; the first frame must also begin no earlier than the file's
+// creation time, less indexSlack, and the last frame, which nothing after it
+// bounds, is not trusted. Any other entry, and its neighbours that it puts
+// out of step, are distrusted: those frames are decoded when read, and what the decoding
+// finds is compared with the entry then (an entry that was right is not
+// reported).
 func (f *recFile) checkTimes() {
-	prevMin := time.Time{}
-	for i := range f.frames {
+	single := func(i int) bool {
 		fr := &f.frames[i]
-		if !fr.known || fr.confirmed || fr.plain {
-			if fr.known {
-				prevMin = fr.MinTime
-			}
-			continue
+		return fr.known && !fr.confirmed && !fr.plain
+	}
+	// Neighbours are the nearest frames with times on either side; frames
+	// whose times are unknown are passed over.
+	var known []int
+	for i := range f.frames {
+		if fr := &f.frames[i]; fr.known && !fr.MaxTime.Before(fr.MinTime) {
+			known = append(known, i)
 		}
-		ok := !fr.MaxTime.Before(fr.MinTime) &&
-			(prevMin.IsZero() || !fr.MinTime.Before(prevMin.Add(-indexSlack)))
-		if ok {
-			for _, nx := range f.frames[i+1:] {
-				if nx.known {
-					ok = !fr.MaxTime.After(nx.MinTime.Add(indexSlack))
-					break
-				}
-			}
+	}
+	inStep := func(a, b *recFrame) bool { return !a.MaxTime.After(b.MinTime.Add(indexSlack)) }
+	ok := make([]bool, len(f.frames))
+	for k, i := range known {
+		fr := &f.frames[i]
+		// The file's creation time (a few milliseconds after its first
+		// record) bounds every frame, and is the only bound of the first.
+		ok[i] = k+1 < len(known) && inStep(fr, &f.frames[known[k+1]]) &&
+			(k > 0 || f.header && !f.created.IsZero()) &&
+			(f.created.IsZero() || !fr.MinTime.Before(f.created.Add(-indexSlack)))
+		if k > 0 {
+			ok[i] = ok[i] && inStep(&f.frames[known[k-1]], fr)
 		}
-		if !ok {
-			// Decoding it tells whether the entry or a neighbour lied,
-			// and reports it then.
+		// The last has no frame after it, and nothing bounds its end:
+		// it is decoded at once (one frame) rather than trusted.
+	}
+	for k, i := range known {
+		fr := &f.frames[i]
+		switch {
+		case fr.confirmed:
+			// Two copies agree; only an entry out of step even with
+			// both neighbours (the last: with the one before) is doubted.
+			if !ok[i] && (k == 0 || !inStep(&f.frames[known[k-1]], fr) || k+1 < len(known) && !inStep(fr, &f.frames[known[k+1]])) {
+				fr.distrust()
+			}
+		case single(i) && ok[i]:
+			fr.slack = indexSlack
+		case single(i):
 			fr.distrust()
-			continue
 		}
-		fr.slack = indexSlack
-		prevMin = fr.MinTime
+	}
+	for i := range f.frames {
+		if fr := &f.frames[i]; fr.known && fr.MaxTime.Before(fr.MinTime) {
+			fr.distrust() // a reversed range is never right
+		}
+	}
+	if n := len(known); n > 0 && single(known[n-1]) || n > 0 && f.frames[known[n-1]].distrusted {
+		// Learn the last frame's contents now: one frame, and the
+		// file's end is then what its records say.
+		var dec decoderPool
+		f.learn(&dec, known[n-1])
+		dec.close()
 	}
 }
 

@@ -258,3 +258,41 @@ func looksBinary(head []byte) bool {
 	}
 	return bytes.HasPrefix(head, []byte("\x89PNG"))
 }
+
+// OpenReaderAt opens one recording or log held by r, size bytes long, for
+// reading as a [Set]: a file in an object store read by ranges, a memory
+// buffer. name is how damage reports and [FileInfo.Path] call it. The
+// reader asks r only for what it needs: the file header, the footer and one
+// small read per frame to check the footer against the index frames, then
+// the frames a scan reads. r must be safe for concurrent ReadAt calls when
+// the set is scanned from several goroutines. Closing the set closes r if
+// it is an [io.Closer].
+func OpenReaderAt(name string, r io.ReaderAt, size int64) (*Set, error) {
+	f := &recFile{path: name, r: r, size: size}
+	if c, ok := r.(io.Closer); ok {
+		f.closer = c
+	}
+	if err := f.index(); err != nil {
+		f.close()
+		return nil, err
+	}
+	return &Set{files: []*recFile{f}}, nil
+}
+
+// Identify returns who wrote the recording or log held by r: from its file
+// header when it names the worker (a few hundred bytes read), otherwise
+// from its first records (a worker.start event, or a keyframe's worker
+// name). Readers of many files group them with [GroupWorkers].
+func Identify(name string, r io.ReaderAt, size int64) (WorkerID, error) {
+	f := &recFile{path: name, r: r, size: size}
+	f.readHeader()
+	if f.id.Name != "" && f.id.Host != "" {
+		return f.id, nil
+	}
+	if err := f.index(); err != nil {
+		return WorkerID{}, err
+	}
+	var dec decoderPool
+	defer dec.close()
+	return f.worker(&dec), nil
+}

@@ -168,6 +168,7 @@ func (s *Set) Damage() []Damage {
 func (s *Set) Span() (first, last time.Time) {
 	for _, f := range s.files {
 		f.learnAll(&s.dec)
+		f.learnEnds(&s.dec)
 		fi := f.info()
 		if fi.Records == 0 {
 			continue
@@ -323,6 +324,30 @@ func (f *recFile) start(dec *decoderPool) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// learnEnds decodes the frames that only a single copy of the index places
+// and that may hold the file's first or last record, so that its span is
+// what the records say, not what an index that may be off says.
+func (f *recFile) learnEnds(dec *decoderPool) {
+	for range 4 { // each round can only narrow the candidates
+		fi := f.info()
+		var todo []int
+		f.mu.Lock()
+		for i, fr := range f.frames {
+			if fr.known && !fr.corrupt && fr.slack > 0 && (fr.Records == 0 ||
+				!fr.MinTime.Add(-fr.slack).After(fi.First) || !fr.MaxTime.Add(fr.slack).Before(fi.Last)) {
+				todo = append(todo, i)
+			}
+		}
+		f.mu.Unlock()
+		if len(todo) == 0 {
+			return
+		}
+		for _, i := range todo {
+			f.learn(dec, i)
+		}
+	}
 }
 
 // learnAll decodes every frame whose times are unknown.

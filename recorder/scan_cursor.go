@@ -246,10 +246,10 @@ func (c *cursor) finish() {
 	if c.rawEnd > 0 && c.rawEnd <= 1<<32-1 {
 		fr.RawLen = uint32(c.rawEnd)
 	}
-	if c.firstKF {
-		fr.Flags |= FlagKeyframe
-	} else {
+	if !c.firstKF {
 		fr.Flags &^= FlagKeyframe
+	} else if claim == nil || claim.Keyframe() {
+		fr.Flags |= FlagKeyframe
 	}
 }
 
@@ -268,12 +268,11 @@ func (c *cursor) contentDiff(e FrameEntry) string {
 	if e.RawLen != 0 && int64(e.RawLen) != c.rawEnd {
 		d = append(d, fmt.Sprintf("%d bytes of lines", c.rawEnd))
 	}
-	if e.Keyframe() != c.firstKF {
-		if c.firstKF {
-			d = append(d, "a keyframe first")
-		} else {
-			d = append(d, "no keyframe first")
-		}
+	// The flag promises a keyframe first; a frame may start with a
+	// keyframe record without it (only the writer's own keyframes are
+	// flagged).
+	if e.Keyframe() && !c.firstKF {
+		d = append(d, "no keyframe first")
 	}
 	return strings.Join(d, ", ")
 }

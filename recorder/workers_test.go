@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -130,5 +131,37 @@ func TestOpenWorkerFixtures(t *testing.T) {
 	}
 	if _, err := OpenWorker("w9", dir); !errors.As(err, &we) || !strings.Contains(err.Error(), "no such worker") {
 		t.Errorf("OpenWorker(w9): %v", err)
+	}
+}
+
+// TestIdentify: who wrote a file, from its header (new files) or from its
+// first records (older files, logs), through an io.ReaderAt.
+func TestIdentify(t *testing.T) {
+	for _, tt := range []struct {
+		file string
+		want WorkerID
+	}{
+		{"normal.zst", WorkerID{"w1", "fixture-host", 4242}},
+		{"stalls.zst", WorkerID{"w2", "fixture-host", 5151}},
+		{"rotated/w3-20261127T033222.000Z.zst", WorkerID{"w3", "synth-host", 1007}},
+		{"incident.zst", WorkerID{"densitydemo", "vm", 10990}}, // written before headers named the worker
+		{"plain.jsonl", WorkerID{"w1", "fixture-host", 4242}},
+	} {
+		b, err := os.ReadFile(filepath.Join("..", "fixtures", tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := Identify(tt.file, bytes.NewReader(b), int64(len(b)))
+		if err != nil || id != tt.want {
+			t.Errorf("Identify(%s) = %+v, %v; want %+v", tt.file, id, err, tt.want)
+		}
+		s, err := OpenReaderAt(tt.file, bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(readAll(t, s.Scan())); n == 0 {
+			t.Errorf("OpenReaderAt(%s): no records", tt.file)
+		}
+		s.Close()
 	}
 }
