@@ -125,27 +125,65 @@ func (c *SampleCounts) fill(e *Sample, line []byte) {
 // For any other record c is emptied. Everything else is as with Decode,
 // which is DecodeCounts followed by making the maps.
 func DecodeCounts(line []byte, c *SampleCounts) (Decoded, error) {
+	d, _, err := decodeCounts(line, c)
+	return d, err
+}
+
+// DecodeCountsChecked is [DecodeCounts] for a line that nobody has checked
+// to be valid JSON yet (a recording's reader can leave that to its caller,
+// which parses the line anyway). It also reports whether the line is valid
+// JSON: the one-pass reader of slog's form proves it as it reads, so only
+// lines in another form are checked apart. An invalid line yields an error
+// wrapping ErrMalformed; a valid line that is not an event of a known kind
+// yields what DecodeCounts yields.
+func DecodeCountsChecked(line []byte, c *SampleCounts) (d Decoded, valid bool, err error) {
+	d, fast, err := decodeCounts(line, c)
+	if fast {
+		return d, true, err
+	}
+	// Spaces around the object are allowed as a recording's reader allows
+	// them (bytes.TrimSpace).
+	if !gjson.ValidBytes(bytes.TrimSpace(line)) {
+		c.reset()
+		return Decoded{}, false, fmt.Errorf("%w: not valid JSON", ErrMalformed)
+	}
+	return d, true, err
+}
+
+func jsonSpace(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeCounts is DecodeCounts; fast reports that slog's form was read in
+// one pass, which proves the line valid JSON.
+func decodeCounts(line []byte, c *SampleCounts) (d Decoded, fast bool, err error) {
 	c.reset()
-	var d Decoded
 	i := 0
 	for i < len(line) && line[i] <= ' ' {
 		i++
 	}
 	if i == len(line) || line[i] != '{' {
 		if !gjson.ValidBytes(line) {
-			return d, fmt.Errorf("%w: not valid JSON", ErrMalformed)
+			return d, false, fmt.Errorf("%w: not valid JSON", ErrMalformed)
 		}
-		return d, fmt.Errorf("%w: not a JSON object", ErrMalformed)
+		return d, false, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
 	j := len(line)
 	for j > i && line[j-1] <= ' ' {
 		j--
 	}
 	if d, ok := decodeFast(line[i:j], c); ok {
-		return d, nil
+		// Valid JSON if what was trimmed is JSON's whitespace.
+		return d, jsonSpace(line[:i]) && jsonSpace(line[j:]), nil
 	}
 	c.reset()
-	return decodeObject(line[i:j], c)
+	d, err = decodeObject(line[i:j], c)
+	return d, false, err
 }
 
 // decodeObject decodes obj, a record trimmed of spaces that begins with

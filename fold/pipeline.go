@@ -1,9 +1,13 @@
 package fold
 
 import (
+	"bytes"
+	"errors"
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/recorder"
@@ -22,7 +26,36 @@ type decodedLine struct {
 	counts  *events.SampleCounts // aliases line
 	err     error
 	decoded bool
+	// invalid is why a line the scanner handed on unchecked is not valid
+	// JSON: it is reported to the scanner as damage, never folded.
+	invalid error
 }
+
+// check decodes l's line if its kind needs it and, when the scanner left
+// the line unchecked, checks that it is valid JSON, once: the decoder of
+// slog's form proves it as it reads; other lines are checked apart.
+func (l *decodedLine) check(unchecked bool, counts *events.SampleCounts) {
+	if needsDecode(l.kind) {
+		l.counts, l.decoded = counts, true
+		if !unchecked {
+			l.d, l.err = events.DecodeCounts(l.line, counts)
+			return
+		}
+		var valid bool
+		l.d, valid, l.err = events.DecodeCountsChecked(l.line, counts)
+		if !valid {
+			l.invalid = l.err
+		}
+		return
+	}
+	if unchecked && !gjson.ValidBytes(bytes.TrimSpace(l.line)) {
+		l.invalid = errNotJSON
+	}
+}
+
+// errNotJSON is the cause of a bad line that is not valid JSON, as the
+// recording's reader words it.
+var errNotJSON = errors.New("not valid JSON")
 
 // needsDecode reports whether a line of this kind is decoded before it is
 // folded: every event but keyframes.
@@ -38,15 +71,19 @@ func decodeLines(sc *recorder.Scanner, fold func(*decodedLine)) error {
 }
 
 func decodeLinesWith(sc *recorder.Scanner, workers int, fold func(*decodedLine)) error {
+	// Every line is parsed here anyway, so the scanner need not check it
+	// first: a line is read once, not twice.
+	sc.CheckLinesLater()
 	if workers < 2 {
 		var dl decodedLine
 		var counts events.SampleCounts
 		for sc.Next() {
 			rec := sc.Record()
 			dl = decodedLine{line: rec.Line, time: rec.Time, kind: KindOf(rec.Line)}
-			if needsDecode(dl.kind) {
-				dl.d, dl.err = events.DecodeCounts(rec.Line, &counts)
-				dl.counts, dl.decoded = &counts, true
+			dl.check(rec.Unchecked(), &counts)
+			if dl.invalid != nil {
+				sc.Invalid(rec, dl.invalid)
+				continue
 			}
 			fold(&dl)
 		}
@@ -85,6 +122,8 @@ func decodeLinesWith(sc *recorder.Scanner, workers int, fold func(*decodedLine))
 			b.buf = append(b.buf, rec.Line...)
 			b.ends = append(b.ends, len(b.buf))
 			b.times = append(b.times, rec.Time)
+			rec.Line = nil // the batch holds it; rec is kept to report it bad
+			b.recs = append(b.recs, rec)
 			if len(b.ends) >= batchLines || len(b.buf) >= batchBytes {
 				send()
 			}
@@ -100,6 +139,10 @@ func decodeLinesWith(sc *recorder.Scanner, workers int, fold func(*decodedLine))
 	for b := range ordered {
 		<-b.done
 		for i := range b.lines {
+			if l := &b.lines[i]; l.invalid != nil {
+				sc.Invalid(b.recs[i], l.invalid)
+				continue
+			}
 			fold(&b.lines[i])
 		}
 		free <- b
@@ -121,6 +164,7 @@ type lineBatch struct {
 	buf    []byte
 	ends   []int // end offset of each line in buf
 	times  []time.Time
+	recs   []recorder.Record     // the lines' records, without their lines
 	lines  []decodedLine         // once decoded
 	counts []events.SampleCounts // per line, aliasing buf, their lists carved from cpu and gor
 	// The count lists of the batch's samples, end to end: one array per
@@ -144,8 +188,9 @@ func (b *lineBatch) reset() {
 		// keyframe spares regrowing the buffer.
 		b.buf = make([]byte, 0, 2*batchBytes)
 		b.ends, b.times = make([]int, 0, batchLines), make([]time.Time, 0, batchLines)
+		b.recs = make([]recorder.Record, 0, batchLines)
 	}
-	b.buf, b.ends, b.times = b.buf[:0], b.ends[:0], b.times[:0]
+	b.buf, b.ends, b.times, b.recs = b.buf[:0], b.ends[:0], b.times[:0], b.recs[:0]
 	clear(b.lines) // let the events go
 	b.lines = b.lines[:0]
 	b.done = make(chan struct{})
@@ -176,10 +221,9 @@ func (b *lineBatch) decode() {
 		*c = events.SampleCounts{}
 		b.lines = append(b.lines, decodedLine{line: line, time: b.times[i], kind: KindOf(line), counts: c})
 		l := &b.lines[i]
-		if needsDecode(l.kind) {
-			c.CPU, c.Gor = b.cpu[len(b.cpu):], b.gor[len(b.gor):]
-			l.d, l.err = events.DecodeCounts(line, c)
-			l.decoded = true
+		c.CPU, c.Gor = b.cpu[len(b.cpu):], b.gor[len(b.gor):]
+		l.check(b.recs[i].Unchecked(), c)
+		if l.decoded {
 			b.cpu, b.gor = carve(b.cpu, c.CPU), carve(b.gor, c.Gor)
 		}
 	}

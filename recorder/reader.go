@@ -194,11 +194,12 @@ type recFile struct {
 	format Format
 	source IndexSource
 
-	startT      time.Time // first record time, for ordering and merging; set by Set.order
-	header      bool      // starts with our file header
-	headerEnd   int64     // offset just past the file header frame (0 without one)
-	footer      bool      // ends with the footer magic
-	footerStart int64     // where that footer's frame would start
+	startT      time.Time         // first record time, for ordering and merging; set by Set.order
+	header      bool              // starts with our file header
+	headerEnd   int64             // offset just past the file header frame (0 without one)
+	footer      bool              // ends with the footer magic
+	lateBad     map[[2]int64]bool // (frame, line offset) of bad lines reported through Scanner.Invalid; guarded by mu
+	footerStart int64             // where that footer's frame would start
 	created     time.Time
 	schema      uint16
 	id          WorkerID // who wrote it, once known (worker)

@@ -25,7 +25,17 @@ type Record struct {
 	Line []byte // the slog JSON record, without its newline; valid until the next call to Next
 	Time time.Time
 	Pos  Position
+
+	// Set for a line handed on unchecked (Scanner.CheckLinesLater): its
+	// offset in the frame's data and its length, for Scanner.Invalid.
+	unchecked bool
+	off, n    int64
 }
+
+// Unchecked reports whether the line was handed on without being checked
+// to be valid JSON, because the scanner was told to leave that to its
+// caller ([Scanner.CheckLinesLater]).
+func (r Record) Unchecked() bool { return r.unchecked }
 
 // Scanner reads the records of a [Set] in time order. It is shaped like
 // [bufio.Scanner]:
@@ -46,6 +56,52 @@ type Scanner struct {
 	last    *cursor   // whose head Record returned; advanced on the next Next
 	rec     Record
 	err     error
+	files   []*recFile // of the set, for Invalid; not changed after the scanner is made
+}
+
+// CheckLinesLater makes the scanner hand on each record whose line starts
+// the way slog's JSON handler writes a record ({"time":"<RFC 3339>",...})
+// with its time read but without checking that the whole line is valid
+// JSON ([Record.Unchecked]): the caller, which parses every line anyway,
+// checks it as it does, and reports a line that is not valid with
+// [Scanner.Invalid], which makes it damage of its file exactly as the
+// scanner would have. A scan then parses each line once instead of twice.
+// Lines of plain logs, and lines in any other form, are still checked here.
+// A frame's time range and record count, when such a scan learns them,
+// include its unchecked lines. Call it before the first Next.
+func (sc *Scanner) CheckLinesLater() {
+	for _, c := range sc.active {
+		c.later = true
+	}
+	for _, c := range sc.pending {
+		c.later = true
+	}
+}
+
+// Invalid reports that the line of rec, handed on unchecked, is not valid
+// JSON, for the reason err: it is counted and listed by [Set.Damage] as a
+// bad line, as the scanner reports the lines it checks. Records that were
+// checked, and a line already reported, are ignored. It may be called from
+// another goroutine than the one calling Next, and after Next has moved on.
+func (sc *Scanner) Invalid(rec Record, err error) {
+	if !rec.unchecked || rec.Pos.File < 0 || rec.Pos.File >= len(sc.files) {
+		return
+	}
+	f := sc.files[rec.Pos.File]
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if rec.Pos.Frame < 0 || rec.Pos.Frame >= len(f.frames) {
+		return
+	}
+	key := [2]int64{int64(rec.Pos.Frame), rec.off}
+	if f.lateBad[key] {
+		return // a second scan found it again
+	}
+	if f.lateBad == nil {
+		f.lateBad = make(map[[2]int64]bool)
+	}
+	f.lateBad[key] = true
+	f.addDamageLocked(Damage{Kind: BadLine, Offset: f.frames[rec.Pos.Frame].Offset, Line: rec.off, Bytes: rec.n, Err: err})
 }
 
 // Scan returns a Scanner over every record of the set.
@@ -55,7 +111,7 @@ func (s *Set) Scan() *Scanner { return s.ScanRange(time.Time{}, time.Time{}) }
 // a zero since or until leaves that end open. Frames whose index puts them
 // outside the range are not read; frames of unknown times are decoded.
 func (s *Set) ScanRange(since, until time.Time) *Scanner {
-	sc := &Scanner{}
+	sc := &Scanner{files: s.files}
 	for i, f := range s.files {
 		c := newCursor(f, i, &s.dec)
 		c.since, c.until = since, until
@@ -73,7 +129,7 @@ func (s *Set) ScanFrom(pos Position, until time.Time) *Scanner {
 		return &Scanner{err: fmt.Errorf("recorder: scan from %v: no such frame", pos)}
 	}
 	from := s.files[pos.File].frame(pos.Frame).MinTime
-	sc := &Scanner{}
+	sc := &Scanner{files: s.files}
 	for i, f := range s.files {
 		c := newCursor(f, i, &s.dec)
 		c.until = until

@@ -38,8 +38,9 @@ type cursor struct {
 	firstKF  bool // its first line is a keyframe
 	rawEnd   int64
 
-	head Record
-	err  error // an I/O error: the scan stops
+	head  Record
+	err   error // an I/O error: the scan stops
+	later bool  // hand lines on unchecked when their time is slog's (Scanner.CheckLinesLater)
 }
 
 func newCursor(f *recFile, file int, dec *decoderPool) *cursor {
@@ -63,7 +64,15 @@ func (c *cursor) advance() bool {
 			c.bad(off, n, errLineTooLong)
 			continue
 		}
-		t, err := recordTime(line)
+		var t time.Time
+		var err error
+		unchecked := false
+		if c.later && !c.fr.plain {
+			t, unchecked = slogTime(line)
+		}
+		if !unchecked {
+			t, err = recordTime(line)
+		}
 		if err != errEmptyLine {
 			if c.lines == 0 {
 				c.firstKF = err == nil && isKeyframe(line)
@@ -90,7 +99,8 @@ func (c *cursor) advance() bool {
 		if (!c.since.IsZero() && t.Before(c.since)) || (!c.until.IsZero() && !t.Before(c.until)) {
 			continue
 		}
-		c.head = Record{Line: line, Time: t, Pos: Position{File: c.file, Frame: c.cur, Offset: c.fr.Offset, Record: idx}}
+		c.head = Record{Line: line, Time: t, Pos: Position{File: c.file, Frame: c.cur, Offset: c.fr.Offset, Record: idx},
+			unchecked: unchecked, off: off, n: n}
 		return true
 	}
 }

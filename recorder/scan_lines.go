@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -30,21 +31,14 @@ func recordTime(line []byte) (time.Time, error) {
 	if !gjson.ValidBytes(line) {
 		return time.Time{}, errors.New("not valid JSON")
 	}
-	const prefix = `{"time":"`
-	var ts string
-	if bytes.HasPrefix(line, []byte(prefix)) {
-		rest := line[len(prefix):]
-		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 {
-			ts = string(rest[:i])
-		}
+	if t, ok := slogTime(line); ok {
+		return t, nil
 	}
-	if ts == "" {
-		v := gjson.GetBytes(line, "time")
-		if v.Type != gjson.String {
-			return time.Time{}, errors.New(`no "time" string`)
-		}
-		ts = v.Str
+	v := gjson.GetBytes(line, "time")
+	if v.Type != gjson.String {
+		return time.Time{}, errors.New(`no "time" string`)
 	}
+	ts := v.Str
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {
 		if len(ts) > 40 {
@@ -53,6 +47,25 @@ func recordTime(line []byte) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("time %q is not RFC 3339", ts)
 	}
 	return t, nil
+}
+
+// slogTime reads the time of a line in the form slog's JSON handler writes,
+// {"time":"<RFC 3339>",...}, without checking the rest of the line: ok is
+// false for a line in any other form. Surrounding spaces are allowed, as
+// recordTime allows them.
+func slogTime(line []byte) (t time.Time, ok bool) {
+	line = bytes.TrimSpace(line)
+	const prefix = `{"time":"`
+	if !bytes.HasPrefix(line, []byte(prefix)) || line[len(line)-1] != '}' {
+		return t, false
+	}
+	rest := line[len(prefix):]
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 || bytes.IndexByte(rest[:i], '\\') >= 0 {
+		return t, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(rest), i))
+	return t, err == nil
 }
 
 // lineReader splits a stream into lines with a bounded buffer: a line longer
