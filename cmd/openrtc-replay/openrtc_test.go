@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -304,5 +306,50 @@ func TestLiveDiscoversOpenRTC(t *testing.T) {
 	oneLineErr(t, r, 2, "top (OpenRTC (Python) worker), w1 (Go worker (introspect))")
 	if r := runArgs(t, "live", "--once", "--worker", "top"); r.code != 0 || !strings.Contains(r.out, "AJ_912265b1f5") {
 		t.Errorf("live --worker top: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+}
+
+// The real binary stops recording on SIGINT and on SIGTERM with the
+// recording closed: its footer written, verify calls it intact.
+func TestRecordStopsOnSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds openrtc-replay")
+	}
+	goTool := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		goTool = "go"
+	}
+	dir := shortTempDir(t)
+	bin := filepath.Join(dir, "openrtc-replay")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	s := startOpenRTCStandIn(t, dir)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		out := filepath.Join(dir, "sig.zst")
+		cmd := exec.Command(bin, "record", "--socket", s.path, "--rate", "10", "-o", out)
+		stderr := &syncBuffer{}
+		cmd.Stderr = stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait for the first poll to be written, then signal.
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(stderr.String(), "recording OpenRTC") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
+		cmd.Process.Signal(sig)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("%v: record exited with %v\n%s", sig, err, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "wrote "+out) {
+			t.Errorf("%v: stderr:\n%s", sig, stderr.String())
+		}
+		v := runArgs(t, "verify", out)
+		if v.code != 0 || strings.Contains(v.out, "no footer") {
+			t.Errorf("%v: verify: exit %d\n%s", sig, v.code, v.out)
+		}
+		os.Remove(out)
 	}
 }
