@@ -93,7 +93,9 @@ func within(got, want time.Duration, tol float64) bool {
 // gives the test few samples (a 40 % share of 250 samples is ±8 %), and CPU
 // the profiler cannot see (the runtime handing locked threads over, see
 // sampler's TestCPUTimeAgainstThreadClock) is billed in proportion, +3 % to
-// +17 % over the truth on this shared VM depending on the host's load. Which session gets
+// +20 % (more when the host is saturated and the test slows, so that the
+// runtime's own background work grows beside a fixed amount of work) over
+// the truth on this shared VM. Which session gets
 // the CPU is exact: without Do, the pooled session would get a third of its
 // truth; the dispatched sessions, the dispatcher's CPU.
 func TestCPUSecondsAgainstThreadClocks(t *testing.T) {
@@ -200,16 +202,17 @@ func TestCPUSecondsAgainstThreadClocks(t *testing.T) {
 		got := time.Duration(rows[id].CPUSeconds * float64(time.Second))
 		t.Logf("%s: cpu_seconds %.3f, thread clocks %.3f", id, got.Seconds(), truth[id].Seconds())
 		// Without Do, pooled would read a third of its truth.
-		if got.Seconds() > 1.25*truth[id].Seconds() || got.Seconds() < 0.85*truth[id].Seconds() {
-			t.Errorf("%s: cpu_seconds %.3f, thread clocks say %.3f (outside -15 %%..+25 %%)", id, got.Seconds(), truth[id].Seconds())
+		if got.Seconds() > 1.4*truth[id].Seconds() || got.Seconds() < 0.8*truth[id].Seconds() {
+			t.Errorf("%s: cpu_seconds %.3f, thread clocks say %.3f (outside -20 %%..+40 %%)", id, got.Seconds(), truth[id].Seconds())
 		}
 	}
 	for _, id := range dispatched {
 		got := time.Duration(rows[id].CPUSeconds * float64(time.Second))
 		t.Logf("%s: cpu_seconds %.3f, thread clock %.3f (its dispatcher used %.3f)", id, got.Seconds(), truth[id].Seconds(), truth["dispatcher"].Seconds())
-		// Billed the dispatcher's CPU, the last one begun would read 0.75s; started with a plain go statement, 0.
-		if !within(got, truth[id], 0.5) {
-			t.Errorf("%s: cpu_seconds %.3f, its goroutine used %.3f", id, got.Seconds(), truth[id].Seconds())
+		// Billed the dispatcher's CPU, the last one begun would read 0.75s;
+		// started with a plain go statement, 0.
+		if got < truth[id]/2 || got > truth[id]+truth["dispatcher"]/3 {
+			t.Errorf("%s: cpu_seconds %.3f, its goroutine used %.3f and its dispatcher %.3f", id, got.Seconds(), truth[id].Seconds(), truth["dispatcher"].Seconds())
 		}
 	}
 }

@@ -127,6 +127,7 @@ func Start(opts Options) (*Introspector, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
 	in.sampler = sl
+	running.Store(in)
 	in.wg.Add(1)
 	go func() {
 		defer in.wg.Done()
@@ -143,6 +144,7 @@ func (in *Introspector) Close() error {
 		return nil
 	}
 	in.closeOnce.Do(func() {
+		running.CompareAndSwap(in, nil)
 		in.cancel()
 		in.wg.Wait()
 		in.watchdog.Close()

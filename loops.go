@@ -16,7 +16,10 @@ import (
 //
 // Get one with [Introspector.Loop]. The zero Loop (from a nil or disabled
 // Introspector) watches nothing.
-type Loop struct{ l *stall.Loop }
+type Loop struct {
+	l    *stall.Loop
+	hide bool // sessions' ids are hidden from their goroutines (Options.HideSessionLabel)
+}
 
 // Loop returns the shared loop or section of the given name, creating it on
 // first use. The name is the source of its stalls.
@@ -24,7 +27,7 @@ func (in *Introspector) Loop(name string) *Loop {
 	if in == nil || in.off {
 		return &Loop{}
 	}
-	return &Loop{l: in.watchdog.Loop(name)}
+	return &Loop{l: in.watchdog.Loop(name), hide: in.hideSession()}
 }
 
 // Enter marks the start of a piece of work on the loop by the session whose
@@ -35,6 +38,9 @@ func (in *Introspector) Loop(name string) *Loop {
 func (l *Loop) Enter(ctx context.Context) (leave func()) {
 	if l == nil || l.l == nil {
 		return noLeave
+	}
+	if l.hide {
+		ctx = holdContext(ctx)
 	}
 	return l.l.Enter(ctx)
 }
@@ -48,8 +54,9 @@ var noLeave = func() {}
 // [Loop]'s: the session holding it too long is reported, not the ones
 // waiting for it. Lock it with LockCtx, so the hold is attributed.
 type Mutex struct {
-	mu sync.Mutex // used when introspection is off
-	m  *stall.Mutex
+	mu   sync.Mutex // used when introspection is off
+	m    *stall.Mutex
+	hide bool // sessions' ids are hidden from their goroutines
 }
 
 // Mutex returns a new watched mutex; its stalls have name as their source.
@@ -57,7 +64,7 @@ func (in *Introspector) Mutex(name string) *Mutex {
 	if in == nil || in.off {
 		return &Mutex{}
 	}
-	return &Mutex{m: in.watchdog.Mutex(name)}
+	return &Mutex{m: in.watchdog.Mutex(name), hide: in.hideSession()}
 }
 
 // LockCtx locks m on behalf of the session whose context is ctx.
@@ -65,6 +72,9 @@ func (m *Mutex) LockCtx(ctx context.Context) {
 	if m.m == nil {
 		m.mu.Lock()
 		return
+	}
+	if m.hide {
+		ctx = holdContext(ctx)
 	}
 	m.m.LockCtx(ctx)
 }

@@ -50,6 +50,32 @@ type Options struct {
 	// window by window while another profile runs).
 	DisableCPU bool
 
+	// CPUOwner declares that another profiler owns the process's CPU
+	// profiler: a push-mode profiler such as pyroscope-go or Datadog's,
+	// which restart their CPU profile back to back, so that introspection
+	// could only take it from them. Introspection then never starts the CPU
+	// profiler; the CPU column says "cpu: owned by <CPUOwner>" (on screen,
+	// in the live snapshot and in the recording) instead of going blank;
+	// memory and stalls work as ever; and where the owner's uploads pass
+	// through [Introspector.ProfileUploads], CPU is attributed from its
+	// profiles. Without it introspection finds the owner by itself (from
+	// the goroutine that started the running profile) and backs off, but a
+	// profiler started after introspection costs one of its windows.
+	CPUOwner string
+
+	// HideSessionLabel keeps the session id out of the profiles that other
+	// profilers see, keeping agent and tenant: an unbounded label value is
+	// a cardinality problem for a fleet profiler (Pyroscope's maintainers
+	// advise against one). The profiles introspection serves
+	// (CPUProfileHandler, CPUProfile) always drop it; and with CPUOwner set,
+	// Begin does not put it on the session's goroutines at all, since the
+	// owner profiles them itself. That costs introspection's own per-session
+	// CPU (cpu_pct, cpu_seconds) and goroutine counts, which come from
+	// those labels; memory shares and stalls on loops and mutexes, whose
+	// holder is named at Enter, keep their session (the holder carries the
+	// label only while it holds).
+	HideSessionLabel bool
+
 	// SlowThreshold is how long a session may hold a watched loop or section,
 	// or the scheduler may lag, before it is a stall. Zero means 50ms, as in
 	// OpenRTC.

@@ -2,6 +2,7 @@ package introspect
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +25,12 @@ type sampleLoop struct {
 	mu      sync.Mutex
 	pending []sampler.CPUWindow // delivered by the CPU sampler, not yet sampled
 
+	// Another profiler's profiles (see ProfileUploads): the process's CPU
+	// time by tick, and the latest such window's end, arrival and span.
+	clock                 cpuClock
+	foreignEnd, foreignAt time.Time
+	foreignSpan           time.Duration
+
 	lastGor   map[string]int // per-session goroutines at the last profile
 	nextGorAt time.Time
 
@@ -38,7 +45,7 @@ func newSampleLoop(in *Introspector) (*sampleLoop, error) {
 	sl := &sampleLoop{in: in, rss: rss, vitals: sampler.NewVitalsReader(), lastGor: map[string]int{}}
 	sl.probe.Threshold = in.opts.SlowThreshold
 	if !in.opts.DisableCPU {
-		sl.cpu = sampler.NewCPUSampler(sampler.CPUOptions{Window: in.opts.CPUWindow, Every: in.opts.CPUEvery, HoldLabel: stall.HoldLabel})
+		sl.cpu = sampler.NewCPUSampler(sampler.CPUOptions{Window: in.opts.CPUWindow, Every: in.opts.CPUEvery, HoldLabel: stall.HoldLabel, Owner: in.opts.CPUOwner})
 	}
 	return sl, nil
 }
@@ -77,6 +84,7 @@ func (sl *sampleLoop) run(ctx context.Context) {
 func (sl *sampleLoop) tick(now time.Time) {
 	v := sl.vitals.Read()
 	rss, _ := sl.rss.Read()
+	sl.clock.add(now)
 	e := events.Sample{
 		RSSBytes: rss, Sessions: sl.in.liveCount(), Goroutines: v.Goroutines,
 		Runnable: v.Runnable, Running: v.Running, Waiting: v.Waiting,
@@ -89,7 +97,7 @@ func (sl *sampleLoop) tick(now time.Time) {
 	if haveWin {
 		e.CPU = events.CPUWindow{
 			Duration: win.Duration, Span: win.Span, CPUTime: win.CPUTime, Period: win.Period, Total: win.Total,
-			Unlabelled: win.Unlabelled, Sessions: win.BySession, Unavailable: win.Unavailable,
+			Unlabelled: win.Unlabelled, Sessions: win.BySession, Unavailable: win.Unavailable, Owner: win.Owner,
 		}
 	}
 	if !now.Before(sl.nextGorAt) {
@@ -123,6 +131,9 @@ func (sl *sampleLoop) takeWindow() (sampler.CPUWindow, bool) {
 	sl.mu.Lock()
 	ws := sl.pending
 	sl.pending = nil
+	if sl.quietAside(time.Now()) {
+		ws = slices.DeleteFunc(ws, func(w sampler.CPUWindow) bool { return w.Unavailable != "" })
+	}
 	sl.mu.Unlock()
 	if len(ws) == 0 {
 		return sampler.CPUWindow{}, false

@@ -94,14 +94,27 @@ func (in *Introspector) Begin(ctx context.Context, id string, opts ...SessionOpt
 	}
 	s.id = in.register(&s)
 
-	labels := []string{LabelSession, s.id}
+	hide := in.hideSession()
+	labels := make([]string, 0, 6)
+	if !hide {
+		labels = append(labels, LabelSession, s.id)
+	}
 	if s.agent != "" {
 		labels = append(labels, LabelAgent, s.agent)
 	}
 	if s.tenant != "" {
 		labels = append(labels, LabelTenant, s.tenant)
 	}
-	sctx := pprof.WithLabels(ctx, pprof.Labels(labels...))
+	sctx := ctx
+	if len(labels) > 0 {
+		sctx = pprof.WithLabels(ctx, pprof.Labels(labels...))
+	}
+	if hide {
+		// The session's goroutines do not carry its id; its loops and
+		// mutexes still name it, from a labelled context they lend the
+		// holder only while it holds (see holdContext).
+		sctx = context.WithValue(sctx, holdKey{}, pprof.WithLabels(sctx, pprof.Labels(LabelSession, s.id)))
+	}
 	if !s.dispatched {
 		pprof.SetGoroutineLabels(sctx)
 	}
@@ -204,4 +217,24 @@ func (in *Introspector) isLive(id string) bool {
 	defer in.smu.Unlock()
 	_, ok := in.live[id]
 	return ok
+}
+
+// hideSession reports whether Begin keeps the session id off the session's
+// goroutines: Options.HideSessionLabel, while another profiler owns the CPU
+// profiler and so profiles the goroutines itself.
+func (in *Introspector) hideSession() bool {
+	return in.opts.HideSessionLabel && in.opts.CPUOwner != ""
+}
+
+// holdKey is the context key of a hidden session's labelled context.
+type holdKey struct{}
+
+// holdContext returns the context a loop or mutex is entered with: for a
+// session begun with its id hidden from the goroutine labels, a context
+// that carries it, so the watchdog names the holder; ctx itself otherwise.
+func holdContext(ctx context.Context) context.Context {
+	if h, ok := ctx.Value(holdKey{}).(context.Context); ok {
+		return h
+	}
+	return ctx
 }

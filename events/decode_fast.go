@@ -46,6 +46,7 @@ const (
 	fTotal
 	fUnlabelled
 	fUnavailable
+	fOwner
 	fCPUSessions
 	fSessionID
 	fAgent
@@ -436,6 +437,9 @@ func (r *fastRecord) cpu(c *SampleCounts) bool {
 		case "unavailable":
 			w.Unavailable, ok = p.ownStr()
 			ok = ok && r.once(fUnavailable)
+		case "owner":
+			w.Owner, ok = p.ownStr()
+			ok = ok && r.once(fOwner)
 		case "sessions":
 			c.CPU, ok = p.counts(c.CPU)
 			c.cpuObj = true

@@ -68,7 +68,7 @@ func TestDecodeCounts(t *testing.T) {
 			}
 			continue
 		}
-		if !reflect.DeepEqual(mapOf(c.CPU), s.CPU.Sessions) || !reflect.DeepEqual(mapOf(c.Gor), intMap(s.GoroutinesBySession)) {
+		if !reflect.DeepEqual(mapOf(c.CPU), orEmpty(s.CPU.Sessions)) || !reflect.DeepEqual(mapOf(c.Gor), intMap(s.GoroutinesBySession)) {
 			t.Errorf("counts %+v, want %v and %v", c, s.CPU.Sessions, s.GoroutinesBySession)
 		}
 		s.CPU.Sessions, s.GoroutinesBySession = nil, nil
@@ -83,6 +83,14 @@ func mapOf(cs []events.SessionCount) map[string]int64 {
 	m := map[string]int64{}
 	for _, c := range cs {
 		m[string(c.ID)] = c.N
+	}
+	return m
+}
+
+// orEmpty is m, or an empty map for nil, as mapOf gives for no counts.
+func orEmpty(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return map[string]int64{}
 	}
 	return m
 }

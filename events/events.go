@@ -201,6 +201,11 @@ type CPUWindow struct {
 	Unlabelled  int64            // samples outside any session: runtime, GC, framework
 	Sessions    map[string]int64 // samples per session; only sessions seen on CPU
 	Unavailable string           // why the CPU could not be sampled, "" when it was
+	// Owner names the other profiler that holds the process's CPU profiler
+	// ("pyroscope-go", "net/http/pprof", …): in an unavailable window, who
+	// has it; in a valid one, whose profile the samples were read from.
+	// Empty when introspection ran the window itself.
+	Owner string
 }
 
 // Scale returns the factor by which CPU time in the window is scaled to
@@ -256,6 +261,9 @@ func (w CPUWindow) attr() slog.Attr {
 	}
 	if w.Unavailable != "" {
 		as = append(as, slog.String("unavailable", w.Unavailable))
+	}
+	if w.Owner != "" {
+		as = append(as, slog.String("owner", w.Owner))
 	}
 	return slog.Attr{Key: "cpu", Value: slog.GroupValue(as...)}
 }

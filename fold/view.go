@@ -72,20 +72,25 @@ type Header struct {
 	// worker's own CPU window: for a view of OpenRTC's worker, the time
 	// between the two polled snapshots they were taken from, or the uptime
 	// when its cumulative shares are shown as served. Zero otherwise.
-	CPUWindowS     float64   `json:"cpu_window_s,omitempty"`
-	CPUUnavailable string    `json:"cpu_unavailable,omitempty"`
-	CPUHistory     []float64 `json:"process_cpu_history"` // ProcessCPUPct of the last minute's windows
-	SchedP50Ms     float64   `json:"sched_p50_ms"`
-	SchedP99Ms     float64   `json:"sched_p99_ms"`
-	SchedMaxMs     float64   `json:"sched_max_ms"`
-	GCCycles       int64     `json:"gc_cycles"`
-	GCPauseMs      float64   `json:"gc_pause_ms"`
-	MutexWaitMsPS  float64   `json:"mutex_wait_ms_per_s"`
-	Stalls         int64     `json:"stalls"`
-	OngoingStalls  int       `json:"ongoing_stalls"`
-	Dropped        int64     `json:"dropped_events,omitempty"`
-	Stopped        bool      `json:"stopped,omitempty"`
-	SampleAgeS     float64   `json:"sample_age_s"` // how old the latest sample is at Time
+	CPUWindowS     float64 `json:"cpu_window_s,omitempty"`
+	CPUUnavailable string  `json:"cpu_unavailable,omitempty"`
+	// CPUOwner names the other profiler holding the process's CPU
+	// profiler: with CPUUnavailable, the CPU column reads "cpu: owned by
+	// <CPUOwner>" rather than going blank; without it, the CPU figures were
+	// read from that profiler's own profiles.
+	CPUOwner      string    `json:"cpu_owner,omitempty"`
+	CPUHistory    []float64 `json:"process_cpu_history"` // ProcessCPUPct of the last minute's windows
+	SchedP50Ms    float64   `json:"sched_p50_ms"`
+	SchedP99Ms    float64   `json:"sched_p99_ms"`
+	SchedMaxMs    float64   `json:"sched_max_ms"`
+	GCCycles      int64     `json:"gc_cycles"`
+	GCPauseMs     float64   `json:"gc_pause_ms"`
+	MutexWaitMsPS float64   `json:"mutex_wait_ms_per_s"`
+	Stalls        int64     `json:"stalls"`
+	OngoingStalls int       `json:"ongoing_stalls"`
+	Dropped       int64     `json:"dropped_events,omitempty"`
+	Stopped       bool      `json:"stopped,omitempty"`
+	SampleAgeS    float64   `json:"sample_age_s"` // how old the latest sample is at Time
 }
 
 // Row is one session of the view. Field names and meanings follow OpenRTC's
@@ -132,6 +137,23 @@ type Row struct {
 
 const mib = 1 << 20
 
+// CPUStatus is the header's word on the CPU figures: "" when introspection
+// sampled them itself, "cpu: owned by <who>" when another profiler holds
+// the CPU profiler and nothing could be read from it, "cpu from <who>'s
+// profiles" when the figures were read from that profiler's, and "cpu
+// unavailable: <why>" otherwise.
+func (h Header) CPUStatus() string {
+	switch {
+	case h.CPUUnavailable != "" && h.CPUOwner != "":
+		return "cpu: owned by " + h.CPUOwner
+	case h.CPUUnavailable != "":
+		return "cpu unavailable: " + h.CPUUnavailable
+	case h.CPUOwner != "":
+		return "cpu from " + h.CPUOwner + "'s profiles"
+	}
+	return ""
+}
+
 // View returns the top view at time at, normally the time of the latest
 // event applied (see [State.Now]). Sessions are in start order; sort them
 // with [SortRows].
@@ -155,7 +177,7 @@ func (s *State) View(at time.Time) View {
 			h.SampleAgeS = round1(at.Sub(s.lastAt).Seconds())
 		}
 	}
-	h.CPUUnavailable = s.cpu.Unavailable
+	h.CPUUnavailable, h.CPUOwner = s.cpu.Unavailable, s.cpu.Owner
 	if s.cpu.Valid() {
 		h.CPUPct = round1(pct(s.cpu.Total-s.cpu.Unlabelled, s.cpu.Total))
 		h.ProcessCPUPct = round1(s.cpu.ProcessCPUPct())

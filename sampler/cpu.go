@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/pprof/profile"
 )
 
 // DefaultCPUWindow is the nominal CPU window when CPUOptions.Window is zero.
@@ -38,6 +41,14 @@ type CPUOptions struct {
 	// Top stays nil).
 	TopFrames int
 
+	// Owner, when set, declares that another profiler owns the process's
+	// CPU profiler (for example "pyroscope-go"): the sampler never starts
+	// it, and delivers a window per Window that is unavailable and names
+	// Owner, so that a CPU column can say who has the profiler instead of
+	// going blank. Empty means the sampler takes the profiler when it is
+	// free and finds out who holds it when it is not.
+	Owner string
+
 	// Every, when longer than Window, duty-cycles the profiler: a window
 	// starts once per Every and the profiler is off in between, so the
 	// application may take its own CPU profiles in the gaps. Each window's
@@ -60,13 +71,24 @@ type CPUSampler struct {
 	every   time.Duration
 	topN    int
 	hold    string // CPUOptions.HoldLabel
+	owner   string
 	running atomic.Bool
+
+	tmu   sync.Mutex
+	taps  map[int]func(*profile.Profile, CPUWindow)
+	tapID int
+
+	// The other profiler found holding the CPU profiler, and when it was
+	// looked for: finding it takes a goroutine dump, so it is cached.
+	found     string
+	foundAt   time.Time
+	asideRuns int // consecutive failed starts, for the back-off
 }
 
 // NewCPUSampler returns a sampler configured by opts. It does not start
 // profiling; [CPUSampler.Run] does.
 func NewCPUSampler(opts CPUOptions) *CPUSampler {
-	s := &CPUSampler{window: opts.Window, topN: opts.TopFrames, hold: opts.HoldLabel}
+	s := &CPUSampler{window: opts.Window, topN: opts.TopFrames, hold: opts.HoldLabel, owner: opts.Owner}
 	if s.window <= 0 {
 		s.window = DefaultCPUWindow
 	}
@@ -108,9 +130,21 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 	defer s.running.Store(false)
 
 	deliver := func(w CPUWindow) {
-		if ctx.Err() == nil {
-			fn(w)
+		if ctx.Err() != nil {
+			return
 		}
+		s.tapWindow(w)
+		w.prof = nil
+		fn(w)
+	}
+	if s.owner != "" {
+		var led ledger
+		led.open(time.Now())
+		for ctx.Err() == nil {
+			led.arm()
+			s.standAside(ctx, time.Now(), "the CPU profiler is owned by "+s.owner+" (declared in the options)", s.owner, 1, &led, deliver)
+		}
+		return nil
 	}
 	timer := time.NewTimer(s.window)
 	defer timer.Stop()
@@ -147,13 +181,22 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 				deliver(s.finish(pending))
 				pending = nil
 			}
-			reason := "pprof.StartCPUProfile: " + err.Error()
+			reason, owner, windows := "pprof.StartCPUProfile: "+err.Error(), "", 1
 			if strings.Contains(err.Error(), "already in use") {
-				reason = "another CPU profile is running (the application's or net/http/pprof's): " + err.Error()
+				owner = s.otherOwner()
+				reason = "the CPU profiler is owned by " + owner + ": " + err.Error()
+				// Back off while it stays taken: a profiler that restarts
+				// its profile back to back (pyroscope-go every 15s) leaves
+				// gaps of milliseconds, and a start that lands in one would
+				// cost it a whole profile. 1, 2, 4 … up to 60 windows.
+				windows = 1 << min(s.asideRuns, 6)
+				windows = min(windows, 60)
+				s.asideRuns++
 			}
-			s.standAside(ctx, timer, armed, reason, &led, deliver)
+			s.standAside(ctx, armed, reason, owner, windows, &led, deliver)
 			continue
 		}
+		s.asideRuns = 0
 		active = buf
 		timer.Reset(s.window)
 		if pending != nil {
@@ -179,8 +222,8 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 			led.close(&w, disarmed, cpu, cpuOK)
 			deliver(w)
 			led.arm()
-			s.standAside(ctx, timer, time.Now(),
-				"the CPU profile was stopped by another caller (pprof.StopCPUProfile); standing aside for one window", &led, deliver)
+			s.standAside(ctx, time.Now(),
+				"the CPU profile was stopped by another caller (pprof.StopCPUProfile); standing aside for one window", ownerLater, 1, &led, deliver)
 			continue
 		}
 		pprof.StopCPUProfile()
@@ -254,7 +297,13 @@ func (l *ledger) close(w *CPUWindow, end time.Time, cpu time.Duration, ok bool) 
 // toWindow turns a profile into a CPUWindow timed by the sampler's own
 // clock, or into an unavailable window if the profile does not parse.
 func (s *CPUSampler) toWindow(data []byte, armed, disarmed time.Time) CPUWindow {
-	w, err := parseCPUWindowHolds(data, s.topN, s.hold)
+	var w CPUWindow
+	var err error
+	if s.tapped() {
+		w, w.prof, err = parseCPUProfile(data, s.topN, s.hold)
+	} else {
+		w, err = parseCPUWindowHolds(data, s.topN, s.hold)
+	}
 	if err != nil {
 		w = CPUWindow{Unavailable: err.Error()}
 	}
@@ -287,20 +336,92 @@ func (s *CPUSampler) collectStolen(ctx context.Context, buf *profileBuffer, arme
 	return s.toWindow(buf.bytes(), armed, disarmed)
 }
 
-// standAside waits for one window (or ctx) without profiling, then delivers
-// an unavailable window covering the wait. Its span and CPU time are
-// measured like any other's, so the process's CPU stays known while the
-// sessions' shares are not.
-func (s *CPUSampler) standAside(ctx context.Context, timer *time.Timer, start time.Time, reason string, led *ledger, deliver func(CPUWindow)) {
-	timer.Reset(s.window)
-	select {
-	case <-ctx.Done():
-		return
-	case <-timer.C:
+// standAside waits for n windows (or ctx) without profiling, delivering an
+// unavailable window for each, which names owner when it is known. Their
+// spans and CPU time are measured like any other's, so the process's CPU
+// stays known while the sessions' shares are not.
+func (s *CPUSampler) standAside(ctx context.Context, start time.Time, reason, owner string, n int, led *ledger, deliver func(CPUWindow)) {
+	timer := time.NewTimer(s.window)
+	defer timer.Stop()
+	for range n {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		now := time.Now()
+		cpu, ok := ProcessCPU()
+		o := owner
+		if o == ownerLater {
+			// Whoever stopped the profile has likely started its own by
+			// now: name it if so.
+			o = ""
+			if s.found = CPUProfileOwner(); s.found != "" {
+				s.foundAt, o = now, s.found
+			}
+		}
+		w := CPUWindow{Start: start, Duration: now.Sub(start), Unavailable: reason, Owner: o}
+		led.close(&w, now, cpu, ok)
+		deliver(w)
+		led.arm()
+		start = now
+		timer.Reset(s.window)
 	}
-	now := time.Now()
-	cpu, ok := ProcessCPU()
-	w := CPUWindow{Start: start, Duration: now.Sub(start), Unavailable: reason}
-	led.close(&w, now, cpu, ok)
-	deliver(w)
+}
+
+// ownerLater asks standAside to look for the owner when its window ends.
+const ownerLater = "\x00later"
+
+// otherOwner names the profiler holding the CPU profiler, looked up at most
+// once a minute (see CPUProfileOwner).
+func (s *CPUSampler) otherOwner() string {
+	if s.foundAt.IsZero() || time.Since(s.foundAt) > time.Minute {
+		s.found, s.foundAt = CPUProfileOwner(), time.Now()
+	}
+	if s.found == "" {
+		return "another profiler in the process"
+	}
+	return s.found
+}
+
+// Tap calls fn with every window the sampler delivers, before the callback
+// of Run, with the window's parsed profile (nil for an unavailable window),
+// until untap is called. fn runs on the sampler's goroutine and must return
+// promptly; it must not modify the profile. It is how introspection serves
+// the profiles it collects (net/http/pprof's /debug/pprof/profile) without
+// a second CPU profile, which the runtime does not allow.
+func (s *CPUSampler) Tap(fn func(p *profile.Profile, w CPUWindow)) (untap func()) {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	if s.taps == nil {
+		s.taps = make(map[int]func(*profile.Profile, CPUWindow))
+	}
+	s.tapID++
+	id := s.tapID
+	s.taps[id] = fn
+	return func() {
+		s.tmu.Lock()
+		delete(s.taps, id)
+		s.tmu.Unlock()
+	}
+}
+
+func (s *CPUSampler) tapped() bool {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	return len(s.taps) > 0
+}
+
+func (s *CPUSampler) tapWindow(w CPUWindow) {
+	s.tmu.Lock()
+	fns := make([]func(*profile.Profile, CPUWindow), 0, len(s.taps))
+	for _, fn := range s.taps {
+		fns = append(fns, fn)
+	}
+	s.tmu.Unlock()
+	p := w.prof
+	w.prof = nil
+	for _, fn := range fns {
+		fn(p, w)
+	}
 }

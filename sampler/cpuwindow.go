@@ -94,9 +94,21 @@ type CPUWindow struct {
 	// window. An unavailable window carries no samples.
 	Unavailable string
 
+	// Owner names who held the CPU profiler instead of the sampler: another
+	// profiler in the process (declared with CPUOptions.Owner, or found from
+	// the goroutine that started the running profile, see
+	// CPUProfileOwner), such as "pyroscope-go" or "net/http/pprof". In an
+	// unavailable window it says who has the profiler; in a window read
+	// from that profiler's own profile (ParseCPUProfile), whose samples
+	// these are. Empty when the sampler ran the window itself.
+	Owner string
+
 	// profileDuration is the profile's own DurationNanos, kept to measure
 	// how far it strays from Duration.
 	profileDuration time.Duration
+
+	// prof is the parsed profile, kept only while taps want it.
+	prof *profile.Profile
 }
 
 // A Frame is one line of code that samples landed on.
@@ -196,10 +208,22 @@ func parseCPUWindow(data []byte, topN int) (CPUWindow, error) {
 // parseCPUWindowHolds is parseCPUWindow that also counts the samples of each
 // value of the label holdLabel, unless it is "".
 func parseCPUWindowHolds(data []byte, topN int, holdLabel string) (CPUWindow, error) {
+	w, _, err := parseCPUProfile(data, topN, holdLabel)
+	return w, err
+}
+
+// parseCPUProfile is parseCPUWindowHolds that also returns the parsed
+// profile, for those who serve it on (see CPUSampler.Tap).
+func parseCPUProfile(data []byte, topN int, holdLabel string) (CPUWindow, *profile.Profile, error) {
 	p, err := profile.ParseData(data)
 	if err != nil {
-		return CPUWindow{}, fmt.Errorf("sampler: parse CPU profile (%d bytes): %w", len(data), err)
+		return CPUWindow{}, nil, fmt.Errorf("sampler: parse CPU profile (%d bytes): %w", len(data), err)
 	}
+	return windowOf(p, topN, holdLabel), p, nil
+}
+
+// windowOf counts a parsed CPU profile's samples per session.
+func windowOf(p *profile.Profile, topN int, holdLabel string) CPUWindow {
 	w := CPUWindow{
 		Start:     time.Unix(0, p.TimeNanos),
 		Duration:  time.Duration(p.DurationNanos),
@@ -247,7 +271,7 @@ func parseCPUWindowHolds(data []byte, topN int, holdLabel string) (CPUWindow, er
 			w.Top[id] = busiest(m, topN)
 		}
 	}
-	return w, nil
+	return w
 }
 
 // busiest returns the n frames of m with the most samples, most first; ties

@@ -55,9 +55,6 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 		}
 	} else {
 		cpu := tui.CPUText(h)
-		if h.CPUUnavailable != "" {
-			cpu = "cpu unavailable: " + h.CPUUnavailable
-		}
 		fmt.Fprintf(&b, "sessions %s · stalls %d · %s · rss %s · heap %s · sched p99 %s max %s ms · gc %d (%s ms)",
 			sessions, h.Stalls, cpu, mib(h.RSSBytes), mib(h.HeapBytes), f2(h.SchedP99Ms), f2(h.SchedMaxMs),
 			h.GCCycles, f2(h.GCPauseMs))

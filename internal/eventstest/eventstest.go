@@ -18,7 +18,7 @@ func Every(t0 time.Time) []events.Event {
 		SchedP50: 20 * time.Microsecond, SchedP99: 3 * time.Millisecond, SchedMax: 12 * time.Millisecond,
 		MutexWaitPerSec: 0.002,
 		CPU: events.CPUWindow{Duration: 1003 * time.Millisecond, Span: 5 * time.Second, Period: 10 * time.Millisecond, Total: 57,
-			Unlabelled: 7, Sessions: map[string]int64{"job-1": 40, "job-2": 10}},
+			Unlabelled: 7, Sessions: map[string]int64{"job-1": 40, "job-2": 10}, CPUTime: 980 * time.Millisecond, Owner: "pyroscope-go"},
 		GoroutinesBySession: map[string]int{"job-1": 5, "job-3": 0},
 	}
 	return []events.Event{
@@ -41,6 +41,9 @@ func Every(t0 time.Time) []events.Event {
 			OpenStalls: []uint64{7},
 			Last:       &sample,
 		},
+		events.Sample{RSSBytes: 512 << 20, Sessions: 3, Goroutines: 40, Runnable: -1, Running: -1, Waiting: -1,
+			CPU: events.CPUWindow{Duration: time.Second, Span: 1200 * time.Millisecond, CPUTime: 700 * time.Millisecond,
+				Unavailable: "the CPU profiler is owned by net/http/pprof", Owner: "net/http/pprof"}},
 		events.RecorderDrop{Dropped: 12, Reason: "queue full"},
 		events.WorkerStop{Reason: "signal"},
 	}

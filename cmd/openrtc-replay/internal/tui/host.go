@@ -41,7 +41,11 @@ func HostLine(h fold.Header) string {
 // never read alike.
 func CPUText(h fold.Header) string {
 	if h.CPUUnavailable != "" {
-		return "cpu unavailable: " + clean(h.CPUUnavailable)
+		return clean(h.CPUStatus())
 	}
-	return fmt.Sprintf("cpu %.2f cores, %.1f%% of it in sessions", h.ProcessCPUPct/100, h.CPUPct)
+	t := fmt.Sprintf("cpu %.2f cores, %.1f%% of it in sessions", h.ProcessCPUPct/100, h.CPUPct)
+	if h.CPUOwner != "" {
+		t += " (from " + clean(h.CPUOwner) + "'s profiles)"
+	}
+	return t
 }
