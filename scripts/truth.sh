@@ -22,4 +22,25 @@
 # truth is measured, so load moves no verdict, but it moves the CPU figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go run ./internal/truth/cmd/truth "$@"
+
+# Keep the recording in a directory of our own unless -dir was given, so that
+# the operator's view of it can follow the table.
+dir=""
+for ((i = 1; i <= $#; i++)); do
+	if [ "${!i}" = -dir ]; then
+		j=$((i + 1))
+		dir=${!j}
+	fi
+done
+args=("$@")
+if [ -z "$dir" ]; then
+	dir=$(mktemp -d)
+	trap 'rm -rf "$dir"' EXIT
+	args+=(-dir "$dir")
+fi
+go run ./internal/truth/cmd/truth "${args[@]}"
+
+# What an operator reads first: the real CLI's post-mortem of the recording.
+echo
+echo "openrtc-replay summary (its findings):"
+go run ./cmd/openrtc-replay summary "$dir/truth.zst" | sed -n '/^findings/,$p'

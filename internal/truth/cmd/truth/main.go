@@ -23,7 +23,7 @@ import (
 
 func main() {
 	quick := flag.Bool("quick", false, "run the test's small scenario instead of the full one")
-	dir := flag.String("dir", "", "keep the recording in this directory (default: a temporary one, removed)")
+	dir := flag.String("dir", "", "write the recording and truth.json to this directory and keep them (default: a temporary one, removed)")
 	duration := flag.Duration("duration", 0, "length of the run (default: the scenario's)")
 	sessions := flag.Int("sessions", 0, "ordinary sessions (default: the scenario's)")
 	details := flag.Bool("details", true, "print what went wrong under the table")
