@@ -9,7 +9,11 @@
 #   - `summary` and `sessions` over the whole day, in MB/s of decompressed
 #     JSON, wall clock and CPU (user+sys).
 #
-# Usage: scripts/bench-replay.sh [moments]     (default 10 moments)
+# Usage: scripts/bench-replay.sh [moments] [runs]   (default 10 moments, 5 runs)
+# summary and sessions are timed `runs` times each, alternating, and the
+# median is printed. BASE_BIN=/path/to/an/older/openrtc-replay also times
+# that binary's summary in the same alternation, on the same recording, so
+# a change is measured against what it replaces in one run.
 # Needs zstd, jq and GNU time (/usr/bin/time). OPENRTC_BENCH_DIR moves the
 # recording (default $TMPDIR/openrtc-bench, shared with the Go benchmarks in
 # fold/bench_replay_test.go).
@@ -17,6 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 moments=${1:-10}
+runs=${2:-5}
 dir=${OPENRTC_BENCH_DIR:-${TMPDIR:-/tmp}/openrtc-bench}
 rec=$dir/synth-1000x24h0m0s-seed1.zst
 bin=$dir/openrtc-replay
@@ -77,9 +82,23 @@ scan() { # command → "wall_s cpu_s"
 	b=$(now)
 	echo "$(echo "scale=3; ($b - $a) / 1000000000" | bc) $(awk '{print $1 + $2}' "$dir/time.out")"
 }
-read -r sw sc <<<"$(scan summary)"
-read -r ew ec <<<"$(scan sessions)"
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+sws=() scs=() ews=() ecs=() bws=() bcs=()
+for i in $(seq 1 "$runs"); do
+	read -r w c <<<"$(scan summary)"; sws+=("$w"); scs+=("$c")
+	if [ -n "${BASE_BIN:-}" ]; then
+		read -r w c <<<"$(bin=$BASE_BIN scan summary)"; bws+=("$w"); bcs+=("$c")
+	fi
+	read -r w c <<<"$(scan sessions)"; ews+=("$w"); ecs+=("$c")
+done
+sw=$(printf '%s\n' "${sws[@]}" | median) sc=$(printf '%s\n' "${scs[@]}" | median)
+ew=$(printf '%s\n' "${ews[@]}" | median) ec=$(printf '%s\n' "${ecs[@]}" | median)
 mbps() { echo "scale=1; $raw / 1000000 / $1" | bc; }
+range() { # list of seconds → "min-max MB/s"
+	local lo hi
+	lo=$(printf '%s\n' "$@" | sort -n | tail -1) hi=$(printf '%s\n' "$@" | sort -n | head -1)
+	echo "$(mbps "$lo")-$(mbps "$hi")"
+}
 
 printf '\nopenrtc-replay on %s: %s compressed, %s MB of JSON, %s to %s, load %s\n\n' \
 	"$(basename "$rec")" "$(du -h "$rec" | cut -f1)" "$((raw / 1000000))" "$first" "$last" "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
@@ -88,6 +107,10 @@ printf '%-44s %10s ms %10s ms\n' "top --once --at T, whole process (wall)" "$om"
 printf '%-44s %10s ms %10s ms\n' "top --once --at T, whole process (cpu)" "$cm" "$cp"
 printf '%-44s %10s ms %10s ms\n' "baseline: zstdcat | jq to T (wall)" "$bm" "$bp"
 printf '%-44s %12s\n' "baseline / ours (median)" "$(echo "scale=1; $bm / $om" | bc)x"
-printf '\n%-44s %12s %12s\n' "whole day" "wall" "cpu"
-printf '%-44s %9s MB/s %9s MB/s\n' "summary" "$(mbps "$sw")" "$(mbps "$sc")"
-printf '%-44s %9s MB/s %9s MB/s\n' "sessions" "$(mbps "$ew")" "$(mbps "$ec")"
+printf '\n%-44s %12s %12s   %s\n' "whole day (median of $runs runs)" "wall" "cpu" "wall, all runs"
+printf '%-44s %9s MB/s %9s MB/s   %s\n' "summary" "$(mbps "$sw")" "$(mbps "$sc")" "$(range "${sws[@]}")"
+if [ -n "${BASE_BIN:-}" ]; then
+	bw=$(printf '%s\n' "${bws[@]}" | median) bc_=$(printf '%s\n' "${bcs[@]}" | median)
+	printf '%-44s %9s MB/s %9s MB/s   %s\n' "summary, BASE_BIN (alternating)" "$(mbps "$bw")" "$(mbps "$bc_")" "$(range "${bws[@]}")"
+fi
+printf '%-44s %9s MB/s %9s MB/s   %s\n' "sessions" "$(mbps "$ew")" "$(mbps "$ec")" "$(range "${ews[@]}")"
