@@ -94,7 +94,7 @@ type model struct {
 	retired   map[int]io.Closer // sources replaced by a reopen, closed once their reads end
 	following bool
 	reopening bool
-	rereadDue bool // a reopen came while stalls/findings were read: read again after
+	rereadDue bool          // a reopen came while stalls/findings were read: read again after
 	readStart time.Time     // when the latest read of stalls and findings began
 	readTook  time.Duration // how long the latest finished one took
 
