@@ -42,12 +42,16 @@ type KeySession struct {
 	// CPUNanos is the session's cumulative CPU time: each window's share of
 	// the process's measured CPU time. Keyframes written before it was
 	// stored lack it, and it is then derived as CPUSamples × period.
-	CPUNanos    int64     `json:"cpu_ns,omitempty"`
-	MaxCPUPct   float64   `json:"max_cpu_pct,omitempty"` // highest cpu_pct of one window
-	Goroutines  int       `json:"goroutines,omitempty"`  // at the last goroutine profile
-	GorPeak     int       `json:"gor_peak,omitempty"`
-	Stalls      int       `json:"stalls,omitempty"`
-	WorstStall  float64   `json:"worst_stall_ms,omitempty"`
+	CPUNanos   int64   `json:"cpu_ns,omitempty"`
+	MaxCPUPct  float64 `json:"max_cpu_pct,omitempty"` // highest cpu_pct of one window
+	Goroutines int     `json:"goroutines,omitempty"`  // at the last goroutine profile
+	GorPeak    int     `json:"gor_peak,omitempty"`
+	Stalls     int     `json:"stalls,omitempty"`
+	WorstStall float64 `json:"worst_stall_ms,omitempty"`
+	// Starved counts the stalls of Stalls the session held while it waited
+	// for a CPU (cause waiting-for-cpu): it was their victim, not their
+	// culprit.
+	Starved     int       `json:"starved_stalls,omitempty"`
 	SlowUntil   time.Time `json:"slow_until,omitzero"` // shows "slow" until then
 	LastStallAt time.Time `json:"last_stall,omitzero"`
 }

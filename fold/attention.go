@@ -11,7 +11,10 @@ import (
 // default of top and live. Its order, in tiers:
 //
 //  1. sessions that are slow now (stalled within the slow window), then
-//     those that stalled earlier: by stalls, then the worst stall;
+//     those that stalled earlier: by stalls, then the worst stall. Only
+//     stalls the session caused count: a holder that waited for a CPU
+//     (cause waiting-for-cpu) was the victim, and ranks after the
+//     outliers below;
 //  2. CPU outliers: a cpu_pct of at least [HotCPUPct] and four times the
 //     median session's, highest first;
 //  3. goroutine outliers: at least [LeakGoroutines] goroutines and three
@@ -35,6 +38,7 @@ const (
 	tierStalled
 	tierCPU
 	tierGoroutines
+	tierVictim
 	tierRest
 )
 
@@ -71,15 +75,18 @@ func (a attention) manyGoroutines(r *Row) bool {
 
 // rank returns a row's tier and, within it, a score: higher sorts first.
 func (a attention) rank(r *Row) (tier int, score float64) {
+	caused := r.Stalls - r.StarvedStalls
 	switch {
-	case r.Status == StatusSlow:
-		return tierSlow, float64(r.Stalls)*1e6 + r.WorstStall
-	case r.Stalls > 0:
-		return tierStalled, float64(r.Stalls)*1e6 + r.WorstStall
+	case r.Status == StatusSlow && caused > 0:
+		return tierSlow, float64(caused)*1e6 + r.WorstStall
+	case caused > 0:
+		return tierStalled, float64(caused)*1e6 + r.WorstStall
 	case a.hotCPU(r):
 		return tierCPU, r.CPUPct
 	case a.manyGoroutines(r):
 		return tierGoroutines, float64(*r.Goroutines)
+	case r.StarvedStalls > 0:
+		return tierVictim, float64(r.StarvedStalls)
 	}
 	return tierRest, r.CPUPct*1e6 + r.MemMB
 }
@@ -128,7 +135,7 @@ func ViewFindings(v View) []Finding {
 	for i := range rows {
 		r := &rows[i]
 		tier, _ := a.rank(r)
-		if tier == tierRest || count[tier] == maxPerSection {
+		if tier == tierRest || tier == tierVictim || count[tier] == maxPerSection {
 			continue
 		}
 		count[tier]++
@@ -139,9 +146,10 @@ func ViewFindings(v View) []Finding {
 			if tier == tierSlow {
 				now = ", slow now"
 			}
+			caused := r.Stalls - r.StarvedStalls
 			f := finding(SectionBlocking, id, v.Time, "%s stalled a shared loop or section %s, worst %s%s",
-				id, times(r.Stalls), msString(r.WorstStall), now)
-			f.Short = fmt.Sprintf("%s stalled %s, worst %s%s", id, timesShort(r.Stalls), msString(r.WorstStall), now)
+				id, times(caused), msString(r.WorstStall), now)
+			f.Short = fmt.Sprintf("%s stalled %s, worst %s%s", id, timesShort(caused), msString(r.WorstStall), now)
 			out = append(out, f)
 		case tierCPU:
 			f := finding(SectionCPUHot, id, v.Time, "%s had %.1f%% of the latest CPU window's samples (the median session %.1f%%)",

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/fold"
 )
 
@@ -107,5 +108,53 @@ func TestShortFrame(t *testing.T) {
 		if got := fold.ShortFrame(in); got != want {
 			t.Errorf("ShortFrame(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestVictimNotFloated: a session slow only because it held a loop while
+// waiting for a CPU is the victim: it ranks after the outliers and is no
+// finding of its own.
+func TestVictimNotFloated(t *testing.T) {
+	rows := append(crowdRows(), fold.Row{SessionID: "y-victim", Status: fold.StatusSlow, Goroutines: gor(1),
+		Stalls: 5, StarvedStalls: 5, WorstStall: 2000})
+	fold.SortRows(rows, fold.SortAttention)
+	var got []string
+	for _, r := range rows[:5] {
+		got = append(got, r.SessionID)
+	}
+	if want := "z-slow z-old-stall z-hog z-leak y-victim"; strings.Join(got, " ") != want {
+		t.Errorf("attention order %v, want %s", got, want)
+	}
+	for _, f := range fold.ViewFindings(fold.View{Sessions: rows}) {
+		if f.SessionID == "y-victim" {
+			t.Errorf("the starved holder is a finding: %+v", f)
+		}
+	}
+}
+
+// TestStarvedStallsCounted: the fold counts a stall whose holder waited
+// for a CPU as the holder's starved stall, following the latest report's
+// cause, and keeps the count across a keyframe.
+func TestStarvedStallsCounted(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 3, 12, 0, 0, time.UTC)
+	s := fold.New()
+	apply := func(sec float64, e events.Event) {
+		s.Apply(events.Decoded{Time: t0.Add(time.Duration(sec * float64(time.Second))), V: events.SchemaVersion, Kind: e.Kind(), Event: e})
+	}
+	apply(0, events.SessionStart{SessionID: "v"})
+	apply(1, events.SlowSession{StallID: 1, SessionID: "v", Source: "mixer", Blocked: 80 * time.Millisecond, Ongoing: true, Cause: events.CauseWaitingForCPU})
+	apply(1.2, events.SlowSession{StallID: 1, SessionID: "v", Source: "mixer", Blocked: 300 * time.Millisecond, Cause: events.CauseWaitingForCPU})
+	apply(2, events.SlowSession{StallID: 2, SessionID: "v", Source: "mixer", Blocked: 80 * time.Millisecond, Ongoing: true, Cause: events.CauseWaitingForCPU})
+	apply(2.3, events.SlowSession{StallID: 2, SessionID: "v", Source: "mixer", Blocked: 350 * time.Millisecond, Cause: events.CauseBlocked})
+	apply(3, events.SlowSession{StallID: 3, SessionID: "v", Source: "mixer", Blocked: 90 * time.Millisecond, Cause: events.CauseBlocked})
+	r := s.View(t0.Add(4 * time.Second)).Sessions[0]
+	if r.Stalls != 3 || r.StarvedStalls != 1 {
+		t.Errorf("stalls %d, starved %d; want 3, 1", r.Stalls, r.StarvedStalls)
+	}
+	// A keyframe carries the count.
+	s2 := fold.New()
+	s2.Apply(events.Decoded{Time: t0.Add(5 * time.Second), V: events.SchemaVersion, Kind: events.KindKeyframe, Event: s.Keyframe(t0)})
+	if r := s2.View(t0.Add(5 * time.Second)).Sessions[0]; r.StarvedStalls != 1 {
+		t.Errorf("after a keyframe: starved %d, want 1", r.StarvedStalls)
 	}
 }

@@ -26,6 +26,9 @@ type StallGroup struct {
 	// unattributed stalls), with their counts in SessionStalls.
 	Sessions      []string `json:"sessions"`
 	SessionStalls []int    `json:"session_stalls"`
+	// Victims counts the stalls whose holder waited for a CPU (see
+	// [Stall.Victim]): the place was held, but not by the holder's fault.
+	Victims int `json:"victims,omitempty"`
 }
 
 // GroupStalls groups stalls by where they happened (see [StallGroup]),
@@ -56,6 +59,9 @@ func GroupStalls(stalls []Stall) []StallGroup {
 			g.Last = st.At
 		}
 		perSession[i][st.SessionID]++
+		if st.Victim() {
+			g.Victims++
+		}
 	}
 	for i := range groups {
 		g := &groups[i]

@@ -30,7 +30,8 @@ type State struct {
 	recent     []*session // ended within the slow window, newest last
 	ended      []*session // every ended session, when KeepEnded
 	openStalls map[uint64]*session
-	last       events.Sample // the latest sample, without its maps
+	starvedIDs map[uint64]bool // open stalls whose holder waited for a CPU
+	last       events.Sample   // the latest sample, without its maps
 	haveSample bool
 	lastAt     time.Time           // time of the latest sample
 	cpu        events.CPUWindow    // the latest CPU window, valid or not, without its map
@@ -70,7 +71,7 @@ type cpuCount struct {
 
 // New returns an empty State.
 func New() *State {
-	return &State{sessions: make(map[string]*session), openStalls: make(map[uint64]*session)}
+	return &State{sessions: make(map[string]*session), openStalls: make(map[uint64]*session), starvedIDs: make(map[uint64]bool)}
 }
 
 // Now returns the time of the latest event applied.
@@ -147,6 +148,7 @@ func (s *State) workerStart(t time.Time, e events.WorkerStart) {
 	s.config = e.Config
 	s.haveSample, s.last, s.cpu, s.cpuCounts, s.cpuHistory = false, events.Sample{}, events.CPUWindow{}, nil, nil
 	s.openStalls = make(map[uint64]*session)
+	clear(s.starvedIDs)
 	s.stopped, s.dropped = false, 0
 }
 
@@ -347,10 +349,28 @@ func (s *State) slow(t time.Time, e events.SlowSession) {
 	} else if prev != nil {
 		ss = prev
 	}
+	// A holder that waited for a CPU is the stall's victim. The latest
+	// report's cause is the stall's: a stall counted starved by an
+	// ongoing report is uncounted if its final report says otherwise.
+	victim := e.Cause == events.CauseWaitingForCPU
+	wasVictim := e.StallID != 0 && s.starvedIDs[e.StallID]
+	if ss != nil && victim != wasVictim && e.Cause != "" {
+		if victim {
+			ss.Starved++
+		} else {
+			ss.Starved = max(ss.Starved-1, 0)
+		}
+	}
 	if e.Ongoing && e.StallID != 0 {
 		s.openStalls[e.StallID] = ss
+		if victim {
+			s.starvedIDs[e.StallID] = true
+		} else if e.Cause != "" {
+			delete(s.starvedIDs, e.StallID)
+		}
 	} else {
 		delete(s.openStalls, e.StallID)
+		delete(s.starvedIDs, e.StallID)
 	}
 	if ss == nil {
 		return
@@ -389,6 +409,7 @@ func (s *State) keyframe(t time.Time, e events.Keyframe) {
 		s.config.SlowWindow = events.FromMillis(e.Worker.SlowWindowMs)
 	}
 	s.openStalls = make(map[uint64]*session, len(e.OpenStalls))
+	clear(s.starvedIDs)
 	for _, id := range e.OpenStalls {
 		s.openStalls[id] = nil
 	}

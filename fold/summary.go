@@ -397,9 +397,11 @@ func starvedFindings(stalls []Stall) []Finding {
 		named := ids[:min(3, len(ids))]
 		tail = "the CPU went to " + strings.Join(named, ", ")
 	}
-	return []Finding{finding(SectionCPUHot, culprit, worst.At,
+	f := finding(SectionCPUHot, culprit, worst.At,
 		"%s of shared loops by %d sessions waited for a CPU, not their holders' fault (worst %s, %s on %s): %s",
-		plural(n, "hold", "holds"), len(holders), msString(worst.BlockedMs), orNone(worst.SessionID), worst.Source, tail)}
+		plural(n, "hold", "holds"), len(holders), msString(worst.BlockedMs), orNone(worst.SessionID), worst.Source, tail)
+	f.Short = fmt.Sprintf("%s waited for a CPU (victims, not culprits): %s", plural(n, "hold", "holds"), tail)
+	return []Finding{f}
 }
 
 func plural(n int, one, many string) string {

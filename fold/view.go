@@ -122,17 +122,20 @@ type Row struct {
 	// of the process's CPU time as getrusage measured it over the window's
 	// span, so the live and ended sessions' figures add up to the
 	// process's CPU time less the unlabelled share.
-	CPUSeconds float64   `json:"cpu_seconds"`
-	Goroutines *int      `json:"goroutines"`      // null until a goroutine profile counted it
-	GorPeak    int       `json:"goroutines_peak"` // high-water mark of Goroutines
-	MaxCPUPct  float64   `json:"max_cpu_pct"`     // highest CPUPct of any window
-	Stalls     int       `json:"stalls"`
-	WorstStall float64   `json:"worst_stall_ms"`
-	Status     string    `json:"status"`
-	Pinned     bool      `json:"pinned"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end,omitzero"`
-	Outcome    string    `json:"outcome,omitempty"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	Goroutines *int    `json:"goroutines"`      // null until a goroutine profile counted it
+	GorPeak    int     `json:"goroutines_peak"` // high-water mark of Goroutines
+	MaxCPUPct  float64 `json:"max_cpu_pct"`     // highest CPUPct of any window
+	Stalls     int     `json:"stalls"`
+	WorstStall float64 `json:"worst_stall_ms"`
+	// StarvedStalls counts the stalls of Stalls the session held while it
+	// waited for a CPU: it was their victim, and the CPU went elsewhere.
+	StarvedStalls int       `json:"starved_stalls,omitempty"`
+	Status        string    `json:"status"`
+	Pinned        bool      `json:"pinned"`
+	Start         time.Time `json:"start"`
+	End           time.Time `json:"end,omitzero"`
+	Outcome       string    `json:"outcome,omitempty"`
 }
 
 const mib = 1 << 20
@@ -276,7 +279,7 @@ func (s *State) fillRow(r *Row, ss *session, at time.Time, tenant *string, gor *
 	*r = Row{
 		SessionID: ss.SessionID, AgentName: ss.Agent, Pinned: ss.Pinned,
 		PeakBytes: s.peakOf(ss), PeakMB: float64(s.peakOf(ss)) / mib, CPUSeconds: cpuSeconds(ss), DurationS: durationS(ss, at),
-		Stalls: ss.Stalls, WorstStall: ss.WorstStall, Start: ss.Start, End: ss.end, Outcome: ss.outcome,
+		Stalls: ss.Stalls, WorstStall: ss.WorstStall, StarvedStalls: ss.Starved, Start: ss.Start, End: ss.end, Outcome: ss.outcome,
 		GorPeak: ss.GorPeak, MaxCPUPct: round1(ss.MaxCPUPct),
 		Status: StatusActive,
 	}

@@ -84,7 +84,7 @@ func TestRunbookKeys(t *testing.T) {
 
 	x.waitFor("top --at +90s", []string{"+1m30s of", "dur(s)", "call-", "▲"})
 	x.keys("]")
-	x.waitFor("]: the next stall", []string{"stall ", "blocked"})
+	x.waitFor("]: the next stall", []string{"stall ", "held"})
 	x.keys("t")
 	x.waitFor("t: the next sample", []string{"dur(s)"}, "+1m30s of")
 	x.keys("/")

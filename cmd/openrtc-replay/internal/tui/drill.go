@@ -142,6 +142,14 @@ func (m *model) drillLines(h int) []string {
 			line += " (ongoing)"
 		}
 		switch {
+		case g.Victims == g.Count:
+			line += " · every one waited for a CPU: a victim"
+		case g.Victims > 0:
+			line += fmt.Sprintf(" · %d waited for a CPU", g.Victims)
+		default:
+			line += causeText(g.Worst)
+		}
+		switch {
 		case gi == curGroup:
 			line = styleCursor.Render("▶ this stall " + m.clock(curStall.At) + " " + millis(curStall.Blocked()) + " · " + line)
 		case past > 0:

@@ -600,7 +600,7 @@ func TestLocation(t *testing.T) {
 	h.press("enter")
 	h.contains("+1m10s of")
 	h.press("g", "]")
-	if !strings.Contains(h.last(), "04:12:30 call-b blocked room") {
+	if !strings.Contains(h.last(), "04:12:30 call-b held room") {
 		t.Errorf("stall note: %q", h.last())
 	}
 }

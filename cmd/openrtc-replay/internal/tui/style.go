@@ -8,6 +8,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/fold"
 )
 
@@ -167,14 +168,37 @@ func stallLine(st fold.Stall, clock func(time.Time) string) string {
 	if who == "" {
 		who = "(unattributed)"
 	}
-	s := fmt.Sprintf("%s %s blocked %s for %s", clock(st.At), clean(who), clean(st.Source), millis(st.Blocked()))
+	s := fmt.Sprintf("%s %s held %s for %s", clock(st.At), clean(who), clean(st.Source), millis(st.Blocked()))
 	if st.Ongoing {
 		s += " (ongoing)"
 	}
-	if st.Frame != "" {
+	s += causeText(st)
+	switch {
+	case st.Frame != "" && st.FrameFrom == events.FrameLeave:
+		s += " · left at " + clean(st.Frame) + " (no stack caught)"
+	case st.Frame != "":
 		s += " at " + clean(st.Frame)
 	}
 	return s
+}
+
+// causeText says why a hold lasted, when the stall says: the holder was
+// blocked (and on what), or waited for a CPU that others had (then it was
+// the victim, and the CPU's holders are named).
+func causeText(st fold.Stall) string {
+	switch {
+	case st.Victim():
+		s := " · waited for a CPU: a victim"
+		if len(st.StarvedBy) > 0 {
+			s += ", the CPU went to " + clean(fold.StarvedByText(st.StarvedBy))
+		}
+		return s
+	case st.Cause == events.CauseBlocked && st.Wait != "":
+		return " · blocked (" + clean(st.Wait) + ")"
+	case st.Cause != "":
+		return " · " + clean(st.Cause)
+	}
+	return ""
 }
 
 // secs converts a count of seconds, as the view carries them.
