@@ -452,6 +452,10 @@ func figPoolAttributed(t *Truth, rec *recording) Figure {
 
 func figDispatcher(t *Truth, rec *recording) Figure {
 	f := Figure{Name: FigDispatcher, Goal: "billed 0"}
+	if len(t.Dispatcher.Sessions) == 0 {
+		f.Measured = "no dispatcher"
+		return f
+	}
 	billed := 0.0
 	for _, id := range t.Dispatcher.Sessions {
 		row, ok := rec.rows[id]
@@ -597,12 +601,8 @@ func figLeakLine(t *Truth, rec *recording) Figure {
 		return f
 	}
 	var where []string
-	for _, l := range rec.lines {
-		s := string(l)
-		if strings.Contains(s, `"`+t.Leak.Session+`"`) && strings.Contains(s, t.Leak.Site) {
-			where = append(where, "recording")
-			break
-		}
+	if rec.leakSeen {
+		where = append(where, "recording")
 	}
 	for _, fi := range rec.summary.Findings {
 		if fi.Section == fold.SectionGoroutineLeak && strings.Contains(fi.Title, t.Leak.Site) {
@@ -629,8 +629,8 @@ func figVictims(t *Truth, rec *recording) Figure {
 		}
 	}
 	for _, st := range s.WorstStalls {
-		if st.SessionID == "" || t.Culprits[st.SessionID] != "" {
-			continue
+		if st.SessionID == "" || t.Culprits[st.SessionID] != "" || st.Victim() {
+			continue // a stall that says its holder waited for CPU blames nobody
 		}
 		f.Detail = append(f.Detail, fmt.Sprintf("worst stall: %s %s %.0f ms at %s", st.SessionID, st.Source, st.BlockedMs, st.Frame))
 	}

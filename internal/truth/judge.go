@@ -1,12 +1,11 @@
 package truth
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/openrtc-go/introspect/fold"
@@ -89,8 +88,9 @@ type recording struct {
 	pct     []pctCheck
 	rows    map[string]fold.Row
 	summary fold.Summary
-	lines   [][]byte // records that mention a session, for text searches
-	causes  bool     // some stall carries a cause
+	// leakSeen says that a record names the leaker and its parking line.
+	leakSeen bool
+	causes   bool // some stall carries a cause
 }
 
 func readRecording(t *Truth) (*recording, error) {
@@ -175,10 +175,11 @@ func readRecording(t *Truth) (*recording, error) {
 			if l.CPU != nil && l.CPU.DurMs > 0 {
 				rec.pct = append(rec.pct, windowChecks(t, v, l.Time, time.Duration(l.CPU.DurMs*float64(time.Millisecond)), heavy)...)
 			}
-		default:
-			if strings.Contains(string(line), `"session_id"`) && head.Msg != "keyframe" {
-				rec.lines = append(rec.lines, slices.Clone(line))
-			}
+		}
+		// The leak's parking line may come in any record (a sample's
+		// goroutine groups, an event of its own): look in all of them.
+		if t.Leak.Site != "" && !rec.leakSeen && bytes.Contains(line, []byte(t.Leak.Site)) && bytes.Contains(line, []byte(`"`+t.Leak.Session+`"`)) {
+			rec.leakSeen = true
 		}
 	}
 	if err := sc.Err(); err != nil {
