@@ -2,6 +2,7 @@ package fold
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/openrtc-go/introspect/events"
@@ -152,7 +153,11 @@ func (r *Report) apply(d events.Decoded, counts *events.SampleCounts) {
 		}
 	case events.RecorderDrop:
 		if n := len(r.workers); n > 0 {
-			r.workers[n-1].Dropped += e.Dropped
+			w := &r.workers[n-1]
+			w.Dropped += e.Dropped
+			if reason, ok := strings.CutPrefix(e.Reason, events.DropFinalPrefix); ok {
+				w.End, w.StoppedFailing, w.StopReason = d.Time, true, reason
+			}
 		}
 	case events.SlowSession:
 		r.stalls.Add(d.Time, e)
@@ -251,6 +256,10 @@ type WorkerLife struct {
 	Stopped    bool      `json:"stopped"` // it wrote the clean-shutdown marker
 	StopReason string    `json:"stop_reason,omitempty"`
 	Dropped    int64     `json:"dropped_events"` // events its recorder could not write
+	// StoppedFailing: its recorder was closed while its writes failed (a
+	// full disk): the recording ends with the count of what was lost
+	// (StopReason is the write error), not in a crash.
+	StoppedFailing bool `json:"stopped_while_writes_failed,omitempty"`
 }
 
 // rssTrend keeps the extremes of a memory figure and a least-squares line

@@ -102,9 +102,11 @@ func (w *writer) rotate() {
 
 // retain deletes the oldest files of this worker's recording while the
 // directory holds more than RetainBytes of them, or while the oldest one's
-// last record is older than RetainAge. The
-// current file is never deleted. Failures are ignored: retention is retried
-// at the next rotation, and recording matters more.
+// last record is older than RetainAge. The current file is never deleted.
+// It runs at start and at each rotation, so the caps are soft: the
+// directory may exceed RetainBytes by up to the file being written, and a
+// file may outlive RetainAge until the next rotation. Failures are ignored:
+// retention is retried at the next rotation, and recording matters more.
 func (w *writer) retain() {
 	if w.set.RetainBytes < 0 && w.set.RetainAge < 0 {
 		return
@@ -142,15 +144,19 @@ func (w *writer) retain() {
 		if f.name == current {
 			break
 		}
-		// A file's last record is at the latest where the next begins,
-		// and, by the wall clock, when it was last written: the next file
-		// may have begun long after, in a later run.
-		end := now
-		if i+1 < len(files) {
-			end = files[i+1].start
-		}
-		if w.set.Clock == nil && f.modTime.Before(end) {
-			end = f.modTime
+		// A file ended with its last record (read from its footer, or
+		// by walking it). Only when that cannot be read is it guessed: at
+		// the latest where the next file begins and, by the wall clock,
+		// when it was last written.
+		end, ok := w.lastRecord(f.name)
+		if !ok {
+			end = now
+			if i+1 < len(files) {
+				end = files[i+1].start
+			}
+			if w.set.Clock == nil && f.modTime.Before(end) {
+				end = f.modTime
+			}
 		}
 		overBytes := w.set.RetainBytes > 0 && total > w.set.RetainBytes
 		tooOld := w.set.RetainAge > 0 && now.Sub(end) > w.set.RetainAge
@@ -161,4 +167,31 @@ func (w *writer) retain() {
 			total -= f.size
 		}
 	}
+}
+
+// lastRecord returns the time of the last record of a closed file of dir,
+// from its footer or by walking it, remembering it: a closed file does not
+// change. It reports false for a file that holds no readable record.
+func (w *writer) lastRecord(name string) (time.Time, bool) {
+	if t, ok := w.lastTimes[name]; ok {
+		return t, !t.IsZero()
+	}
+	var last time.Time
+	if fh, err := os.Open(filepath.Join(w.dir, name)); err == nil {
+		if st, err := fh.Stat(); err == nil {
+			f := &recFile{path: name, r: fh, size: st.Size()}
+			if f.index() == nil {
+				var dec decoderPool
+				f.learnEnds(&dec)
+				dec.close()
+				last = f.info().Last
+			}
+		}
+		fh.Close()
+	}
+	if w.lastTimes == nil {
+		w.lastTimes = map[string]time.Time{}
+	}
+	w.lastTimes[name] = last
+	return last, !last.IsZero()
 }

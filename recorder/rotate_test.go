@@ -245,10 +245,77 @@ func TestRetentionAge(t *testing.T) {
 		}
 	}
 	// Files start every 5 s; the last rotation, at 60 s, keeps the files
-	// that ended at most 20 s before: those starting at 35 (ended at 40),
-	// 40, 45, 50, 55 and the current one, 60.
-	if len(files) != 6 {
+	// whose last record is at most 20 s old: those starting at 40 (last
+	// record at 44), 45, 50, 55 and the current one, 60. The one starting
+	// at 35 ended with its record at 39: 21 s before.
+	if len(files) != 5 {
 		t.Errorf("kept %v", files)
+	}
+}
+
+// TestRetentionAgeByLastRecord (issue 12, F5): a file's age is its last
+// record's, not its modification time's nor the next file's name's: a
+// recording nine days old copied in with a fresh mtime is deleted, and an
+// old-named file whose records are recent is kept.
+func TestRetentionAgeByLastRecord(t *testing.T) {
+	src := t.TempDir()
+	run := func(r *Recorder, clk *wtClock, n int) {
+		start := clk.Now()
+		for i := range n {
+			at := start.Add(time.Duration(i) * time.Second)
+			clk.Set(at)
+			wtHandle(t, r, at, events.SessionStart{SessionID: "s", Agent: "voice"})
+		}
+	}
+	write := func(start time.Time, n int) string {
+		clk := &wtClock{t: start}
+		r, err := CreateDir(src, &Options{Clock: clk.Now, Worker: "w1", RetainAge: -1, RetainBytes: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(r, clk, n)
+		wtClose(t, r)
+		return filepath.Join(src, RecordingName("w1", start))
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	nineDays := write(now.Add(-9*24*time.Hour), 5)
+	// Named two days ago, written until five minutes ago (a long run).
+	longRun := write(now.Add(-48*time.Hour), 3)
+	longRecent := filepath.Join(src, RecordingName("w1", now.Add(-48*time.Hour).Add(time.Minute)))
+	{
+		clk := &wtClock{t: now.Add(-5 * time.Minute)}
+		r, err := Create(longRecent, &Options{Clock: clk.Now, Worker: "w1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(r, clk, 3)
+		wtClose(t, r)
+	}
+	dir := t.TempDir()
+	copyFresh := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(dir, filepath.Base(p))
+		if err := os.WriteFile(dst, b, 0o644); err != nil { // a fresh mtime
+			t.Fatal(err)
+		}
+		return dst
+	}
+	old, mid, recent := copyFresh(nineDays), copyFresh(longRun), copyFresh(longRecent)
+	r, err := CreateDir(dir, &Options{Worker: "w1", RetainAge: 7 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wtClose(t, r)
+	if _, err := os.Stat(old); err == nil {
+		t.Errorf("%s: its last record is 9 days old, kept (fresh mtime)", filepath.Base(old))
+	}
+	for _, p := range []string{mid, recent} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: deleted: %v", filepath.Base(p), err)
+		}
 	}
 }
 

@@ -33,7 +33,8 @@ type writer struct {
 	sizeDue   bool // f reached MaxFileBytes
 	dirty     bool // written since the last fsync
 	lastSync  time.Time
-	syncErr   error // first fsync or close error not yet returned
+	syncErr   error                // first fsync or close error not yet returned
+	lastTimes map[string]time.Time // last record time of closed files (retention)
 
 	// The open frame.
 	enc      *zstd.Encoder
@@ -47,9 +48,12 @@ type writer struct {
 	lastKF      int64 // time of the last keyframe, Unix ns
 	writeDrops  int64 // records lost to write errors, not yet reported
 	writeReason string
-	line        bytes.Buffer // the writer's own records, encoded
-	jh          slog.Handler // JSON handler over line
-	dropLine    []byte       // a drop report, out of line's way
+	// reportedFailing: since the last frame written, a count of the
+	// frames that failed was written (reportNow); more wait for Close.
+	reportedFailing bool
+	line            bytes.Buffer // the writer's own records, encoded
+	jh              slog.Handler // JSON handler over line
+	dropLine        []byte       // a drop report, out of line's way
 
 	// latest is the recorder's time in Clock mode (Unix ns): the Clock at
 	// creation, then the latest record time.
@@ -283,15 +287,51 @@ func (w *writer) closeFrame() error {
 	}
 	w.raw = w.raw[:0]
 	w.fr = openFrame{}
+	switch {
+	case err == nil:
+		w.reportedFailing = false
+	case !w.reportedFailing:
+		// Once per stretch of failures: a disk that is full stays so,
+		// and the room left is kept for the count at Close.
+		w.reportedFailing = w.reportNow("") == nil
+	}
+	return err
+}
+
+// reportNow writes the count of records lost to write errors at once, in a
+// frame of its own without a keyframe: a few hundred bytes, which may fit
+// where the lost frame did not (the rest of the file's last block on a full
+// disk), so that the count is in the file even if nothing more can be
+// written. prefix starts its reason (events.DropFinalPrefix on Close). The
+// open frame must be empty.
+func (w *writer) reportNow(prefix string) error {
+	n := w.writeDrops
+	t := w.now()
+	w.dropLine = append(w.dropLine[:0], w.encode(events.Record(t, events.RecorderDrop{
+		Dropped: n, Reason: prefix + w.writeReason}))...)
+	w.appendLine(w.dropLine, unixNano(t))
+	err := w.ensureFile()
+	if err == nil {
+		err = w.writeFrame()
+	}
+	if err == nil {
+		w.writeDrops, w.writeReason = 0, ""
+		if kf := w.set.Keyframer; kf != nil {
+			kf.Observe(w.dropLine[:len(w.dropLine)-1])
+		}
+	}
+	w.raw = w.raw[:0]
+	w.fr = openFrame{}
 	return err
 }
 
 // finish ends the recording on Close.
 func (w *writer) finish() error {
 	err := w.closeFrame()
-	if w.writeDrops > 0 { // one last try to say what was lost
-		w.reportDrops(w.writeDrops, w.writeReason)
-		err = errors.Join(err, w.closeFrame())
+	if w.writeDrops > 0 {
+		// One last try to say what was lost: a reader then sees the
+		// recording end on purpose, not in a crash.
+		err = errors.Join(err, w.reportNow(events.DropFinalPrefix))
 	}
 	err = errors.Join(err, w.closeFile())
 	err = errors.Join(err, w.takeSyncErr())

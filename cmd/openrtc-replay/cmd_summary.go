@@ -166,15 +166,20 @@ func writeSummary(w io.Writer, s fold.Summary, in *input) error {
 	}
 	for _, wl := range s.Workers {
 		end := "no clean stop (crash or kill)"
-		if wl.Stopped {
+		switch {
+		case wl.Stopped:
 			end = "stopped cleanly"
 			if wl.StopReason != "" {
 				end += " (" + wl.StopReason + ")"
 			}
+		case wl.StoppedFailing && strings.Contains(wl.StopReason, "no space left"):
+			end = fmt.Sprintf("stopped, %d records dropped for lack of space", wl.Dropped)
+		case wl.StoppedFailing:
+			end = fmt.Sprintf("stopped, %d records dropped because writing failed (%s)", wl.Dropped, wl.StopReason)
 		}
 		fmt.Fprintf(&b, "  worker      %s pid %d on %s, %s, %s → %s, %s", orDash(wl.Name), wl.PID, orDash(wl.Host),
 			orDash(wl.GoVersion), at(wl.Start), at(wl.End), end)
-		if wl.Dropped > 0 {
+		if wl.Dropped > 0 && !wl.StoppedFailing {
 			fmt.Fprintf(&b, ", %d events dropped by the recorder", wl.Dropped)
 		}
 		b.WriteString("\n")
