@@ -37,10 +37,7 @@
 //     window's samples), and its cumulative CPU time (cpu_seconds: each
 //     window's share times the process's CPU time as getrusage measured
 //     it, so the sessions' figures add up to the process's CPU less the
-//     unlabelled part). While the application runs its own CPU profile,
-//     introspection steps aside for those windows; note that a
-//     pprof.StopCPUProfile call by the application also ends the window
-//     introspection is running.
+//     unlabelled part). See "Sharing the CPU profiler" below.
 //   - stalls: holds of named loops and mutexes over the slow threshold
 //     (50ms by default), reported while they last with the holder's stack,
 //     and scheduler lag, attributed to the session that dominated the CPU.
@@ -61,6 +58,23 @@
 //     began, until that session's end), and starts each session's goroutine
 //     with [Go], which gives it the session's labels (a plain go statement
 //     would give it the dispatcher's).
+//
+// # Sharing the CPU profiler
+//
+// A process has one CPU profiler, and introspection holds it for its
+// windows. It shares what it collects: [Introspector.CPUProfile] writes a
+// profile of the next N seconds for the application, in place of
+// pprof.StartCPUProfile, and [Introspector.CPUProfileHandler] serves
+// net/http/pprof's /debug/pprof/profile from the same windows, for go tool
+// pprof and pull-mode scrapers. When another profiler holds the CPU
+// profiler (a push-mode profiler such as pyroscope-go, declared with
+// Options.CPUOwner or found by itself), introspection stands aside: the CPU
+// column names the owner, memory and stalls go on, and the owner's uploads,
+// routed through [ProfileUploads], fill the CPU column from its profiles.
+// Options.HideSessionLabel keeps the unbounded session id out of the
+// labels other profilers see. A pprof.StopCPUProfile call by the
+// application ends the window introspection is running; introspection then
+// stands aside while the application's profile runs.
 //
 // Every finding is a log/slog record (see package events): lifecycle and
 // stalls at INFO and WARN on the console, so `grep slow-session` works as it

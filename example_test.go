@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -107,4 +108,21 @@ func ExampleDispatched() {
 	<-done
 	fmt.Println(in.View().Worker.SessionsBegun, "sessions")
 	// Output: 2 sessions
+}
+
+// Serve net/http/pprof's pages with the CPU profile taken from
+// introspection's windows, so that go tool pprof, Parca, Grafana Alloy or
+// Pyroscope in pull mode get CPU profiles, labelled by session, while
+// introspection holds the CPU profiler.
+func ExampleIntrospector_CPUProfileHandler() {
+	in, _ := introspect.Start(introspect.Options{Socket: introspect.SocketOff, Logger: slog.New(slog.DiscardHandler)})
+	defer in.Close()
+
+	mux := http.NewServeMux() // not http.DefaultServeMux: importing net/http/pprof registers its own there
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/debug/pprof/profile", in.CPUProfileHandler())
+	_ = mux // http.ListenAndServe("localhost:6060", mux)
 }

@@ -31,7 +31,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	_ "net/http/pprof"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -73,7 +73,7 @@ func run(args []string) error {
 		printSocket = fs.Bool("print-socket", false, "print the default socket path for --worker and exit")
 		inlineMixer = fs.Bool("inline-mixer", false, "mix on each session's goroutine instead of one shared mixer loop (holds are watched, nobody waits)")
 		sampleEvery = fs.Duration("sample-interval", 0, "introspection sample interval (0: 1s)")
-		pprofAddr   = fs.String("pprof", "", "serve net/http/pprof on this address, such as localhost:6060 (\"\": none)")
+		pprofAddr   = fs.String("pprof", "", "serve net/http/pprof (its CPU profile from introspection's windows) on this address, such as localhost:6060 (\"\": none)")
 		maxSessions = fs.Int("max-sessions", 0, `the worker's session limit, shown as "n / max" (0: none)`)
 		uploadURL   = fs.String("upload", "", "upload each closed recording file to this bucket URL (s3://bucket/prefix?region=..., file:///dir); needs --record DIR")
 		metricsAddr = fs.String("metrics", "", "serve Prometheus metrics at /metrics on this address, such as localhost:9464 (\"\": none)")
@@ -166,7 +166,16 @@ func run(args []string) error {
 		}
 		defer ln.Close()
 		fmt.Fprintf(os.Stderr, "densitydemo: pprof: http://%s/debug/pprof/\n", ln.Addr())
-		go http.Serve(ln, nil) // net/http/pprof registers on the default mux
+		// net/http/pprof's handlers, but the CPU profile from
+		// introspection's own windows: its runtime profile would fail
+		// while introspection holds the CPU profiler.
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.Handle("/debug/pprof/profile", in.CPUProfileHandler())
+		go http.Serve(ln, mux)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
