@@ -340,7 +340,7 @@ func decodeEvent(kind string, f *fieldSet, counts *SampleCounts) (Event, error) 
 		c := objectFields(f.get("config"), &cf)
 		return WorkerStart{
 			Worker: f.str("worker"), PID: int(f.int("pid")), Host: f.str("host"),
-			GoVersion: f.str("go_version"), MaxSessions: int(f.int("max_sessions")),
+			GoVersion: f.str("go_version"), MaxSessions: int(f.int("max_sessions")), WorkerKind: f.str("kind"),
 			Config: Config{
 				SampleInterval: c.ms("sample_interval_ms"), CPUWindow: c.ms("cpu_window_ms"),
 				SlowThreshold: c.ms("slow_threshold_ms"), SlowWindow: c.ms("slow_window_ms"),

@@ -100,6 +100,11 @@ type WorkerStart struct {
 	GoVersion   string
 	MaxSessions int // 0 when the worker sets no limit
 	Config      Config
+	// WorkerKind is the kind of worker when it is not a Go worker running the
+	// introspector: "openrtc" for OpenRTC's Python worker recorded by
+	// polling its socket (openrtc-replay record), which has no Go vitals.
+	// Omitted when empty.
+	WorkerKind string
 }
 
 func (WorkerStart) Kind() string      { return KindWorkerStart }
@@ -116,6 +121,9 @@ func (e WorkerStart) Attrs() []slog.Attr {
 	}
 	if cs := e.Config.attrs(); len(cs) > 0 {
 		as = append(as, slog.Attr{Key: "config", Value: slog.GroupValue(cs...)})
+	}
+	if e.WorkerKind != "" {
+		as = append(as, slog.String("kind", e.WorkerKind))
 	}
 	return as
 }

@@ -26,6 +26,8 @@ type WorkerState struct {
 	// SlowWindowMs is how long a session shows "slow" after a stall, the
 	// worker's Config.SlowWindow in milliseconds; 0 when it announced none.
 	SlowWindowMs float64 `json:"slow_window_ms,omitempty"`
+	// Kind is [WorkerStart.WorkerKind]; omitted when empty.
+	Kind string `json:"kind,omitempty"`
 }
 
 // KeySession is one live session in a [Keyframe]: everything the fold keeps

@@ -144,7 +144,7 @@ func (s *State) workerStart(t time.Time, e events.WorkerStart) {
 	for _, ss := range s.liveInOrder() {
 		s.sessionEnd(t, ss.SessionID, "lost", "worker restarted")
 	}
-	s.worker = events.WorkerState{Name: e.Worker, Started: t, MaxSessions: e.MaxSessions}
+	s.worker = events.WorkerState{Name: e.Worker, Started: t, MaxSessions: e.MaxSessions, Kind: e.WorkerKind}
 	s.config = e.Config
 	s.haveSample, s.last, s.cpu, s.cpuCounts, s.cpuHistory = false, events.Sample{}, events.CPUWindow{}, nil, nil
 	s.openStalls = make(map[uint64]*session)

@@ -163,7 +163,7 @@ func (h Header) CPUStatus() string {
 func (s *State) View(at time.Time) View {
 	v := View{Time: at, Sessions: make([]Row, 0, len(s.sessions)+len(s.recent))}
 	h := &v.Worker
-	h.Name, h.Started, h.MaxSessions = s.worker.Name, s.worker.Started, s.worker.MaxSessions
+	h.Name, h.Started, h.MaxSessions, h.Kind = s.worker.Name, s.worker.Started, s.worker.MaxSessions, s.worker.Kind
 	if !s.worker.Started.IsZero() {
 		h.UptimeS = round1(at.Sub(s.worker.Started).Seconds())
 	}

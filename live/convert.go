@@ -80,10 +80,14 @@ func (c *Converter) Snapshot(s Snapshot, fetched time.Time) []Stamped {
 		if start.IsZero() || start.After(fetched) {
 			start = fetched
 		}
-		out = c.add(out, start, events.WorkerStart{
+		ws := events.WorkerStart{
 			Worker: h.Name, PID: s.Peer.PID, Host: c.Host, MaxSessions: h.MaxSessions,
 			Config: events.Config{SampleInterval: c.Period, SlowWindow: 5 * time.Second},
-		})
+		}
+		if s.Kind == KindOpenRTC {
+			ws.WorkerKind = KindOpenRTC // no Go vitals: replay shows OpenRTC's header
+		}
+		out = c.add(out, start, ws)
 		c.run = &workerRun{pid: s.Peer.PID, kind: s.Kind, open: make(map[string]*openSession), failed: h.SessionsFailed}
 	}
 	run := c.run

@@ -73,13 +73,16 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 	if h.System != nil {
 		b.WriteString(tui.HostLine(h) + "\n")
 	}
-	if len(h.CPUHistory) > 0 || len(h.HostCPUHistory) == 0 {
+	switch {
+	case h.Kind == fold.KindOpenRTC && len(h.HostCPUHistory) == 0:
+		// A recording of a Python worker: its process CPU is not known.
+	case len(h.CPUHistory) > 0 || len(h.HostCPUHistory) == 0:
 		peak := 0.0
 		for _, x := range h.CPUHistory {
 			peak = max(peak, x)
 		}
 		fmt.Fprintf(&b, "cpu%% last minute %s peak %s%%\n", orDash(spark(h.CPUHistory, peak)), f1(peak))
-	} else {
+	default:
 		// OpenRTC's history: the host's CPU, one value per snapshot served.
 		fmt.Fprintf(&b, "host cpu%% history %s (0-100%%)\n", spark(h.HostCPUHistory, 100))
 	}
@@ -166,7 +169,10 @@ func clock(d time.Duration) string { return tui.FormatDuration(d) }
 // openrtcCPU describes the sessions' CPU of an OpenRTC worker: a share of its
 // event loop's time, over the window the figures cover.
 func openrtcCPU(h fold.Header) string {
-	if h.CPUWindowS > 0 && h.CPUWindowS < h.UptimeS {
+	switch {
+	case h.CPUWindowS <= 0: // a recording: the latest poll's window
+		return fmt.Sprintf("cpu %s%% of the loop in sessions", f1(h.CPUPct))
+	case h.CPUWindowS < h.UptimeS:
 		return fmt.Sprintf("cpu %s%% in sessions over the last %s", f1(h.CPUPct), clock(secs(h.CPUWindowS)))
 	}
 	return fmt.Sprintf("cpu %s%% in sessions since start", f1(h.CPUPct))

@@ -10,6 +10,11 @@ import (
 // what the host did not give.
 func HostLine(h fold.Header) string {
 	s := h.System
+	if s == nil {
+		// A recording keeps no host vitals (openrtc-replay record of
+		// OpenRTC's worker).
+		return "host vitals: not recorded"
+	}
 	na := func(p *float64, format string) string {
 		if p == nil {
 			return "n/a"

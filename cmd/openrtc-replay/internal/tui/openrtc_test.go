@@ -41,3 +41,18 @@ func TestScreenOpenRTCWorker(t *testing.T) {
 		}
 	}
 }
+
+// A recording of OpenRTC's worker (openrtc-replay record) has its kind but
+// no host vitals: the header says so rather than failing.
+func TestScreenOpenRTCRecording(t *testing.T) {
+	v := fold.View{Time: time.Now(), Worker: fold.Header{Name: "openrtc-py", Kind: fold.KindOpenRTC, ActiveSessions: 1},
+		Sessions: []fold.Row{{SessionID: "AJ_1", AgentName: "dental", Status: fold.StatusActive, Start: time.Now()}}}
+	p, err := NewPoller(func() (fold.View, error) { return v, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	screen := newHarness(t, p, Options{}).screen()
+	if !strings.Contains(screen, "AJ_1") || !strings.Contains(screen, "host vitals: not recorded") {
+		t.Errorf("screen:\n%s", screen)
+	}
+}
