@@ -101,7 +101,7 @@ func (sl *sampleLoop) tick(now time.Time) {
 		}
 	}
 	if !now.Before(sl.nextGorAt) {
-		e.GoroutinesBySession = sl.goroutines(v.Goroutines)
+		e.GoroutinesBySession, e.GoroutineStacks = sl.goroutines()
 		sl.nextGorAt = now.Add(sampler.GoroutineInterval(v.Goroutines, sl.in.opts.SampleInterval))
 	}
 	sl.in.emit(e)
@@ -173,19 +173,40 @@ func mergeWindows(a, b sampler.CPUWindow) sampler.CPUWindow {
 	return m
 }
 
+// Where a leak is: a session whose goroutines grew since the previous
+// profile, to at least leakStacksMin of them, gets its leakStacksTop largest
+// groups of goroutines recorded, by the line they are parked at. They come
+// from the profile the counts come from, so they cost only the resolving of
+// those sessions' program counters.
+const (
+	leakStacksMin = 8
+	leakStacksTop = 3
+)
+
 // goroutines takes the goroutine profile and returns the sessions whose count
 // changed since the previous one (0 for those that have none left): derive,
-// don't store.
-func (sl *sampleLoop) goroutines(total int) map[string]int {
-	by, _, err := sampler.GoroutinesBySession()
+// don't store; and where the goroutines of those that grew are parked.
+func (sl *sampleLoop) goroutines() (map[string]int, map[string][]events.GoroutineGroup) {
+	p, err := sampler.TakeGoroutineProfile()
 	if err != nil {
-		return nil
+		return nil, nil
 	}
+	by := p.BySession
 	delete(by, "")
 	changed := make(map[string]int)
+	var stacks map[string][]events.GoroutineGroup
 	for id, n := range by {
-		if sl.lastGor[id] != n {
+		last := sl.lastGor[id]
+		if last != n {
 			changed[id] = n
+		}
+		if n > last && n >= leakStacksMin {
+			if stacks == nil {
+				stacks = make(map[string][]events.GoroutineGroup)
+			}
+			for _, g := range p.Stacks(id, leakStacksTop) {
+				stacks[id] = append(stacks[id], events.GoroutineGroup{Count: g.Count, Frame: g.Frame, Wait: g.Wait})
+			}
 		}
 	}
 	for id := range sl.lastGor {
@@ -194,5 +215,5 @@ func (sl *sampleLoop) goroutines(total int) map[string]int {
 		}
 	}
 	sl.lastGor = by
-	return changed
+	return changed, stacks
 }

@@ -425,6 +425,18 @@ func decodeSample(f *fieldSet, c *SampleCounts) Sample {
 	if g := f.get("gor"); g.IsObject() {
 		c.Gor, c.gorObj = readCounts(g, c.Gor), true
 	}
+	if g := f.get("gor_stacks"); g.IsObject() {
+		e.GoroutineStacks = map[string][]GoroutineGroup{}
+		g.ForEach(func(k, v gjson.Result) bool {
+			var groups []GoroutineGroup
+			v.ForEach(func(_, x gjson.Result) bool {
+				groups = append(groups, GoroutineGroup{Count: int(x.Get("n").Int()), Frame: ownString(x.Get("frame")), Wait: ownString(x.Get("wait"))})
+				return true
+			})
+			e.GoroutineStacks[strings.Clone(k.Str)] = groups
+			return true
+		})
+	}
 	return e
 }
 

@@ -284,6 +284,8 @@ func (r *fastRecord) sampleField(key []byte, c *SampleCounts) (ok bool) {
 		c.Gor, ok = p.counts(c.Gor)
 		c.gorObj = true
 		return ok && r.once(fGor)
+	case "gor_stacks":
+		return false // nested lists: gjson's
 	}
 	return p.scalar()
 }

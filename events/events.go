@@ -298,6 +298,19 @@ type Sample struct {
 	MutexWaitPerSec     float64 // seconds spent waiting on sync.Mutex per second
 	CPU                 CPUWindow
 	GoroutinesBySession map[string]int
+	// GoroutineStacks holds, for the sessions whose goroutine count grew
+	// since the previous profile (a leak shows there first), their largest
+	// groups of goroutines by the line they are parked at; present only
+	// with GoroutinesBySession, and only for those sessions.
+	GoroutineStacks map[string][]GoroutineGroup
+}
+
+// A GoroutineGroup is a group of one session's goroutines at the same line
+// for the same reason: "425 goroutines parked at leaky.go:42, chan receive".
+type GoroutineGroup struct {
+	Count int    `json:"n"`
+	Frame string `json:"frame"`          // "file:line function", the session's own code
+	Wait  string `json:"wait,omitempty"` // the runtime's wait reason; "" when running or runnable
 }
 
 func (Sample) Kind() string      { return KindSample }
@@ -326,6 +339,13 @@ func (e Sample) Attrs() []slog.Attr {
 	}
 	if len(e.GoroutinesBySession) > 0 {
 		as = append(as, intMapAttr("gor", e.GoroutinesBySession))
+	}
+	if len(e.GoroutineStacks) > 0 {
+		gs := make([]slog.Attr, 0, len(e.GoroutineStacks))
+		for _, id := range sortedKeys(e.GoroutineStacks) {
+			gs = append(gs, slog.Any(id, e.GoroutineStacks[id]))
+		}
+		as = append(as, slog.Attr{Key: "gor_stacks", Value: slog.GroupValue(gs...)})
 	}
 	return as
 }

@@ -56,6 +56,9 @@ type KeySession struct {
 	Starved     int       `json:"starved_stalls,omitempty"`
 	SlowUntil   time.Time `json:"slow_until,omitzero"` // shows "slow" until then
 	LastStallAt time.Time `json:"last_stall,omitzero"`
+	// GorStacks is where the session's goroutines were parked at the last
+	// profile that found their number growing (Sample.GoroutineStacks).
+	GorStacks []GoroutineGroup `json:"gor_stacks,omitempty"`
 }
 
 func (Keyframe) Kind() string      { return KindKeyframe }

@@ -53,6 +53,7 @@ type gorTrack struct {
 	first, last, peak int
 	ups, downs        int
 	peakAt            time.Time
+	stacks            []events.GoroutineGroup // where they were parked when last seen growing
 }
 
 // hotSamples returns the fewest samples of a window of total that make a
@@ -197,6 +198,13 @@ func (r *Report) sample(t time.Time, e events.Sample, counts *events.SampleCount
 			}
 		}
 	}
+	defer func() {
+		for id, groups := range e.GoroutineStacks {
+			if g := r.gor[id]; g != nil {
+				g.stacks = groups
+			}
+		}
+	}()
 	for _, c := range counts.Gor {
 		n := int(c.N)
 		// A live session holds its track, which saves a lookup in the

@@ -230,7 +230,12 @@ func (s *State) sampleShare() (uint64, bool) {
 // the one definition of the memory share, the peak, the CPU figures and the
 // goroutine counts of a session.
 func (s *State) sample(t time.Time, e events.Sample, counts *events.SampleCounts) {
-	e.CPU.Sessions, e.GoroutinesBySession = nil, nil
+	for id, groups := range e.GoroutineStacks {
+		if ss, ok := s.sessions[id]; ok {
+			ss.GorStacks = groups
+		}
+	}
+	e.CPU.Sessions, e.GoroutinesBySession, e.GoroutineStacks = nil, nil, nil
 	s.last, s.haveSample, s.lastAt = e, true, t
 	if share, ok := s.sampleShare(); ok {
 		s.pushShare(share)
@@ -415,7 +420,7 @@ func (s *State) keyframe(t time.Time, e events.Keyframe) {
 	}
 	if e.Last != nil {
 		s.last, s.haveSample, s.lastAt = *e.Last, true, t
-		s.last.CPU.Sessions, s.last.GoroutinesBySession = nil, nil
+		s.last.CPU.Sessions, s.last.GoroutinesBySession, s.last.GoroutineStacks = nil, nil, nil
 		if w := e.Last.CPU; w.Duration > 0 || w.Unavailable != "" {
 			s.cpu, s.cpuCounts = w, s.cpuCounts[:0]
 			s.cpu.Sessions = nil

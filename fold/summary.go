@@ -495,16 +495,44 @@ func (r *Report) goroutineFindings() []Finding {
 		if c.g.downs == 0 {
 			moves = "only ever rose, " + times(c.g.ups)
 		}
+		where := ""
+		if len(c.g.stacks) > 0 {
+			where = ": " + GoroutineGroupText(c.g.stacks[0])
+		}
 		f := finding(SectionGoroutineLeak, c.id, c.g.peakAt,
-			"%s goroutines grew %d → %d (%s; the median session peaked at %.0f)",
-			c.id, c.g.first, c.g.peak, moves, med)
+			"%s goroutines grew %d → %d (%s; the median session peaked at %.0f)%s",
+			c.id, c.g.first, c.g.peak, moves, med, where)
 		f.Short = fmt.Sprintf("%s goroutines %d → %d", c.id, c.g.first, c.g.peak)
+		if len(c.g.stacks) > 0 {
+			f.Short += " at " + ShortFrame(c.g.stacks[0].Frame)
+		}
 		if c.g.downs == 0 {
 			f.Short += ", only ever rising"
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// GoroutineGroupText says where a group of goroutines is, as a leak finding
+// does: "425 goroutines parked at leaky.go:42 main.leak.func1, chan receive".
+func GoroutineGroupText(g events.GoroutineGroup) string {
+	verb := "parked"
+	if g.Wait == "" {
+		verb = "running or runnable"
+	}
+	s := fmt.Sprintf("%d %s %s at %s", g.Count, pluralWord(g.Count, "goroutine", "goroutines"), verb, g.Frame)
+	if g.Wait != "" {
+		s += ", " + g.Wait
+	}
+	return s
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // wedgedFindings names sessions that lived far longer than the other

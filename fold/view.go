@@ -136,6 +136,10 @@ type Row struct {
 	Start         time.Time `json:"start"`
 	End           time.Time `json:"end,omitzero"`
 	Outcome       string    `json:"outcome,omitempty"`
+	// GorStacks is where the session's goroutines were parked when a
+	// goroutine profile last found their number growing, largest group
+	// first: where a leak sits. Absent for a session that never grew.
+	GorStacks []events.GoroutineGroup `json:"gor_stacks,omitempty"`
 }
 
 const mib = 1 << 20
@@ -281,7 +285,7 @@ func (s *State) fillRow(r *Row, ss *session, at time.Time, tenant *string, gor *
 		PeakBytes: s.peakOf(ss), PeakMB: float64(s.peakOf(ss)) / mib, CPUSeconds: cpuSeconds(ss), DurationS: durationS(ss, at),
 		Stalls: ss.Stalls, WorstStall: ss.WorstStall, StarvedStalls: ss.Starved, Start: ss.Start, End: ss.end, Outcome: ss.outcome,
 		GorPeak: ss.GorPeak, MaxCPUPct: round1(ss.MaxCPUPct),
-		Status: StatusActive,
+		Status: StatusActive, GorStacks: ss.GorStacks,
 	}
 	if ss.Tenant != "" {
 		if tenant == nil {

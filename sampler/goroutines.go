@@ -2,12 +2,14 @@ package sampler
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
-	"runtime/pprof"
+	"slices"
 	"sync"
 	"time"
 
-	"github.com/google/pprof/profile"
+	"github.com/openrtc-go/introspect/internal/frames"
+	"github.com/openrtc-go/introspect/internal/goprof"
 )
 
 // profileBufs recycles the buffers goroutine profiles are written into.
@@ -15,43 +17,138 @@ var profileBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // GoroutinesBySession counts the live goroutines of each session (by their
 // pprof label "session") and in total, from a goroutine profile. Goroutines
-// without a session label count only in total.
-//
-// A goroutine profile briefly stops the world twice (tens of microseconds
-// each on an idle machine) and walks every goroutine's stack, so its cost
-// grows with the number of goroutines: about 50ms of CPU at 10,000
-// goroutines. Take it as often as [GoroutineInterval] says, not every tick.
+// without a session label count only in total. It is TakeGoroutineProfile
+// for callers that want only the counts.
 func GoroutinesBySession() (bySession map[string]int, total int, err error) {
+	p, err := TakeGoroutineProfile()
+	if err != nil {
+		return nil, 0, err
+	}
+	return p.BySession, p.Total, nil
+}
+
+// A GoroutineProfile is one goroutine profile read per session: how many
+// goroutines each session has, and where they are, grouped.
+type GoroutineProfile struct {
+	// BySession maps each session to its live goroutines; Total counts
+	// every goroutine, with a session label or not.
+	BySession map[string]int
+	Total     int
+
+	groups map[string][]pcGroup // each session's groups, unresolved
+}
+
+// pcGroup is one group of a profile: goroutines with one stack.
+type pcGroup struct {
+	n   int
+	pcs []uintptr
+}
+
+// TakeGoroutineProfile takes a goroutine profile and reads it per session.
+//
+// It reads the profile's text form (debug=1), whose groups carry their
+// program counters and labels, and resolves program counters only when
+// [GoroutineProfile.Stacks] asks for a session's. A goroutine profile
+// briefly stops the world twice (tens of microseconds each on an idle
+// machine) and walks every goroutine's stack, so its cost grows with the
+// number of goroutines: see [GoroutineInterval] for how often to take it.
+func TakeGoroutineProfile() (*GoroutineProfile, error) {
 	buf := profileBufs.Get().(*bytes.Buffer)
 	defer profileBufs.Put(buf)
-	buf.Reset()
-	if err := pprof.Lookup("goroutine").WriteTo(buf, 0); err != nil {
-		return nil, 0, fmt.Errorf("sampler: write goroutine profile: %w", err)
+	if err := goprof.Take(buf); err != nil {
+		return nil, fmt.Errorf("sampler: %w", err)
 	}
-	return parseGoroutineProfile(buf.Bytes())
+	return parseGoroutineProfileText(buf.Bytes())
 }
 
 // parseGoroutineProfile counts a goroutine profile's goroutines per session.
-// Each sample is a group of goroutines with the same stack and labels, and
-// its value is how many there are.
 func parseGoroutineProfile(data []byte) (map[string]int, int, error) {
-	p, err := profile.ParseData(data)
+	p, err := parseGoroutineProfileText(data)
 	if err != nil {
-		return nil, 0, fmt.Errorf("sampler: parse goroutine profile (%d bytes): %w", len(data), err)
+		return nil, 0, err
 	}
-	by := make(map[string]int)
-	total := 0
-	for _, s := range p.Sample {
-		if len(s.Value) == 0 || s.Value[0] <= 0 {
+	return p.BySession, p.Total, nil
+}
+
+// parseGoroutineProfileText reads a goroutine profile in its text form.
+func parseGoroutineProfileText(data []byte) (*GoroutineProfile, error) {
+	p := &GoroutineProfile{BySession: make(map[string]int), groups: make(map[string][]pcGroup)}
+	err := goprof.Parse(data, func(g *goprof.Group) {
+		p.Total += g.Count
+		id, ok := g.Label(SessionLabel)
+		if !ok || id == "" {
+			return
+		}
+		p.BySession[id] += g.Count
+		p.groups[id] = append(p.groups[id], pcGroup{n: g.Count, pcs: append([]uintptr(nil), g.PCs...)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sampler: parse goroutine profile (%d bytes): %w", len(data), err)
+	}
+	return p, nil
+}
+
+// A GoroutineStack is a group of one session's goroutines parked at the
+// same line for the same reason: where a leak sits.
+type GoroutineStack struct {
+	// Count is how many goroutines the group has.
+	Count int
+	// Frame is the line they are at, "file:line function" as every event
+	// shows a frame: the leaf-most frame of the session's own code (outside
+	// the runtime, the standard library and this module).
+	Frame string
+	// Wait is what they wait for, in the runtime's words ("chan receive",
+	// "select", "IO wait", "sync.Mutex.Lock"...); "" for goroutines
+	// running or ready to run.
+	Wait string
+}
+
+// Stacks returns the n largest groups of session's goroutines, largest
+// first, grouping goroutines by the line they are at and what they wait for
+// (goroutines that reached one line along different paths are one group).
+func (p *GoroutineProfile) Stacks(session string, n int) []GoroutineStack {
+	type key struct{ frame, wait string }
+	counts := map[key]int{}
+	for _, g := range p.groups[session] {
+		fs := goprof.Frames(g.pcs)
+		counts[key{ownFrame(fs), goprof.Wait(fs)}] += g.n
+	}
+	out := make([]GoroutineStack, 0, len(counts))
+	for k, c := range counts {
+		out = append(out, GoroutineStack{Count: c, Frame: k.frame, Wait: k.wait})
+	}
+	slices.SortFunc(out, func(a, b GoroutineStack) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Frame, b.Frame), cmp.Compare(a.Wait, b.Wait))
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// ownFrame returns the leaf-most frame of fs outside the machinery and the
+// standard library, else outside the machinery, else the leaf, formatted.
+func ownFrame(fs []goprof.Frame) string {
+	pick := -1
+	for i, f := range fs {
+		if frames.Machinery(f.Function) {
 			continue
 		}
-		n := int(s.Value[0])
-		total += n
-		if id := sessionOf(s); id != "" {
-			by[id] += n
+		if !frames.Std(f.File) {
+			pick = i
+			break
+		}
+		if pick < 0 {
+			pick = i
 		}
 	}
-	return by, total, nil
+	if pick < 0 {
+		if len(fs) == 0 {
+			return "unknown"
+		}
+		pick = 0
+	}
+	return frames.Format(fs[pick].File, fs[pick].Line, fs[pick].Function)
 }
 
 // The goroutine profile's cost in CPU time, measured by

@@ -30,7 +30,9 @@ func (a *app) sessionsCmd() *cobra.Command {
 		Short: "One row per session over the whole input: life, outcome, memory, CPU, goroutines, stalls",
 		Long: `sessions lists every session of the input, one row each: id, agent, tenant,
 start, end, duration, outcome, peak memory share, CPU seconds, highest cpu%,
-goroutines high-water mark, stalls and the worst stall. A session still live
+goroutines high-water mark, stalls, the worst stall, and for a session whose
+goroutines grew, where the largest group of them was parked when they last
+grew (goroutines_at: "425× leaky.go:42 (chan receive)"). A session still live
 at the end of the input has no end and the outcome "live". Sort by duration
 to rule out a wedged long-lived session. --sort mem_mb and cpu_pct order by
 the session's memory share (MiB) and CPU share at its end, or at the end of
@@ -88,6 +90,21 @@ func (a *app) sessions(c *cobra.Command, args []string, f sessionsFlags) error {
 	return err
 }
 
+// parkedAt says where the largest group of a session's goroutines was when
+// their number last grew, "425× leaky.go:42 (chan receive)"; "" for a
+// session whose goroutines never grew.
+func parkedAt(r fold.Row) string {
+	if len(r.GorStacks) == 0 {
+		return ""
+	}
+	g := r.GorStacks[0]
+	s := fmt.Sprintf("%d× %s", g.Count, fold.ShortFrame(g.Frame))
+	if g.Wait != "" {
+		s += " (" + g.Wait + ")"
+	}
+	return s
+}
+
 func outcome(r fold.Row) string {
 	if r.End.IsZero() {
 		return "live"
@@ -101,7 +118,7 @@ func sessionsTable(rows []fold.Row, in *input) *table {
 		layout = "2006-01-02T15:04:05"
 	}
 	t := newTable("session", "agent", "tenant", "start", "end", ">dur(s)", "outcome", ">peak(MB)", ">cpu_s",
-		">max_cpu%", ">gor_peak", ">stalls", ">worst(ms)")
+		">max_cpu%", ">gor_peak", ">stalls", ">worst(ms)", "goroutines_at")
 	for _, r := range rows {
 		tenant, end := "", ""
 		if r.Tenant != nil {
@@ -112,7 +129,7 @@ func sessionsTable(rows []fold.Row, in *input) *table {
 		}
 		t.add(r.SessionID, r.AgentName, tenant, r.Start.In(in.loc).Format(layout), end, f1(r.DurationS), outcome(r),
 			f2(r.PeakMB), f2(r.CPUSeconds), f1(r.MaxCPUPct), strconv.Itoa(r.GorPeak), strconv.Itoa(r.Stalls),
-			fmt.Sprintf("%.0f", r.WorstStall))
+			fmt.Sprintf("%.0f", r.WorstStall), parkedAt(r))
 	}
 	return t
 }

@@ -20,6 +20,7 @@ func Every(t0 time.Time) []events.Event {
 		CPU: events.CPUWindow{Duration: 1003 * time.Millisecond, Span: 5 * time.Second, Period: 10 * time.Millisecond, Total: 57,
 			Unlabelled: 7, Sessions: map[string]int64{"job-1": 40, "job-2": 10}, CPUTime: 980 * time.Millisecond, Owner: "pyroscope-go"},
 		GoroutinesBySession: map[string]int{"job-1": 5, "job-3": 0},
+		GoroutineStacks:     map[string][]events.GoroutineGroup{"job-1": {{Count: 4, Frame: "agent/leaky.go:42 main.leak.func1", Wait: "chan receive"}, {Count: 1, Frame: "agent/loop.go:10 main.run"}}},
 	}
 	return []events.Event{
 		events.WorkerStart{Worker: "w1", PID: 42, Host: "h", GoVersion: "go1.26.8", MaxSessions: 100,
@@ -37,7 +38,8 @@ func Every(t0 time.Time) []events.Event {
 			Sessions: []events.KeySession{{SessionID: "job-2", Agent: "voice", Tenant: "acme", Pinned: true,
 				Labels: map[string]string{"room": "r1"}, Start: t0.Add(time.Second), PeakBytes: 1 << 20, CPUSamples: 10,
 				CPUNanos: 1e8, MaxCPUPct: 12.5, Goroutines: 4, GorPeak: 6, Stalls: 1, WorstStall: 70,
-				SlowUntil: t0.Add(5 * time.Second), LastStallAt: t0}},
+				SlowUntil: t0.Add(5 * time.Second), LastStallAt: t0,
+				GorStacks: []events.GoroutineGroup{{Count: 4, Frame: "agent/leaky.go:42 main.leak.func1", Wait: "chan receive"}}}},
 			OpenStalls: []uint64{7},
 			Last:       &sample,
 		},

@@ -93,6 +93,9 @@ func (m *model) drillLines(h int) []string {
 		lines = append(lines, fmt.Sprintf(label, "gor")+styleSpark.Render(pad(sparkRange(gor, chartW, -1), chartW, false))+
 			fmt.Sprintf("  now %s · peak %d %s", cur(func(p fold.TimelinePoint) string { return fmt.Sprint(p.Goroutines) }), max(peakGor, 0), asOf))
 	}
+	for _, g := range r.GorStacks { // where they were when their number last grew
+		lines = append(lines, fmt.Sprintf(label, "")+styleDim.Render(clean(fold.GoroutineGroupText(g))))
+	}
 	if len(tl.Points) > 0 {
 		first, last := tl.Points[0].At, tl.Points[len(tl.Points)-1].At
 		axis := fmt.Sprintf(label, "") + styleDim.Render(m.clock(first)+" → "+m.clock(last))
