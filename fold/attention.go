@@ -131,14 +131,18 @@ func ViewFindings(v View) []Finding {
 	a := newAttention(rows)
 	sortAttention(rows)
 	var out []Finding
-	count := map[int]int{}
+	count := map[int]int{} // by kind: slow and stalled are one
 	for i := range rows {
 		r := &rows[i]
 		tier, _ := a.rank(r)
-		if tier == tierRest || tier == tierVictim || count[tier] == maxPerSection {
+		kind := tier
+		if kind == tierSlow {
+			kind = tierStalled
+		}
+		if tier == tierRest || tier == tierVictim || count[kind] == maxPerSection {
 			continue
 		}
-		count[tier]++
+		count[kind]++
 		id := r.SessionID
 		switch tier {
 		case tierSlow, tierStalled:

@@ -158,3 +158,19 @@ func TestStarvedStallsCounted(t *testing.T) {
 		t.Errorf("after a keyframe: starved %d, want 1", r.StarvedStalls)
 	}
 }
+
+// TestViewFindingsEachKind: many stalling sessions do not crowd the CPU hog
+// and the leaker out of the findings: three a kind.
+func TestViewFindingsEachKind(t *testing.T) {
+	rows := crowdRows()
+	for _, id := range []string{"s1", "s2", "s3", "s4", "s5"} {
+		rows = append(rows, fold.Row{SessionID: id, Status: fold.StatusSlow, Goroutines: gor(1), Stalls: 1, WorstStall: 60})
+	}
+	var kinds []string
+	for _, f := range fold.ViewFindings(fold.View{Sessions: rows}) {
+		kinds = append(kinds, f.Section)
+	}
+	if want := "blocking blocking blocking cpu-hot goroutine-leak"; strings.Join(kinds, " ") != want {
+		t.Errorf("findings %v, want %s", kinds, want)
+	}
+}
