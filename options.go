@@ -112,7 +112,9 @@ type Options struct {
 
 	// Socket is the path of the private Unix socket that serves the live
 	// view to `openrtc-replay live`. Empty means DefaultSocketPath(Worker);
-	// "off" serves nothing.
+	// "off" serves nothing. The snapshot is OpenRTC's, with our fields
+	// added, so OpenRTC's `openrtc top --socket PATH` reads it too, up to
+	// about 170 sessions: its client reads one line of at most 64 KiB.
 	Socket string
 }
 

@@ -8,6 +8,13 @@
 // checks, in turn, who served it. This is the framing of OpenRTC's `top.sock`
 // as well, so the same client reads both kinds of worker.
 //
+// The snapshot is fold.View's JSON, which is OpenRTC's snapshot with our
+// fields added. [Decode] reads either kind; a [Reader] fetches successive
+// snapshots and makes OpenRTC's read like ours (its cumulative cpu_pct turned
+// into the share of a recent window, steady session starts, restarts seen);
+// a [Converter] turns successive snapshots into the events a worker records,
+// which is how `openrtc-replay record` gives a polled worker a recording.
+//
 // The package knows nothing of sampling: the worker passes the snapshot as a
 // function returning bytes.
 package live
