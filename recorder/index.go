@@ -45,6 +45,7 @@ func (f *recFile) indexBinary() error {
 		return err
 	}
 	if ft.present {
+		ft.start = f.footerStart
 		f.reconcile(ft)
 	}
 	f.checkTimes()
@@ -351,6 +352,7 @@ func (f *recFile) rebuild() error {
 					Err: errors.New("a footer frame that does not end the file with its count and \"ORTCFOOT\"; it was not used")})
 			}
 			if u.footer && u.end == f.size {
+				f.footerStart = pos // where it is, whatever its count says
 				break
 			}
 			pos = u.end

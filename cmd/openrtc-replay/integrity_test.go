@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +63,46 @@ func TestIndexDamageCLI(t *testing.T) {
 				t.Errorf("top: stderr %q does not say the index was distrusted", r.err)
 			}
 		})
+	}
+}
+
+// TestConformanceVerify runs verify on every file of the conformance corpus
+// (fixtures/conformance) and checks its exit status against expected.json;
+// the directory of several workers is refused until --worker picks one.
+func TestConformanceVerify(t *testing.T) {
+	dir := fixture("conformance")
+	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp struct {
+		Files map[string]struct {
+			Verify int `json:"verify_exit"`
+		} `json:"files"`
+		Directories map[string]struct {
+			Groups []struct {
+				Key string `json:"key"`
+			} `json:"groups"`
+		} `json:"directories"`
+	}
+	if err := json.Unmarshal(b, &exp); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range exp.Files {
+		if r := runArgs(t, "verify", filepath.Join(dir, name)); r.code != want.Verify {
+			t.Errorf("verify %s: exit %d, want %d\n%s", name, r.code, want.Verify, r.out)
+		}
+	}
+	for name, want := range exp.Directories {
+		r := runArgs(t, "summary", filepath.Join(dir, name))
+		oneLineErr(t, r, exitBadArgs, "choose one with --worker")
+		for _, g := range want.Groups {
+			if !strings.Contains(r.err, g.Key) {
+				t.Errorf("summary %s: %s not listed: %s", name, g.Key, r.err)
+			}
+			if r := runArgs(t, "summary", "--worker", g.Key, filepath.Join(dir, name)); r.code != exitOK {
+				t.Errorf("summary --worker %s: exit %d: %s", g.Key, r.code, r.err)
+			}
+		}
 	}
 }
