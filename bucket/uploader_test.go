@@ -18,6 +18,7 @@ import (
 
 	"github.com/openrtc-go/introspect"
 	"github.com/openrtc-go/introspect/bucket"
+	"github.com/openrtc-go/introspect/internal/s3test"
 	"github.com/openrtc-go/introspect/recorder"
 )
 
@@ -171,7 +172,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // lost, retention keeps what is not uploaded, and everything arrives once
 // the server is back.
 func TestUploadsSurviveServerDown(t *testing.T) {
-	s3 := startS3(t)
+	s3 := s3test.Start(t)
 	dir := t.TempDir()
 	up, err := bucket.NewUploader(context.Background(), bucket.UploadOptions{
 		URL: s3.URL("prod"), MinBackoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond,
@@ -180,7 +181,7 @@ func TestUploadsSurviveServerDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s3.stop()
+	s3.Stop()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -193,14 +194,14 @@ func TestUploadsSurviveServerDown(t *testing.T) {
 		return st.Failures >= 2 && st.Pending >= 2
 	})
 	kept := localFiles(t, dir, "w2")
-	s3.start()
+	s3.Restart()
 	<-done // Close waited for the backlog to drain
 	st := up.Stats()
 	if st.Pending != 0 || len(st.Lost) != 0 {
 		t.Fatalf("after the server came back: %+v", st)
 	}
 	for _, name := range kept {
-		got := s3.object(t, "prod/w2/"+name)
+		got := s3.Object(t, "prod/w2/"+name)
 		if local, err := os.ReadFile(filepath.Join(dir, name)); err == nil && !bytes.Equal(local, got) {
 			t.Errorf("%s differs in the bucket", name)
 		}
@@ -216,7 +217,7 @@ func TestKilledWorkersLastFileArrivesAfterRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo worker twice")
 	}
-	s3 := startS3(t)
+	s3 := s3test.Start(t)
 	tmp := t.TempDir()
 	demo := filepath.Join(tmp, "densitydemo")
 	if out, err := exec.Command("go", "build", "-o", demo, "../cmd/densitydemo").CombinedOutput(); err != nil {
@@ -255,7 +256,7 @@ func TestKilledWorkersLastFileArrivesAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restart: %v\n%s", err, out)
 	}
-	got := s3.object(t, "prod/w-killed/"+last)
+	got := s3.Object(t, "prod/w-killed/"+last)
 	local, _ := os.ReadFile(filepath.Join(dir, last))
 	if !bytes.Equal(got, local) {
 		t.Fatalf("%s: %d bytes in the bucket, %d on disk", last, len(got), len(local))

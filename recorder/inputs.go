@@ -18,7 +18,11 @@ type Input struct {
 // OpenInputs opens inputs for reading as one time-ordered stream, like
 // [Open] does files: a recording's footer index is read from its end, and
 // a frame is read only when a scan reaches it, so a view of one moment of a
-// long recording reads little of it. Closing the Set closes each R that is
+// long recording reads little of it. Unlike Open, a footer whose entries
+// tile the file is used without reading every index frame it copies (that
+// would read the whole file): it is trusted as a single copy of the index,
+// within a minute's slack, and each frame read is checked against its
+// entry when decoded. Closing the Set closes each R that is
 // an io.Closer.
 func OpenInputs(inputs ...Input) (*Set, error) {
 	s := &Set{}
@@ -27,7 +31,7 @@ func OpenInputs(inputs ...Input) (*Set, error) {
 			s.Close()
 			return nil, &os.PathError{Op: "open", Path: in.Name, Err: errors.New("no reader")}
 		}
-		f := &recFile{path: in.Name, r: in.R, size: in.Size}
+		f := &recFile{path: in.Name, r: in.R, size: in.Size, remote: true}
 		if c, ok := in.R.(io.Closer); ok {
 			f.closer = c
 		}

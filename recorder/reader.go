@@ -193,6 +193,7 @@ type recFile struct {
 	size   int64
 	format Format
 	source IndexSource
+	remote bool // read through an Input: fetch no more than the frames read
 
 	startT      time.Time         // first record time, for ordering and merging; set by Set.order
 	header      bool              // starts with our file header

@@ -111,6 +111,7 @@ recording, bad flag; summary: no introspection records; verify: unreadable).`
 		a.verifyCmd(),
 		a.liveCmd(),
 		a.recordCmd(),
+		a.workersCmd(),
 	)
 	return root
 }

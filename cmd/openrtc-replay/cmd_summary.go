@@ -15,6 +15,7 @@ import (
 
 type summaryFlags struct {
 	json bool
+	at   string
 }
 
 func (a *app) summaryCmd() *cobra.Command {
@@ -29,23 +30,37 @@ stalls grouped by where they happened (count, total, worst, who, the stack
 once), and the findings, each with the section of runbook/density-debugging.md
 it points to and the top command to look at it.
 
+Over several workers (a directory or a bucket prefix such as
+s3://recordings/prod/ that holds more than one, without --worker), or with
+--at FROM..TO, summary prints one table instead: who stalled, on which
+worker, on which loop and line, worst first, reading of each worker's
+files only the frames of the window.
+
 An input without a single introspection record (an application's own slog
 log) has nothing to judge: summary says so in its one finding (section
 no-records) and exits with status 2, as for any input that is not a
 recording.`,
 		Example: `  openrtc-replay summary rec.zst
   openrtc-replay summary /var/lib/worker/rec/
-  openrtc-replay summary --json rec.zst | jq -r '.findings[].runbook'`,
+  openrtc-replay summary --json rec.zst | jq -r '.findings[].runbook'
+  openrtc-replay summary --at 03:10..03:15 's3://recordings/prod/?region=eu-west-1'`,
 		RunE: func(c *cobra.Command, args []string) error { return a.summary(c, args, f) },
 	}
 	c.Flags().BoolVar(&f.json, "json", false, "print the summary as JSON")
+	c.Flags().StringVar(&f.at, "at", "", "FROM..TO: one table of who stalled, on which worker, and where in that window, across the workers of a directory or bucket prefix")
 	a.addWorkerFlag(c)
 	return c
 }
 
 func (a *app) summary(c *cobra.Command, args []string, f summaryFlags) error {
+	if f.at != "" {
+		return a.summaryFleet(c, args, f)
+	}
 	in, err := a.open(c, args)
 	if err != nil {
+		if isWorkers(err) && a.worker == "" {
+			return a.summaryFleet(c, args, f) // several workers: the table across them
+		}
 		return err
 	}
 	defer in.close()

@@ -50,11 +50,13 @@ func (a *app) open(c *cobra.Command, args []string) (*input, error) {
 		}
 	}
 	// Files of different workers are never stitched (recorder.GroupWorkers).
-	set, err := recorder.OpenWorker(a.worker, paths...)
+	set, release, err := openSet(a.worker, paths)
 	if err != nil {
 		in.cleanup()
 		return nil, a.openError(c, args, err)
 	}
+	spooled := in.cleanup
+	in.cleanup = func() { release(); spooled() }
 	in.set, in.paths = set, paths
 	in.first, in.last = set.Span()
 	if in.first.IsZero() {
@@ -230,16 +232,19 @@ func (in *input) reopener() func() (tui.Source, error) {
 	}
 	paths, worker := slices.Clone(in.paths), in.worker
 	return func() (tui.Source, error) {
-		set, err := recorder.OpenWorker(worker, paths...) // the same worker as the first open
+		// The same worker as the first open; a bucket prefix is listed
+		// again, so files uploaded since are read too.
+		set, release, err := openSet(worker, paths)
 		if err != nil {
 			return nil, err
 		}
 		cur, err := fold.NewCursor(set)
 		if err != nil {
 			set.Close()
+			release()
 			return nil, err
 		}
-		return &reopened{Cursor: cur, set: set}, nil
+		return &reopened{Cursor: cur, set: set, release: release}, nil
 	}
 }
 
@@ -247,7 +252,12 @@ func (in *input) reopener() func() (tui.Source, error) {
 // when it is done with it.
 type reopened struct {
 	*fold.Cursor
-	set *recorder.Set
+	set     *recorder.Set
+	release func()
 }
 
-func (r *reopened) Close() error { return r.set.Close() }
+func (r *reopened) Close() error {
+	err := r.set.Close()
+	r.release()
+	return err
+}

@@ -1,4 +1,7 @@
-package bucket_test
+// Package s3test runs a real S3-compatible server (versitygw's POSIX
+// gateway) on loopback for tests: uploads, ranged reads and replay from a
+// bucket are tested against the S3 protocol as a worker would speak it.
+package s3test
 
 import (
 	"context"
@@ -11,13 +14,15 @@ import (
 	"testing"
 	"time"
 
+	_ "gocloud.dev/blob/s3blob"
+
 	"github.com/openrtc-go/introspect/bucket"
 )
 
-// s3Server is a real S3-compatible server (versitygw's POSIX gateway) on
+// Server is a real S3-compatible server (versitygw's POSIX gateway) on
 // loopback, serving one bucket from a temporary directory. .ci/run installs
 // it (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0).
-type s3Server struct {
+type Server struct {
 	t      *testing.T
 	bin    string
 	root   string
@@ -31,7 +36,9 @@ const (
 	s3Secret = "openrtc-test-secret"
 )
 
-func versitygw(t *testing.T) string {
+// Binary returns the versitygw binary, skipping the test when it is not
+// installed locally and failing it in CI.
+func Binary(t *testing.T) string {
 	t.Helper()
 	if p, err := exec.LookPath("versitygw"); err == nil {
 		return p
@@ -49,11 +56,11 @@ func versitygw(t *testing.T) string {
 	return ""
 }
 
-// startS3 starts the server with one empty bucket and points the AWS SDK
+// Start starts the server with one empty bucket and points the AWS SDK
 // at it through the environment, as a worker would be configured.
-func startS3(t *testing.T) *s3Server {
+func Start(t *testing.T) *Server {
 	t.Helper()
-	s := &s3Server{t: t, bin: versitygw(t), root: t.TempDir(), bucket: "recordings"}
+	s := &Server{t: t, bin: Binary(t), root: t.TempDir(), bucket: "recordings"}
 	if err := os.Mkdir(filepath.Join(s.root, s.bucket), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +80,14 @@ func startS3(t *testing.T) *s3Server {
 }
 
 // URL returns the bucket URL of prefix on this server.
-func (s *s3Server) URL(prefix string) string {
+func (s *Server) URL(prefix string) string {
 	return fmt.Sprintf("s3://%s/%s?endpoint=http://%s&region=us-east-1&use_path_style=true&disable_https=true", s.bucket, prefix, s.addr)
 }
 
-func (s *s3Server) start() {
+// Restart starts the server again after Stop, on the same address and data.
+func (s *Server) Restart() { s.start() }
+
+func (s *Server) start() {
 	s.t.Helper()
 	s.cmd = exec.Command(s.bin, "--access", s3Access, "--secret", s3Secret, "--port", s.addr, "posix", s.root)
 	log, err := os.Create(filepath.Join(s.t.TempDir(), "versitygw.log"))
@@ -100,7 +110,10 @@ func (s *s3Server) start() {
 	s.t.Fatalf("versitygw did not start on %s:\n%s", s.addr, b)
 }
 
-func (s *s3Server) stop() {
+// Stop kills the server; the bucket's data stays for Restart.
+func (s *Server) Stop() { s.stop() }
+
+func (s *Server) stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
@@ -109,8 +122,8 @@ func (s *s3Server) stop() {
 	s.cmd = nil
 }
 
-// object returns the bytes of key as the S3 API serves them.
-func (s *s3Server) object(t *testing.T, key string) []byte {
+// Object returns the bytes of key as the S3 API serves them.
+func (s *Server) Object(t *testing.T, key string) []byte {
 	t.Helper()
 	loc, err := bucket.Open(context.Background(), s.URL(""))
 	if err != nil {
