@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openrtc-go/introspect/bucket"
 	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/fold"
 	"github.com/openrtc-go/introspect/recorder"
@@ -43,7 +44,8 @@ tail -f, and prints each report as it arrives: an ongoing one says "so far".`,
   openrtc-replay slow --min 100ms --since 03:10 --until 03:15 rec.zst
   openrtc-replay slow --session job-c1d550 --json rec.zst | jq .frame
   openrtc-replay slow --group rec.zst             # one entry per place, its stack once
-  openrtc-replay slow --follow /var/lib/worker/rec/`,
+  openrtc-replay slow --follow /var/lib/worker/rec/
+  openrtc-replay slow --follow --worker w17 's3://recordings/prod/?region=eu-west-1'`,
 		RunE: func(c *cobra.Command, args []string) error { return a.slow(c, args, f) },
 	}
 	fs := c.Flags()
@@ -53,7 +55,7 @@ tail -f, and prints each report as it arrives: an ongoing one says "so far".`,
 	fs.StringVar(&f.until, "until", "", "only stalls reported at or before this time")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per stall (JSON lines)")
 	fs.BoolVar(&f.group, "group", false, "group the stalls by where they happened (loop, frame and stack): count, total, worst, who, and the stack once")
-	fs.BoolVarP(&f.follow, "follow", "f", false, "keep reading as the recording grows, across rotations, until interrupted")
+	fs.BoolVarP(&f.follow, "follow", "f", false, "keep reading as the recording grows, across rotations (or, on a bucket prefix, as workers upload files), until interrupted")
 	a.addWorkerFlag(c)
 	return c
 }
@@ -137,6 +139,9 @@ func (a *app) follow(c *cobra.Command, args []string, f slowFlags) error {
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
+	if bucket.IsURL(args[0]) {
+		return a.followBucket(ctx, args[0], f, since, until)
+	}
 	fw, err := recorder.Follow(ctx, args[0], recorder.FollowOptions{Since: since, Worker: a.worker})
 	if err != nil {
 		return a.openError(c, args, err)

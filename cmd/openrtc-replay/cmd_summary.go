@@ -30,11 +30,11 @@ stalls grouped by where they happened (count, total, worst, who, the stack
 once), and the findings, each with the section of runbook/density-debugging.md
 it points to and the top command to look at it.
 
-Over several workers (a directory or a bucket prefix such as
-s3://recordings/prod/ that holds more than one, without --worker), or with
---at FROM..TO, summary prints one table instead: who stalled, on which
-worker, on which loop and line, worst first, reading of each worker's
-files only the frames of the window.
+With --at FROM..TO, summary prints one table instead, across every worker
+of the inputs (a directory, or a bucket prefix such as s3://recordings/prod/
+under which workers upload; --worker keeps one): who stalled, on which
+worker, on which loop and line, worst first, reading of each worker's files
+only the frames of the window.
 
 An input without a single introspection record (an application's own slog
 log) has nothing to judge: summary says so in its one finding (section
@@ -58,9 +58,6 @@ func (a *app) summary(c *cobra.Command, args []string, f summaryFlags) error {
 	}
 	in, err := a.open(c, args)
 	if err != nil {
-		if isWorkers(err) && a.worker == "" {
-			return a.summaryFleet(c, args, f) // several workers: the table across them
-		}
 		return err
 	}
 	defer in.close()

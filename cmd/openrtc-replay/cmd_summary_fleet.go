@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -29,8 +28,8 @@ type fleetRow struct {
 	Frame     string    `json:"frame,omitempty"`
 }
 
-// fleetSummary is `summary --at FROM..TO` or a summary over several
-// workers: one table across the workers of the inputs.
+// fleetSummary is `summary --at FROM..TO`: one table across the workers
+// of the inputs.
 type fleetSummary struct {
 	From    time.Time  `json:"from"`
 	To      time.Time  `json:"to"`
@@ -45,7 +44,7 @@ type fleetSummary struct {
 // are grouped by worker, session and source, the worst first.
 func (a *app) summaryFleet(c *cobra.Command, args []string, f summaryFlags) error {
 	if len(args) == 0 {
-		return usageErr(c, "--at FROM..TO or several workers: give the directory or bucket prefix to read")
+		return usageErr(c, "--at FROM..TO: give the directory or bucket prefix to read")
 	}
 	all, err := openAll(args)
 	if err != nil {
@@ -184,12 +183,6 @@ func writeFleet(w io.Writer, s fleetSummary, loc *time.Location) error {
 	b.WriteString("\nnext: openrtc-replay slow --worker WORKER --since FROM --until TO INPUT shows each stall's stack\n")
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// isWorkers reports whether err says the inputs hold several workers.
-func isWorkers(err error) bool {
-	var we *recorder.WorkersError
-	return errors.As(err, &we)
 }
 
 // worstText shows a stall's length to the millisecond under a second.
