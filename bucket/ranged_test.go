@@ -3,6 +3,7 @@ package bucket_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -11,7 +12,6 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/openrtc-go/introspect/bucket"
-	"github.com/openrtc-go/introspect/fixtures/synth"
 	"github.com/openrtc-go/introspect/fold"
 	"github.com/openrtc-go/introspect/internal/s3test"
 	"github.com/openrtc-go/introspect/recorder"
@@ -29,27 +29,29 @@ func TestRangedReadsFetchLittleOfADay(t *testing.T) {
 	s3 := s3test.Start(t)
 	for _, tt := range []struct {
 		name    string
-		opts    synth.Options
+		args    []string // of dayrec
 		maxFrac float64
 	}{
 		// The live recorder's defaults: 1 s frames, 1 min keyframes. The
 		// footer index alone is 86,400 entries (about 3.5 MB a day),
 		// read whole when the file is opened: it is most of what is fetched.
-		{"defaults", synth.Options{FlushInterval: time.Second, KeyframeInterval: time.Minute, ZstdLevel: 3}, 0.10},
+		{"defaults", []string{"-flush", "1s", "-keyframes", "1m", "-level", "3"}, 0.10},
 		// recorder.Compact(): 1 min frames, 10 min keyframes.
-		{"compact", synth.Options{FlushInterval: time.Minute, KeyframeInterval: 10 * time.Minute, ZstdLevel: 7}, 0.02},
+		{"compact", []string{"-flush", "1m", "-keyframes", "10m", "-level", "7"}, 0.02},
 	} {
-		t.Run(tt.name, func(t *testing.T) { rangedDay(t, s3, tt.opts, tt.maxFrac) })
+		t.Run(tt.name, func(t *testing.T) { rangedDay(t, s3, tt.args, tt.maxFrac) })
 	}
 }
 
-func rangedDay(t *testing.T, s3 *s3test.Server, opts synth.Options, maxFrac float64) {
+func rangedDay(t *testing.T, s3 *s3test.Server, args []string, maxFrac float64) {
 	dir := t.TempDir()
 	local := filepath.Join(dir, "w1-20261127T030000.000Z.zst")
-	opts.Duration, opts.Sessions, opts.Worker = 24*time.Hour, 200, "w1"
 	key := "prod/" + filepath.Base(dir) + "/w1/" + filepath.Base(local)
-	if _, err := synth.Write(local, opts); err != nil {
-		t.Fatal(err)
+	// Written by the real recorder in a process of its own, built without
+	// the race detector, which would make a day ten times slower to write.
+	gen := exec.Command("go", append([]string{"run", "./internal/dayrec", "-o", local, "-sessions", "200", "-duration", "24h"}, args...)...)
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("dayrec: %v\n%s", err, out)
 	}
 	st, _ := os.Stat(local)
 
