@@ -64,18 +64,19 @@ func (a *app) rootCmd() *cobra.Command {
 	root.Short = "Replay recordings of a dense Go worker: who ate the memory, the CPU, and who stalled everyone"
 	root.Long = `openrtc-replay shows what openrtc-introspect recorded of a worker that hosts
 many sessions in one process, at any moment of the recording, and a running
-worker live.
+worker live (ours, or OpenRTC's Python worker, which record can also poll
+into a recording).
 
 Without a command it runs top. Without an input it opens the bundled incident
 recording, so that the first run shows something.
 
-Inputs (every command but live): recordings (.zst), directories of rotated
-recordings, plain slog JSON logs (.jsonl), or - for standard input. Several
-inputs of one worker are stitched into one time line; inputs of several
-workers are not: choose one with --worker NAME (or NAME@HOST, as listed). A
-worker is its name and host: a restart (new pid) continues its history, two
-processes of one name running at once are two workers. Damaged inputs are
-read as far as they go, with one warning line on standard error.
+Inputs (every command but live and record): recordings (.zst), directories
+of rotated recordings, plain slog JSON logs (.jsonl), or - for standard
+input. Several inputs of one worker are stitched into one time line; inputs
+of several workers are not: choose one with --worker NAME (or NAME@HOST, as
+listed). A worker is its name and host: a restart (new pid) continues its
+history, two processes of one name running at once are two workers. Damaged
+inputs are read as far as they go, with one warning line on standard error.
 
 Times (--at, --since, --until):
   2026-11-27T03:12:00Z   RFC 3339

@@ -10,6 +10,7 @@
 //	openrtc-replay export --every 10s --format csv -o top.csv rec.zst
 //	openrtc-replay verify rec.zst         # exit 0 intact, 1 damaged, 2 unreadable
 //	openrtc-replay live                   # a running worker's socket
+//	openrtc-replay record -o rec.zst      # poll it into a recording (OpenRTC's too)
 //
 // Inputs are recordings, directories of rotated recordings, plain slog JSON
 // logs, or - for standard input; several are stitched into one time line.
