@@ -5,6 +5,7 @@
 //
 //	go run ./internal/truth/cmd/truth            # the full scenario, about 2 minutes
 //	go run ./internal/truth/cmd/truth -quick     # the test's scenario
+//	go run ./internal/truth/cmd/truth -judge DIR # judge a kept run again (-dir DIR)
 //
 // scripts/truth.sh runs it.
 package main
@@ -27,8 +28,23 @@ func main() {
 	duration := flag.Duration("duration", 0, "length of the run (default: the scenario's)")
 	sessions := flag.Int("sessions", 0, "ordinary sessions (default: the scenario's)")
 	details := flag.Bool("details", true, "print what went wrong under the table")
+	rejudge := flag.String("judge", "", "judge again the run kept in this directory (its truth.zst and truth.json), without running")
 	flag.Parse()
 	log.SetFlags(0)
+
+	if *rejudge != "" {
+		b, err := os.ReadFile(filepath.Join(*rejudge, "truth.json"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		var t truth.Truth
+		if err := json.Unmarshal(b, &t); err != nil {
+			log.Fatalf("%s: %v", filepath.Join(*rejudge, "truth.json"), err)
+		}
+		t.Recording = filepath.Join(*rejudge, "truth.zst")
+		report(&t, *details)
+		return
+	}
 
 	d := *dir
 	if d == "" {
@@ -54,18 +70,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	v, err := truth.Judge(t)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("%d ordinary sessions, %d HTTP sessions, %d stalls injected, %d scheduler stalls, %s, process CPU %.1f s\n\n",
-		cfg.Sessions, t.HTTPSessions, len(t.Injected), len(t.Spins), t.End.Sub(t.Start).Round(time.Second), t.ProcessCPU.Seconds())
-	fmt.Print(v.Table())
-	if *details {
-		if s := v.Details(); s != "" {
-			fmt.Printf("\n%s", s)
-		}
-	}
+	report(t, *details)
 	if *dir != "" {
 		// The truth beside the recording, for looking into a verdict.
 		b, err := json.MarshalIndent(t, "", "  ")
@@ -76,5 +81,21 @@ func main() {
 			log.Fatal(err)
 		}
 		fmt.Printf("\nrecording: %s, truth: %s\n", t.Recording, filepath.Join(d, "truth.json"))
+	}
+}
+
+// report judges t and prints the table.
+func report(t *truth.Truth, details bool) {
+	v, err := truth.Judge(t)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d HTTP sessions beside the others, %d stalls injected, %d scheduler stalls, %s, process CPU %.1f s\n\n",
+		t.HTTPSessions, len(t.Injected), len(t.Spins), t.End.Sub(t.Start).Round(time.Second), t.ProcessCPU.Seconds())
+	fmt.Print(v.Table())
+	if details {
+		if s := v.Details(); s != "" {
+			fmt.Printf("\n%s", s)
+		}
 	}
 }
