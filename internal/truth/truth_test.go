@@ -14,7 +14,7 @@ var holding = []string{
 	FigSession,
 	FigRSS,
 	FigLeakCount,
-	FigLeakLine, // gor_stacks (stall, 04:51)
+	FigLeakLine,   // gor_stacks (stall, 04:51)
 	FigMem,        // rows keep bytes (cpu, 04:2x)
 	FigDispatcher, // introspect.Dispatched and Go
 }
