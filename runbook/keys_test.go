@@ -145,7 +145,7 @@ func TestRunbookFirstScreen(t *testing.T) {
 	x.keys("1")
 	x.waitFor("1: the first finding", []string{"finding 1/", "call-blocker"})
 	x.keys("Enter")
-	x.waitFor("enter: its stalls", []string{"session call-blocker", "mixer 29 times", "culprits.go:32"})
+	x.waitFor("enter: its stalls", []string{"session call-blocker", "mixer ", " times · ", "workload.fetchVoiceProfileSync"})
 	x.keys("q")
 	deadline := time.Now().Add(screenTimeout)
 	for {
