@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	httppprof "net/http/pprof"
 	"os/exec"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -18,6 +19,9 @@ import (
 
 	"github.com/openrtc-go/introspect"
 	"github.com/openrtc-go/introspect/events"
+	"github.com/openrtc-go/introspect/fold"
+	"github.com/openrtc-go/introspect/live"
+	"github.com/openrtc-go/introspect/recorder"
 )
 
 // burnSession runs a session that burns CPU (entering a watched loop now and
@@ -218,6 +222,40 @@ func TestDeclaredCPUOwner(t *testing.T) {
 	}
 	if got := in.View().Worker.CPUStatus(); got != "cpu: owned by pyroscope-go" {
 		t.Errorf("CPU status %q, want %q", got, "cpu: owned by pyroscope-go")
+	}
+}
+
+// The owner is in the live snapshot and in the recording too, so that
+// openrtc-replay says it live and after the fact.
+func TestCPUOwnerInSnapshotAndRecording(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "rec.zst")
+	in, _, sock := start(t, introspect.Options{CPUOwner: "pyroscope-go", Record: rec, CPUWindow: 100 * time.Millisecond})
+	waitHeader(t, in, func(h headerLike) bool { return h.CPUOwner != "" })
+	raw, err := live.Fetch(context.Background(), sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := live.Decode(raw, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Worker.CPUOwner != "pyroscope-go" {
+		t.Errorf("snapshot cpu_owner %q, want pyroscope-go (%s)", v.Worker.CPUOwner, raw)
+	}
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	set, err := recorder.Open(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	st, err := fold.StateAt(set, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv := st.View(st.Now()); rv.Worker.CPUStatus() != "cpu: owned by pyroscope-go" {
+		t.Errorf("replayed CPU status %q, want cpu: owned by pyroscope-go", rv.Worker.CPUStatus())
 	}
 }
 

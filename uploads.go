@@ -94,21 +94,31 @@ func (in *Introspector) readUpload(owner string, body []byte, boundary string) {
 	if in.opts.CPUOwner != "" {
 		owner = in.opts.CPUOwner
 	}
+	for _, w := range cpuProfilesIn(body, boundary, owner) {
+		in.sampler.foreign(w)
+	}
+}
+
+// cpuProfilesIn returns a window for each part of a multipart body that
+// parses as a CPU profile, in order; other parts, and whatever follows a
+// damaged part, are ignored.
+func cpuProfilesIn(body []byte, boundary, owner string) []sampler.CPUWindow {
+	var ws []sampler.CPUWindow
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	for {
 		part, err := mr.NextPart()
 		if err != nil {
-			return
+			return ws
 		}
 		data, err := io.ReadAll(io.LimitReader(part, maxUploadPart))
 		if err != nil {
-			return
+			return ws
 		}
 		w, _, err := sampler.ParseCPUProfile(data, owner, sampler.DefaultTopFrames)
 		if err != nil {
 			continue
 		}
-		in.sampler.foreign(w)
+		ws = append(ws, w)
 	}
 }
 
