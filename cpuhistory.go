@@ -69,6 +69,24 @@ func (h *cpuHistory) seen(from, to time.Time) stall.CPUSeen {
 	return s
 }
 
+// top returns the line where session's samples landed most in the window
+// that overlaps [from, to] and holds the most of them, or "".
+func (h *cpuHistory) top(session string, from, to time.Time) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var best string
+	var most int64
+	for _, w := range h.wins {
+		if w.Start.After(to) || w.Start.Add(w.Duration).Before(from) {
+			continue
+		}
+		if n := w.BySession[session]; n > most && len(w.Top[session]) > 0 {
+			best, most = w.Top[session][0].String(), n
+		}
+	}
+	return best
+}
+
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a

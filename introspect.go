@@ -121,7 +121,7 @@ func Start(opts Options) (*Introspector, error) {
 		// A hold's final report waits for the CPU window that covers its
 		// end, to tell a holder that ran from one that waited for a CPU.
 		wopts.CPU = sl.history.seen
-		wopts.CPUWait = 3*opts.CPUWindow + 2*time.Second // the sampler may starve too
+		wopts.CPUWait = in.cpuWait()
 	}
 	in.watchdog = stall.New(wopts)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -134,6 +134,12 @@ func Start(opts Options) (*Introspector, error) {
 		sl.run(ctx)
 	}()
 	return in, nil
+}
+
+// cpuWait is how long a stall's final report waits for the CPU windows that
+// cover it: a few windows, since the sampler may starve too.
+func (in *Introspector) cpuWait() time.Duration {
+	return 3*in.opts.CPUWindow + 2*time.Second
 }
 
 // Close stops introspection: it stops sampling and the watchdog, writes the

@@ -34,7 +34,8 @@ type sampleLoop struct {
 	lastGor   map[string]int // per-session goroutines at the last profile
 	nextGorAt time.Time
 
-	history cpuHistory // the latest CPU windows, for judging holds and lags
+	history cpuHistory       // the latest CPU windows, for judging holds and lags
+	lags    []stall.SchedLag // ended lags waiting for their CPU windows
 }
 
 func newSampleLoop(in *Introspector) (*sampleLoop, error) {
@@ -108,17 +109,30 @@ func (sl *sampleLoop) tick(now time.Time) {
 
 	// Scheduler stalls are the lags the probe measured; the runtime's
 	// latency histogram gives the vitals' percentiles, not their length.
-	for _, lag := range sl.probe.Lags() {
-		// Blamed on who ran while it lasted, if its window is in yet.
+	// A lag that ended waits for the CPU windows that cover it, to be
+	// blamed on who ran while it lasted: all Ps held means the sampler's
+	// own window closes late too.
+	lags := append(sl.lags, sl.probe.Lags()...)
+	sl.lags = sl.lags[:0]
+	for _, lag := range lags {
+		seen := sl.history.seen(lag.Start, lag.End)
+		if !lag.Ongoing && sl.cpu != nil && seen.Covered < lag.Duration()*9/10 && now.Sub(lag.End) < sl.in.cpuWait() {
+			sl.lags = append(sl.lags, lag)
+			continue
+		}
 		by, total := win.BySession, win.Total
-		if seen := sl.history.seen(lag.Start, lag.End); seen.Covered > 0 {
+		if seen.Covered > 0 {
 			by, total = seen.BySession, seen.Total
 		}
 		s := stall.SchedStall(lag, by, total)
-		// The busiest line of the session blamed, from the same window. It
-		// is where its CPU went, not a call stack, so no Stack.
-		if top := win.Top[s.Session]; s.Session != "" && len(top) > 0 {
-			s.Frame, s.FrameFrom = top[0].String(), stall.FrameCPU
+		// The busiest line of the session blamed. It is where its CPU
+		// went, not a call stack, so no Stack.
+		if s.Session != "" {
+			if top := sl.history.top(s.Session, lag.Start, lag.End); top != "" {
+				s.Frame, s.FrameFrom = top, stall.FrameCPU
+			} else if top := win.Top[s.Session]; len(top) > 0 {
+				s.Frame, s.FrameFrom = top[0].String(), stall.FrameCPU
+			}
 		}
 		sl.in.reportStall(s)
 	}
