@@ -44,8 +44,8 @@ func lagCovering(lags []stall.SchedLag, from, to time.Time) (stall.SchedLag, boo
 }
 
 // A saturated scheduler (four spinning goroutines per P, preemptible) is one
-// lag as long as the saturation, measured rather than taken from a
-// histogram's bucket bound.
+// lag, from when a runnable goroutine has queued for the threshold to the
+// end of the saturation.
 func TestSchedProbeMeasuresSaturation(t *testing.T) {
 	p := &stall.SchedProbe{}
 	stop := probing(p)
@@ -72,10 +72,11 @@ func TestSchedProbeMeasuresSaturation(t *testing.T) {
 		t.Fatalf("no lag overlaps the %v of saturation; lags %+v", truth, lags)
 	}
 	t.Logf("saturated for %v; lag %v (start %+v, worst wait %v)", truth, lag.Duration(), lag.Start.Sub(begin), lag.Worst)
-	// Generous on the measurement: the shared machine may saturate the
-	// probe before and after, which lengthens the lag, never shortens it.
-	if lag.Duration() < truth*8/10 {
-		t.Errorf("lag %v, want about the %v of saturation", lag.Duration(), truth)
+	// The lag starts once a runnable goroutine has queued for the
+	// threshold, so it is shorter than the saturation by about that much;
+	// the shared machine may add its own. Generous on the measurement.
+	if lag.Duration() < truth/2 || lag.Worst < 50*time.Millisecond {
+		t.Errorf("lag %v (worst wait %v), want most of the %v of saturation", lag.Duration(), lag.Worst, truth)
 	}
 	if lag.Ongoing || lag.ID == 0 {
 		t.Errorf("lag = %+v, want an ended lag with an ID", lag)
