@@ -81,7 +81,7 @@ type endKey struct {
 }
 
 type stallKey struct {
-	source, agent string
+	source, agent, cause string
 }
 
 // New returns a Collector with the given options.
@@ -203,7 +203,7 @@ func (c *Collector) observeSample(e events.Sample) {
 // last, when the total is known.
 func (c *Collector) observeStall(t time.Time, e events.SlowSession) {
 	if _, seen := c.open[e.StallID]; !seen {
-		c.stalls[stallKey{e.Source, e.Agent}]++
+		c.stalls[stallKey{e.Source, e.Agent, e.Cause}]++
 		if len(c.open) >= maxOpenStalls {
 			c.open = make(map[uint64]struct{}) // final reports lost; do not grow
 		}
@@ -265,7 +265,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d.cpu, prometheus.CounterValue, s, c.labels(k)...)
 	}
 	for k, n := range c.stalls {
-		ch <- prometheus.MustNewConstMetric(d.stalls, prometheus.CounterValue, float64(n), k.source, k.agent)
+		ch <- prometheus.MustNewConstMetric(d.stalls, prometheus.CounterValue, float64(n), k.source, k.agent, k.cause)
 	}
 	for src, h := range c.hist {
 		ch <- h.metric(d.stallSeconds, src)
@@ -309,7 +309,7 @@ func newDescs(ns string, tenant bool) descs {
 		sessionGor:   nd(n("session_goroutines"), "Goroutines started under live sessions, as last sampled; growth while sessions do not is a leak.", per, nil),
 		ended:        nd(n("sessions_ended_total"), "Sessions ended, by outcome (ok, error, cancelled).", append(slices.Clone(per), "outcome"), nil),
 		cpu:          nd(n("session_cpu_seconds_total"), "CPU time of sessions, from labelled CPU profile samples.", per, nil),
-		stalls:       nd(n("stalls_total"), "Stalls: a session held a shared loop or section (source is its name), or the scheduler lagged (source=\"scheduler\"), longer than the slow threshold. Counted when first seen.", []string{"source", "agent"}, nil),
+		stalls:       nd(n("stalls_total"), "Stalls: a session held a shared loop or section (source is its name), or the scheduler lagged (source=\"scheduler\"), longer than the slow threshold. Counted when first seen; cause is its verdict then: blocked (the holder waited on I/O, a lock, a sleep), waiting-for-cpu (a victim: it was runnable while others had the CPU), running, or empty when not yet known.", []string{"source", "agent", "cause"}, nil),
 		stallSeconds: nd(n("stall_duration_seconds"), "How long stalls lasted; each bucket's exemplar names the session and stall id of its worst recent stall.", []string{"source"}, nil),
 		goroutines:   nd(n("goroutines"), "Goroutines in the worker, as last sampled.", nil, nil),
 		schedP99:     nd(n("scheduler_latency_p99_seconds"), "99th percentile of goroutine scheduling latency over the last sample interval.", nil, nil),

@@ -102,17 +102,18 @@ openrtc_session_goroutines{agent="voice"} 3
 			events.SlowSession{StallID: 1, SessionID: "call-blocker", Agent: "voice", Source: "mixer", Blocked: 160 * time.Millisecond, Ongoing: true},
 			events.SlowSession{StallID: 1, SessionID: "call-blocker", Agent: "voice", Source: "mixer", Blocked: 400 * time.Millisecond},
 			events.SlowSession{StallID: 2, Source: "scheduler", Blocked: 70 * time.Millisecond},
-			events.SlowSession{StallID: 3, SessionID: "call-blocker", Agent: "voice", Source: "mixer", Blocked: 80 * time.Millisecond, Ongoing: true},
+			events.SlowSession{StallID: 3, SessionID: "call-blocker", Agent: "voice", Source: "mixer", Blocked: 80 * time.Millisecond, Ongoing: true, Cause: events.CauseBlocked},
 			events.RecorderDrop{Dropped: 12, Reason: "queue full"},
 		},
 		want: `
 # HELP openrtc_recorder_dropped_records_total Records the recorder could not write (queue full or write error).
 # TYPE openrtc_recorder_dropped_records_total counter
 openrtc_recorder_dropped_records_total 12
-# HELP openrtc_stalls_total Stalls: a session held a shared loop or section (source is its name), or the scheduler lagged (source="scheduler"), longer than the slow threshold. Counted when first seen.
+# HELP openrtc_stalls_total Stalls: a session held a shared loop or section (source is its name), or the scheduler lagged (source="scheduler"), longer than the slow threshold. Counted when first seen; cause is its verdict then: blocked (the holder waited on I/O, a lock, a sleep), waiting-for-cpu (a victim: it was runnable while others had the CPU), running, or empty when not yet known.
 # TYPE openrtc_stalls_total counter
-openrtc_stalls_total{agent="",source="scheduler"} 1
-openrtc_stalls_total{agent="voice",source="mixer"} 2
+openrtc_stalls_total{agent="",cause="",source="scheduler"} 1
+openrtc_stalls_total{agent="voice",cause="",source="mixer"} 1
+openrtc_stalls_total{agent="voice",cause="blocked",source="mixer"} 1
 `,
 	}}
 	for _, tt := range tests {
