@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command truth runs the truth harness's scenario (package
 // internal/truth) with the real introspector, judges its recording against
 // the truth measured beside it, and prints issue 8's table: figure,
