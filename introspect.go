@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lmittmann/tint"
@@ -46,7 +47,10 @@ type Introspector struct {
 	watchdog *stall.Watchdog
 	server   *live.Server
 	host     *sampler.Host // the host's vitals for the socket's snapshot
-	sampler  *sampleLoop
+	// watchedAt is when the live view was last read (Unix nanoseconds):
+	// CPU windows are short while someone watches.
+	watchedAt atomic.Int64
+	sampler   *sampleLoop
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -205,6 +209,7 @@ func (in *Introspector) View() fold.View {
 // snapshot is the socket's payload: the live view as one JSON object, with
 // the host's vitals that OpenRTC's header shows.
 func (in *Introspector) snapshot() []byte {
+	in.watchedAt.Store(time.Now().UnixNano())
 	v := in.View()
 	if in.host != nil {
 		vit, hist := in.host.Read()

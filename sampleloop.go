@@ -83,6 +83,7 @@ func (sl *sampleLoop) run(ctx context.Context) {
 }
 
 func (sl *sampleLoop) tick(now time.Time) {
+	sl.windowFor(now)
 	v := sl.vitals.Read()
 	rss, _ := sl.rss.Read()
 	sl.clock.add(now)
@@ -230,4 +231,18 @@ func (sl *sampleLoop) goroutines() (map[string]int, map[string][]events.Goroutin
 	}
 	sl.lastGor = by
 	return changed, stacks
+}
+
+// windowFor sets the length of the next CPU windows: short while the live
+// view is watched, long otherwise, when the options left it to us.
+func (sl *sampleLoop) windowFor(now time.Time) {
+	short := sl.in.opts.watchedCPUWindow
+	if sl.cpu == nil || short <= 0 {
+		return
+	}
+	d := sl.in.opts.CPUWindow
+	if at := sl.in.watchedAt.Load(); at != 0 && now.Sub(time.Unix(0, at)) < watchedFor {
+		d = short
+	}
+	sl.cpu.SetWindow(d)
 }

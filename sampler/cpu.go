@@ -68,6 +68,7 @@ type CPUOptions struct {
 // application.
 type CPUSampler struct {
 	window  time.Duration
+	length  atomic.Int64 // the window's length set by SetWindow, nanoseconds; 0: window
 	every   time.Duration
 	topN    int
 	hold    string // CPUOptions.HoldLabel
@@ -83,6 +84,22 @@ type CPUSampler struct {
 	found     string
 	foundAt   time.Time
 	asideRuns int // consecutive failed starts, for the back-off
+}
+
+// SetWindow changes the length of the windows that start from now on (the
+// window under way keeps its length); zero or negative returns to
+// CPUOptions.Window. It may be called while Run runs, from any goroutine:
+// a worker samples in long windows, which cost less (each stop and start of
+// the profiler allocates about 2 MB: the runtime's profile buffer and
+// runtime/pprof's gzip writer), and in short ones while someone watches.
+func (s *CPUSampler) SetWindow(d time.Duration) { s.length.Store(int64(max(d, 0))) }
+
+// windowLen is the length of a window starting now.
+func (s *CPUSampler) windowLen() time.Duration {
+	if d := s.length.Load(); d > 0 {
+		return time.Duration(d)
+	}
+	return s.window
 }
 
 // NewCPUSampler returns a sampler configured by opts. It does not start
@@ -146,7 +163,7 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 		}
 		return nil
 	}
-	timer := time.NewTimer(s.window)
+	timer := time.NewTimer(s.windowLen())
 	defer timer.Stop()
 
 	// pending is a window stopped by the sampler whose profile has not been
@@ -198,7 +215,7 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 		}
 		s.asideRuns = 0
 		active = buf
-		timer.Reset(s.window)
+		timer.Reset(s.windowLen())
 		if pending != nil {
 			deliver(s.finish(pending))
 			pending = nil
@@ -341,7 +358,7 @@ func (s *CPUSampler) collectStolen(ctx context.Context, buf *profileBuffer, arme
 // spans and CPU time are measured like any other's, so the process's CPU
 // stays known while the sessions' shares are not.
 func (s *CPUSampler) standAside(ctx context.Context, start time.Time, reason, owner string, n int, led *ledger, deliver func(CPUWindow)) {
-	timer := time.NewTimer(s.window)
+	timer := time.NewTimer(s.windowLen())
 	defer timer.Stop()
 	for range n {
 		select {
@@ -365,7 +382,7 @@ func (s *CPUSampler) standAside(ctx context.Context, start time.Time, reason, ow
 		deliver(w)
 		led.arm()
 		start = now
-		timer.Reset(s.window)
+		timer.Reset(s.windowLen())
 	}
 }
 
