@@ -348,3 +348,21 @@ func TestCPUSamplerDutyCycle(t *testing.T) {
 		}
 	}
 }
+
+// SetWindow changes the length of the windows that start afterwards.
+func TestCPUSamplerSetWindow(t *testing.T) {
+	s := NewCPUSampler(CPUOptions{Window: time.Hour})
+	s.SetWindow(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+	defer cancel()
+	var ws []CPUWindow
+	_ = s.Run(ctx, func(w CPUWindow) { ws = append(ws, w) })
+	if len(ws) < 3 {
+		t.Fatalf("%d windows in 1.2s of 100ms windows (set over an hour's), want at least 3", len(ws))
+	}
+	for _, w := range ws {
+		if w.Unavailable == "" && w.Duration > time.Second {
+			t.Errorf("a window of %v, want about 100ms", w.Duration)
+		}
+	}
+}

@@ -21,6 +21,7 @@
 //
 // 10,000 sessions run 10 frames a second (50 would be 500,000 timer
 // wake-ups a second, which saturate a 2-core machine by themselves).
+//
 //	go run ./scripts/overhead -child on           # one run, one JSON line (for perf)
 //
 // scripts/overhead.sh builds it and runs the table.
