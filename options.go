@@ -45,16 +45,18 @@ type Options struct {
 	// CPUEvery, when longer than CPUWindow, samples CPU in one window per
 	// CPUEvery instead of back to back, which leaves the profiler free for
 	// the application's own CPU profiles between windows and runs it a
-	// fraction of the time. cpu_pct then describes the latest window,
-	// cpu_seconds is estimated by scaling each window to CPUEvery, and a
-	// scheduler stall outside a window is not attributed. Zero means
-	// back-to-back windows, which cover nearly all the time.
+	// fraction of the time (Introspector.CPUProfile shares the windows
+	// without that). cpu_pct then describes the latest window, cpu_seconds
+	// is estimated by scaling each window to CPUEvery, and a scheduler stall
+	// outside a window is not attributed. Zero means back-to-back windows,
+	// which cover nearly all the time.
 	CPUEvery time.Duration
 
 	// DisableCPU leaves the CPU profiler alone: no per-session CPU, no
-	// attribution of scheduler stalls. Use it when the application keeps a
-	// CPU profile running itself (introspection otherwise steps aside
-	// window by window while another profile runs).
+	// attribution of scheduler stalls. Rather than this, an application
+	// that takes CPU profiles itself can take them from introspection
+	// (Introspector.CPUProfile, CPUProfileHandler), and one that runs
+	// another profiler can declare it (CPUOwner): both keep the CPU column.
 	DisableCPU bool
 
 	// CPUOwner declares that another profiler owns the process's CPU

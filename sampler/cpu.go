@@ -84,6 +84,10 @@ type CPUSampler struct {
 	found     string
 	foundAt   time.Time
 	asideRuns int // consecutive failed starts, for the back-off
+	// A push-mode profiler found holding the profiler, stood aside for
+	// while its code runs, and when it was last seen.
+	pushOwner string
+	pushSeen  time.Time
 }
 
 // SetWindow changes the length of the windows that start from now on (the
@@ -183,6 +187,20 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 		}
 	}()
 	for ctx.Err() == nil {
+		if s.pushOwner != "" && s.stillThere() {
+			// A push-mode profiler found holding the profiler profiles
+			// in periods with gaps between them (Datadog's 15 s of each
+			// minute): taking the profiler in a gap would fail its next
+			// start. While its code is in the process, stand aside as if
+			// it had been declared.
+			if pending != nil {
+				deliver(s.finish(pending))
+				pending = nil
+			}
+			led.arm()
+			s.standAside(ctx, time.Now(), "the CPU profiler is owned by "+s.pushOwner+" (found in the process)", s.pushOwner, 1, &led, deliver)
+			continue
+		}
 		buf := newProfileBuffer()
 		led.arm()
 		armed := time.Now()
@@ -241,6 +259,9 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 			led.arm()
 			s.standAside(ctx, time.Now(),
 				"the CPU profile was stopped by another caller (pprof.StopCPUProfile); standing aside for one window", ownerLater, 1, &led, deliver)
+			if pushMode(s.found) {
+				s.pushOwner, s.pushSeen = s.found, time.Now()
+			}
 			continue
 		}
 		pprof.StopCPUProfile()
@@ -394,11 +415,28 @@ const ownerLater = "\x00later"
 func (s *CPUSampler) otherOwner() string {
 	if s.foundAt.IsZero() || time.Since(s.foundAt) > time.Minute {
 		s.found, s.foundAt = CPUProfileOwner(), time.Now()
+		if pushMode(s.found) {
+			s.pushOwner, s.pushSeen = s.found, time.Now()
+		}
 	}
 	if s.found == "" {
 		return "another profiler in the process"
 	}
 	return s.found
+}
+
+// stillThere reports whether the push-mode profiler found earlier still has
+// code running in the process, looked at once a minute (a goroutine dump).
+func (s *CPUSampler) stillThere() bool {
+	if time.Since(s.pushSeen) < time.Minute {
+		return true
+	}
+	if profilerRunning(s.pushOwner) {
+		s.pushSeen = time.Now()
+		return true
+	}
+	s.pushOwner = ""
+	return false
 }
 
 // Tap calls fn with every window the sampler delivers, before the callback

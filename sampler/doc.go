@@ -37,9 +37,19 @@
 // takes:
 //
 //   - If [runtime/pprof.StartCPUProfile] fails because another profile is
-//     running, the sampler steps aside for that window: it delivers a
-//     [CPUWindow] whose Unavailable field gives the reason, and retries at the
-//     next window.
+//     running, the sampler steps aside: it delivers a [CPUWindow] per window
+//     whose Unavailable field gives the reason and whose Owner names who
+//     holds the profiler ([CPUProfileOwner]: pyroscope-go, net/http/pprof,
+//     or the function that started the profile), and retries after 1, 2, 4
+//     … up to 60 windows, so that a profiler that restarts its profile back
+//     to back is not robbed of one in the millisecond gap between two.
+//   - With CPUOptions.Owner the sampler never starts the profiler at all,
+//     and its windows name the declared owner. [ParseCPUProfile] reads the
+//     owner's own profiles, when the application can hand them over, into
+//     windows of the same kind.
+//   - [CPUSampler.Tap] hands each window's parsed profile to whoever serves
+//     profiles on (the root package's CPUProfile and CPUProfileHandler), so
+//     that the application gets CPU profiles without a second profiler.
 //   - If the application calls [runtime/pprof.StopCPUProfile] while one of the
 //     sampler's windows runs, that call ends the sampler's window early and
 //     writes its profile into the sampler's buffer. The sampler notices that

@@ -24,6 +24,27 @@ var knownOwners = []struct{ prefix, name string }{
 	{"github.com/parca-dev", "parca"},
 }
 
+// pushMode reports whether an owner is a profiler that keeps the CPU
+// profiler for itself, period after period, and uploads what it takes.
+func pushMode(owner string) bool {
+	return owner == "pyroscope-go" || owner == "dd-trace-go profiler"
+}
+
+// profilerRunning reports whether code of the named known profiler is on
+// any goroutine's stack.
+func profilerRunning(owner string) bool {
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, 2); err != nil {
+		return true // cannot tell: keep standing aside
+	}
+	for _, k := range knownOwners {
+		if k.name == owner && strings.Contains(buf.String(), "\n"+k.prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // CPUProfileOwner names the code that is running the process's CPU profile,
 // when one runs that this package did not start: it finds the runtime's
 // profile writer goroutine in a full goroutine dump, then the goroutine that
