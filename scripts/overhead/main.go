@@ -65,13 +65,13 @@ type variant struct {
 // with the off variant of its session count.
 var variants = []variant{
 	{"off", "no introspection (the pair of every 1,000-session row)", 1000, "", false},
-	{"on", "introspection with its defaults: Begin, RSS, vitals, CPU windows, goroutine profiles, probe, recording, socket", 1000, "off", false},
+	{"on", "introspection with its defaults: Begin, RSS and vitals every second, CPU windows of 5 s, goroutine profiles, scheduler probe, watchdog, recording, live socket", 1000, "off", false},
 	{"disablecpu", "on, Options.DisableCPU", 1000, "off", false},
-	{"cpuevery", "on, Options.CPUEvery 5s (one 1 s window in five)", 1000, "off", false},
+	{"cpuevery", "on, Options.CPUWindow 1s and CPUEvery 5s (one 1 s window in five, the profiler free between)", 1000, "off", false},
 	{"labels", "no introspector; sessions tagged with pprof labels directly", 1000, "off", false},
-	{"profiler", "labels, plus the CPU sampler's 1 s windows alone", 1000, "off", false},
+	{"profiler", "labels, plus the CPU sampler alone, in the library's default 5 s windows", 1000, "off", false},
 	{"watched", "on, and every frame's mix a watched hold of the mixer loop", 1000, "off", false},
-	{"window5s", "on, Options.CPUWindow 5s (back-to-back windows of 5 s)", 1000, "off", false},
+	{"window1s", "on, Options.CPUWindow 1s (the windows the library used before: a window a second)", 1000, "off", false},
 	{"onlabels", "on, but sessions tagged with pprof labels directly instead of Begin", 1000, "off", true},
 	{"norecord", "on, without a recording", 1000, "off", true},
 	{"offb", "off, every session's frame clock started at once (timers bunched, no phase)", 1000, "", true},
@@ -173,7 +173,7 @@ func measure(v variant, warm, dur time.Duration, hashes int) (run, error) {
 		cfg.LabelsOnly = true
 	case "profiler":
 		cfg.LabelsOnly = true
-		s := sampler.NewCPUSampler(sampler.CPUOptions{})
+		s := sampler.NewCPUSampler(sampler.CPUOptions{Window: 5 * time.Second})
 		done := make(chan struct{})
 		defer func() { <-done }()
 		defer cancel()
@@ -183,15 +183,15 @@ func measure(v variant, warm, dur time.Duration, hashes int) (run, error) {
 		fallthrough
 	case "cpuevery":
 		if v.name == "cpuevery" {
-			opts.CPUEvery = 5 * time.Second
+			opts.CPUWindow, opts.CPUEvery = time.Second, 5*time.Second
 		}
 		fallthrough
 	case "norecord":
 		opts.Record = ""
 		fallthrough
-	case "window5s":
-		if v.name == "window5s" {
-			opts.CPUWindow = 5 * time.Second
+	case "window1s":
+		if v.name == "window1s" {
+			opts.CPUWindow = time.Second
 		}
 		fallthrough
 	default: // on, watched, on10k, onlabels
