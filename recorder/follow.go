@@ -397,17 +397,35 @@ func (f *Follower) stepFrames() bool {
 			if errors.Is(err, errShortEntry) && int64(len(f.buf)) < skipHeaderLen+size {
 				return progressed
 			}
-			if err != nil || size != frameEntryLen || uint64(e.CompLen) > maxDecodeAll {
+			if err != nil || size != frameEntryLen {
 				f.resync(fmt.Errorf("bad index frame: %v", err))
 				progressed = true
 				continue
 			}
-			end := int(skipHeaderLen + frameEntryLen + int64(e.CompLen))
-			if len(f.buf) < end {
+			// The data frame is believed over its entry: its length is
+			// what its block headers say.
+			zi, werr := walkZstdFrame(bytes.NewReader(f.buf), indexFrameLen, int64(len(f.buf)))
+			if errors.Is(werr, errFrameShort) {
+				if uint64(len(f.buf)) > maxDecodeAll+indexFrameLen {
+					f.resync(fmt.Errorf("zstd frame longer than %d bytes", maxDecodeAll))
+					progressed = true
+					continue
+				}
 				return progressed
 			}
-			data := f.buf[skipHeaderLen+frameEntryLen : end]
-			if !f.opts.Since.IsZero() && !e.MaxTime.IsZero() && e.MaxTime.Before(f.opts.Since) {
+			if werr != nil {
+				f.resync(fmt.Errorf("bad index frame: %v", werr))
+				progressed = true
+				continue
+			}
+			end := int(zi.end)
+			if int64(e.CompLen) != zi.end-indexFrameLen {
+				f.addDamage(Damage{Path: f.path, Kind: IndexMismatch, Offset: f.off, Line: -1,
+					Err: fmt.Errorf("its entry says the data frame is %d bytes, the data frame is %d; the data frame was read", e.CompLen, zi.end-indexFrameLen)})
+				e.MaxTime = time.Time{} // the entry is wrong: decode the frame
+			}
+			data := f.buf[indexFrameLen:end]
+			if !f.opts.Since.IsZero() && !e.MaxTime.IsZero() && e.MaxTime.Add(indexSlack).Before(f.opts.Since) {
 				f.frame++ // wholly before Since: not decoded
 			} else {
 				f.decodeFrame(f.off, data)

@@ -195,3 +195,31 @@ func TestFollowWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFollowIndexDamage: a follower believes the data frame over a damaged
+// index frame (its length, or its size field) and reads every record,
+// reporting the disagreement.
+func TestFollowIndexDamage(t *testing.T) {
+	frames := testFrames(t0, time.Second, 4, 5, 0)
+	b := newRecBuilder(t).frames(frames)
+	for _, tc := range []struct {
+		name string
+		at   int64
+		mask byte
+	}{
+		{"compressed length", b.entries[1].Offset + skipHeaderLen + 4, 0x7f},
+		{"size field", b.entries[2].Offset + 4, 0xff},
+	} {
+		data := append([]byte(nil), b.buf...)
+		data[tc.at] ^= tc.mask
+		p := writeTemp(t, "", "damaged.zst", data)
+		f, lines, stop := startFollow(t, p, FollowOptions{})
+		expect(t, lines, flatten(frames))
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Damage()) == 0 {
+			t.Errorf("%s: no damage reported", tc.name)
+		}
+	}
+}
