@@ -371,10 +371,10 @@ type SlowSession struct {
 	// or [FrameCPU]; omitted when empty.
 	FrameFrom string
 	Stack     []string // a short stack, leaf first
-	// Derived marks a stall inferred from a polled snapshot's "slow" status
-	// (openrtc-replay record): the session was reported slow, but how long
-	// it blocked and on which line are unknown, so Blocked is 0 and Frame
-	// empty.
+	// Derived marks a stall inferred from polled snapshots (openrtc-replay
+	// record): a row's stall count grew, or it showed "slow". The line is
+	// unknown (Frame empty); so is the duration (Blocked 0) unless the
+	// row's worst stall rose with it.
 	Derived bool
 	// Start is when the hold or the scheduler lag began; omitted when zero.
 	// A report may be written a little after what it reports (a scheduler

@@ -291,7 +291,7 @@ func blockingFindings(stalls []Stall) []Finding {
 		if g.worst.Frame != "" {
 			where = " at " + g.worst.Frame
 		}
-		if !g.measured {
+		if !g.measured && g.totalMs == 0 {
 			// Polled, not measured: a snapshot said the session was slow.
 			f := finding(SectionBlocking, g.session, g.worst.At,
 				"%s was reported slow on %s %s, for %s of polls (derived from polled snapshots: how long it blocked and on which line are unknown)",
@@ -299,6 +299,9 @@ func blockingFindings(stalls []Stall) []Finding {
 			f.Short = fmt.Sprintf("%s slow on %s %s (polled)", who, g.source, timesShort(g.n))
 			out = append(out, f)
 			continue
+		}
+		if !g.measured {
+			where = " (derived from polled snapshots: no line)"
 		}
 		f := finding(SectionBlocking, g.session, g.worst.At,
 			"%s blocked %s %s (%s in all), worst %s%s",

@@ -27,9 +27,11 @@ type Stamped struct {
 //   - a sample per snapshot: RSS, live sessions, and a CPU window whose
 //     per-session samples are the growth of each row's cumulative CPU
 //     seconds since the previous snapshot;
-//   - a slow-session event marked derived when a row turns slow, and its
-//     final report when it stops being slow: how long it blocked and on which
-//     line are not in a snapshot;
+//   - slow-session events marked derived: from our worker, one per stall its
+//     row's count gained (with the duration when it raised the row's worst
+//     stall); from OpenRTC's, one when a row turns slow and its final report
+//     when it stops: the line, and for OpenRTC the duration, are not in a
+//     snapshot;
 //   - worker.stop when the worker stops answering, is replaced, or the
 //     recording ends.
 //
@@ -59,6 +61,12 @@ type openSession struct {
 	agent   string
 	cpuSent time.Duration // CPU time already written in samples
 	stall   uint64        // the derived stall going on, 0 when none
+
+	// Our worker's own stall count and worst stall (ms) for the session,
+	// as of the previous snapshot; counted is false before the first.
+	counted bool
+	stalls  int
+	worst   float64
 }
 
 // cpuPeriod is the sampling period the derived CPU windows are counted in.
@@ -146,13 +154,33 @@ func (c *Converter) Snapshot(s Snapshot, fetched time.Time) []Stamped {
 		run.open[r.SessionID] = &openSession{agent: r.AgentName, cpuSent: sent}
 	}
 
-	// Stalls, derived from the slow status.
+	// Stalls. Our worker counts each session's stalls and its worst: one
+	// derived stall per new one, the one that raised the worst with that
+	// duration. OpenRTC's says only "slow": one derived stall per run of
+	// slow polls, its duration unknown.
 	source := "unknown"
 	if s.Kind == KindOpenRTC {
 		source = "event-loop" // OpenRTC watches the one asyncio loop
 	}
 	for _, r := range rows {
 		o := run.open[r.SessionID]
+		if s.Kind == KindIntrospect {
+			if !o.counted {
+				o.counted, o.stalls, o.worst = true, r.Stalls, r.WorstStall
+				continue
+			}
+			for n := r.Stalls - o.stalls; n > 0; n-- {
+				c.nextStall++
+				e := events.SlowSession{StallID: c.nextStall, SessionID: r.SessionID, Agent: r.AgentName,
+					Source: source, Confidence: 1, Derived: true}
+				if n == 1 && r.WorstStall > o.worst {
+					e.Blocked = events.FromMillis(r.WorstStall)
+				}
+				out = c.add(out, fetched, e)
+			}
+			o.stalls, o.worst = max(o.stalls, r.Stalls), max(o.worst, r.WorstStall)
+			continue
+		}
 		switch {
 		case r.Status == fold.StatusSlow && o.stall == 0:
 			c.nextStall++

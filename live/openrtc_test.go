@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/fold"
 )
 
@@ -218,5 +219,33 @@ func TestReaderSteadyStarts(t *testing.T) {
 	}
 	if !s2.View.Sessions[0].Start.Equal(s1.View.Sessions[0].Start) || !s2.View.Worker.Started.Equal(s1.View.Worker.Started) {
 		t.Errorf("starts moved: %v → %v", s1.View.Sessions[0].Start, s2.View.Sessions[0].Start)
+	}
+}
+
+// Polling our own worker, each stall its row's count gains is one derived
+// stall, and the one that raised the worst carries that duration.
+func TestConverterOursCountsStalls(t *testing.T) {
+	at := time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC)
+	snap := func(stalls int, worst float64, t time.Time) Snapshot {
+		return Snapshot{Kind: KindIntrospect, Peer: Peer{PID: 9}, View: fold.View{Time: t,
+			Worker: fold.Header{Name: "w", Started: at.Add(-time.Minute)},
+			Sessions: []fold.Row{{SessionID: "call-blocker", AgentName: "voice", Status: fold.StatusSlow,
+				Start: at.Add(-30 * time.Second), Stalls: stalls, WorstStall: worst}}}}
+	}
+	c := &Converter{Period: time.Second}
+	first := c.Snapshot(snap(3, 300, at), at) // history before the recording is not replayed
+	for _, e := range first {
+		if _, ok := e.Event.(events.SlowSession); ok {
+			t.Errorf("a stall from before the recording: %+v", e)
+		}
+	}
+	var got []events.SlowSession
+	for _, e := range c.Snapshot(snap(5, 415, at.Add(time.Second)), at.Add(time.Second)) {
+		if s, ok := e.Event.(events.SlowSession); ok {
+			got = append(got, s)
+		}
+	}
+	if len(got) != 2 || !got[0].Derived || got[0].Blocked != 0 || got[1].Blocked != 415*time.Millisecond || got[1].SessionID != "call-blocker" {
+		t.Errorf("derived stalls %+v, want two, the last of 415ms", got)
 	}
 }

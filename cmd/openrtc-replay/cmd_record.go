@@ -39,10 +39,11 @@ writes what it sees as a recording that every other command reads: top at
 any moment, summary, slow, sessions, export, verify.
 
 A session starts when its row appears and ends when it disappears; each poll
-is a sample with RSS and each session's CPU since the previous poll; a row
-that turns "slow" is a stall marked derived: a snapshot says that a session
-blocked the loop, not for how long nor on which line (a worker running the
-introspector with a recording of its own records both).
+is a sample with RSS and each session's CPU since the previous poll. Stalls
+are marked derived and have no line: from our worker, one per stall a row's
+count gained (its duration when it raised the row's worst); from OpenRTC's,
+one per run of polls that showed a row "slow", its duration unknown (a worker
+recording itself has both).
 
 It keeps going when the worker restarts (the new pid is noted) and waits
 while none is running. SIGINT or SIGTERM (Ctrl-C) stops it cleanly: the

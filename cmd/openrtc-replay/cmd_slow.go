@@ -234,6 +234,9 @@ func stallLine(s fold.Stall, loc *time.Location) string {
 	if s.Ongoing {
 		b.WriteString(" so far")
 	}
+	if s.Derived {
+		b.WriteString(" (derived from a polled snapshot: line unknown)")
+	}
 	if s.Frame != "" {
 		if s.FrameFrom == events.FrameLeave {
 			// Not the line that blocked: no profile caught the holder.
