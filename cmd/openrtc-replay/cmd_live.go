@@ -33,6 +33,12 @@ socket: the same screen and keys as top, without time travel. The socket is
 worker socket of this user if there is exactly one (several are listed, each
 with its kind).
 
+The columns mean what they mean in top (see top --help): cpu% is a
+session's share of the process's CPU time in the latest CPU window, cpu_s its
+CPU time, the sessions' shares of the process's getrusage total; the header
+gives the process's CPU in cores and the share of it in sessions, or says
+"cpu: owned by <who>" when another profiler holds the CPU profiler.
+
 It also reads OpenRTC's Python worker (its socket is top.sock: --worker top).
 Its header then shows OpenRTC's counts and the host's vitals, and cpu% is
 each session's share of the event loop over a recent window, worked out from
