@@ -6,8 +6,11 @@
 // Buckets are named by gocloud.dev/blob URLs, with the path after the
 // bucket name as the prefix: s3://recordings/prod?region=eu-west-1,
 // gs://recordings/prod, azblob://recordings/prod, file:///var/lib/recordings.
-// Files of a worker go under <prefix>/<worker>/<file name>, the worker being
-// the recording's file-name prefix (recorder.RecordingName). The drivers are
+// Files of a worker go under <prefix>/<worker>@<host>/<file name> ([Folder]),
+// the worker being the recording's file-name prefix (recorder.RecordingName)
+// and the folder the key recorder.GroupWorkers gives it, so that the pods
+// of one deployment, which share a worker name, do not share a folder. The
+// drivers are
 // registered by importing them, as gocloud.dev expects: import
 // gocloud.dev/blob/s3blob, gcsblob, azureblob or fileblob for the schemes
 // your worker uses. openrtc-replay registers s3:// and file://, and gs://

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +54,11 @@ type UploadOptions struct {
 	// What is left stays on disk and is uploaded by the worker's next start.
 	CloseTimeout time.Duration
 
+	// Host names the machine in the worker's folder, <worker>@<host>, as
+	// recorder.GroupWorkers keys a worker: the pods of one deployment share
+	// a worker name, and must not share a folder. Empty means os.Hostname.
+	Host string
+
 	// Logger receives a WARN record for each streak of failed attempts and
 	// for each file given up. Nil means slog.Default().
 	Logger *slog.Logger
@@ -70,7 +76,7 @@ type UploadStats struct {
 }
 
 // An Uploader uploads each closed file of a worker's rotated recording to a
-// bucket, under <prefix>/<worker>/<file name>. Wire it in with
+// bucket, under <prefix>/<worker>@<host>/<file name>. Wire it in with
 // introspect.Options.Upload, which calls Start, FileClosed, Keep and Close;
 // the recorder hands it each file it closes and spares the files it has not
 // uploaded from the retention caps.
@@ -85,6 +91,7 @@ type Uploader struct {
 	mu       sync.Mutex
 	dir      string
 	worker   string
+	folder   string    // <worker>@<host>
 	pending  []waiting // oldest first
 	stats    UploadStats
 	draining bool
@@ -151,8 +158,12 @@ func (u *Uploader) Start(dir, worker string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("bucket: upload: %w", err)
 	}
+	host := u.opts.Host
+	if host == "" {
+		host, _ = os.Hostname()
+	}
 	u.mu.Lock()
-	u.dir, u.worker = dir, worker
+	u.dir, u.worker, u.folder = dir, worker, Folder(worker, host)
 	for _, e := range ents { // by name: oldest first
 		if _, ok := recorder.ParseRecordingName(worker, e.Name()); ok && e.Type().IsRegular() {
 			u.queueLocked(filepath.Join(dir, e.Name()))
@@ -384,11 +395,28 @@ func (u *Uploader) upload(ctx context.Context, w waiting) error {
 	if err != nil {
 		return err
 	}
-	key := u.loc.Key(u.worker, filepath.Base(w.path))
-	if a, err := u.loc.Bucket.Attributes(ctx, key); err == nil && a.Size == st.Size() {
-		return nil
-	} else if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+	u.mu.Lock()
+	folder := u.folder
+	u.mu.Unlock()
+	key := u.loc.Key(folder, filepath.Base(w.path))
+	if a, err := u.loc.Bucket.Attributes(ctx, key); err == nil {
+		if a.Size == st.Size() {
+			return nil // uploaded before a restart
+		}
+		// Another process's file of the same name: never overwrite it.
+		key = u.loc.Key(folder, strings.TrimSuffix(filepath.Base(w.path), ".zst")+fmt.Sprintf("-pid%d.zst", os.Getpid()))
+	} else if gcerrors.Code(err) != gcerrors.NotFound {
 		return err
 	}
 	return u.loc.Bucket.Upload(ctx, key, f, &blob.WriterOptions{ContentType: "application/zstd"})
+}
+
+// Folder returns the folder of a worker's files under the prefix:
+// "<worker>@<host>", the key recorder.GroupWorkers gives the worker, or the
+// worker alone when the host is unknown.
+func Folder(worker, host string) string {
+	if host == "" {
+		return worker
+	}
+	return worker + "@" + host
 }

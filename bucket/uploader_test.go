@@ -24,6 +24,14 @@ import (
 
 var quiet = slog.New(slog.DiscardHandler)
 
+func host(t *testing.T) string {
+	h, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 func fileURL(dir string) string { return (&url.URL{Scheme: "file", Path: dir}).String() }
 
 // runWorker runs a real introspector recording to dir with up, with a
@@ -85,7 +93,7 @@ func TestUploadsEachClosedFile(t *testing.T) {
 	}
 	for _, name := range files {
 		local, _ := os.ReadFile(filepath.Join(dir, name))
-		remote, err := os.ReadFile(filepath.Join(bkt, "prod", "w1", name))
+		remote, err := os.ReadFile(filepath.Join(bkt, "prod", bucket.Folder("w1", host(t)), name))
 		if err != nil || !bytes.Equal(local, remote) {
 			t.Errorf("%s: in the bucket %d bytes (err %v), on disk %d", name, len(remote), err, len(local))
 		}
@@ -201,7 +209,7 @@ func TestUploadsSurviveServerDown(t *testing.T) {
 		t.Fatalf("after the server came back: %+v", st)
 	}
 	for _, name := range kept {
-		got := s3.Object(t, "prod/w2/"+name)
+		got := s3.Object(t, "prod/"+bucket.Folder("w2", host(t))+"/"+name)
 		if local, err := os.ReadFile(filepath.Join(dir, name)); err == nil && !bytes.Equal(local, got) {
 			t.Errorf("%s differs in the bucket", name)
 		}
@@ -248,7 +256,7 @@ func TestKilledWorkersLastFileArrivesAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer loc.Close()
-	if ok, _ := loc.Bucket.Exists(context.Background(), "prod/w-killed/"+last); ok {
+	if ok, _ := loc.Bucket.Exists(context.Background(), "prod/"+bucket.Folder("w-killed", host(t))+"/"+last); ok {
 		t.Fatalf("%s is in the bucket before the restart; it was never closed", last)
 	}
 
@@ -256,13 +264,13 @@ func TestKilledWorkersLastFileArrivesAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restart: %v\n%s", err, out)
 	}
-	got := s3.Object(t, "prod/w-killed/"+last)
+	got := s3.Object(t, "prod/"+bucket.Folder("w-killed", host(t))+"/"+last)
 	local, _ := os.ReadFile(filepath.Join(dir, last))
 	if !bytes.Equal(got, local) {
 		t.Fatalf("%s: %d bytes in the bucket, %d on disk", last, len(got), len(local))
 	}
 	// It reads back from the bucket: the index is rebuilt by walking frames.
-	objs, err := (&bucket.Location{Bucket: loc.Bucket, Prefix: "prod/w-killed/" + last + "/", URL: s3.URL("prod")}).Recordings(context.Background())
+	objs, err := (&bucket.Location{Bucket: loc.Bucket, Prefix: "prod/" + bucket.Folder("w-killed", host(t)) + "/" + last + "/", URL: s3.URL("prod")}).Recordings(context.Background())
 	if err != nil || len(objs) != 1 {
 		t.Fatalf("listing the killed file: %v %v", objs, err)
 	}
@@ -279,5 +287,46 @@ func TestKilledWorkersLastFileArrivesAfterRestart(t *testing.T) {
 	}
 	if n == 0 || set.Files()[0].Index != recorder.IndexRebuilt {
 		t.Errorf("read %d records from the killed file (index %v), want records and a rebuilt index", n, set.Files()[0].Index)
+	}
+}
+
+// A file of the same name from another process (two workers of one name on
+// one host) is never overwritten.
+func TestUploadNeverOverwritesAnotherFile(t *testing.T) {
+	dir, bkt := t.TempDir(), t.TempDir()
+	name := recorder.RecordingName("w1", time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC))
+	folder := filepath.Join(bkt, bucket.Folder("w1", "h1"))
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	theirs, mine := []byte("their recording"), []byte("my recording, longer")
+	if err := os.WriteFile(filepath.Join(folder, name), theirs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), mine, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up, err := bucket.NewUploader(context.Background(), bucket.UploadOptions{URL: fileURL(bkt), Host: "h1", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Start(dir, "w1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(folder, name)); !bytes.Equal(got, theirs) {
+		t.Errorf("the other file was overwritten: %q", got)
+	}
+	ents, _ := os.ReadDir(folder)
+	found := false
+	for _, e := range ents {
+		if b, _ := os.ReadFile(filepath.Join(folder, e.Name())); e.Name() != name && bytes.Equal(b, mine) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("my file was not uploaded beside theirs: %v", ents)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/openrtc-go/introspect/internal/s3test"
 )
 
-// bucketOf lays fixtures out as workers upload them, <prefix>/<worker>/<file>,
+// bucketOf lays fixtures out as workers upload them, <prefix>/<worker>@<host>/<file>,
 // in a file:// bucket, and returns the prefix's URL.
 func bucketOf(t *testing.T, files map[string]string) string {
 	t.Helper()

@@ -21,7 +21,7 @@ func (a *app) workersCmd() *cobra.Command {
 		Use:   "workers REC... | URL...",
 		Short: "List the workers whose recordings a directory or bucket prefix holds, with their time ranges",
 		Long: `workers lists the workers found in the inputs: a directory of recordings, or
-a bucket prefix under which workers upload (<prefix>/<worker>/<file>), one
+a bucket prefix under which workers upload (<prefix>/<worker>@<host>/<file>), one
 row per worker (name@host; a restart continues its worker, processes of one
 name running at once are told apart by pid), with its runs, files, size and
 the time its records cover. The name in the first column is what --worker
