@@ -6,7 +6,6 @@ import (
 	"context"
 	"hash/crc32"
 	"log/slog"
-	"math"
 	"runtime"
 	"sync"
 	"testing"
@@ -79,10 +78,6 @@ func settledRows(t *testing.T, in *introspect.Introspector, window time.Duration
 	}
 	t.Fatalf("cpu_seconds of %v still changing after 20s", ids)
 	return nil
-}
-
-func within(got, want time.Duration, tol float64) bool {
-	return math.Abs(got.Seconds()-want.Seconds()) <= tol*want.Seconds()
 }
 
 // The sessions' cpu_seconds against per-thread CPU clocks: a session that
