@@ -13,6 +13,10 @@ type Input struct {
 	Name string      // shown in messages and FileInfo.Path
 	R    io.ReaderAt // read with ReadAt only; the reader asks for the header, the footer index, then the frames it needs
 	Size int64
+	// CheckIndex checks a footer against every index frame, as Open does
+	// for a local file, at the price of reading them all: for verify,
+	// which reads the whole file anyway.
+	CheckIndex bool
 }
 
 // OpenInputs opens inputs for reading as one time-ordered stream, like
@@ -31,7 +35,7 @@ func OpenInputs(inputs ...Input) (*Set, error) {
 			s.Close()
 			return nil, &os.PathError{Op: "open", Path: in.Name, Err: errors.New("no reader")}
 		}
-		f := &recFile{path: in.Name, r: in.R, size: in.Size, remote: true}
+		f := &recFile{path: in.Name, r: in.R, size: in.Size, remote: !in.CheckIndex}
 		if c, ok := in.R.(io.Closer); ok {
 			f.closer = c
 		}

@@ -199,3 +199,16 @@ func TestSlowFollowBucket(t *testing.T) {
 		t.Fatal("slow --follow on a bucket did not stop when interrupted")
 	}
 }
+
+// verify checks every file under a prefix, as it checks a directory.
+func TestVerifyBucket(t *testing.T) {
+	u := bucketOf(t, map[string]string{"w1": "corrupt.zst", "w2": "stalls.zst"})
+	r := runArgs(t, "verify", u)
+	if r.code != exitFailed || !strings.Contains(r.out, "corrupt.zst: damaged, readable") ||
+		!strings.Contains(r.out, "frame at offset 7606") || !strings.Contains(r.out, "stalls.zst: intact") {
+		t.Errorf("verify of a bucket: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if r := runArgs(t, "verify", u+"nosuch/"); r.code != exitBadArgs {
+		t.Errorf("verify of an empty prefix: exit %d, want %d", r.code, exitBadArgs)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openrtc-go/introspect/bucket"
 	"github.com/openrtc-go/introspect/fold"
 	"github.com/openrtc-go/introspect/recorder"
 )
@@ -79,6 +81,7 @@ Exit status: 0 when every file is intact, 1 when one is damaged but
 readable, 2 when one cannot be read at all.`,
 		Example: `  openrtc-replay verify rec.zst
   openrtc-replay verify /var/lib/worker/rec/ && echo all intact
+  openrtc-replay verify 's3://recordings/prod/w17@host-a/?region=eu-west-1'
   openrtc-replay verify --json crash.zst | jq .[0].truncated_tail_bytes`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -95,6 +98,10 @@ readable, 2 when one cannot be read at all.`,
 func (a *app) verify(c *cobra.Command, args []string, f verifyFlags) error {
 	var reports []fileReport
 	for _, arg := range args {
+		if bucket.IsURL(arg) {
+			reports = append(reports, a.verifyBucket(arg)...)
+			continue
+		}
 		paths, err := verifyPaths(arg)
 		if err != nil {
 			reports = append(reports, fileReport{Path: arg, Verdict: verdictUnreadable, Error: oneLine(err.Error())})
@@ -155,8 +162,40 @@ func verifyPaths(arg string) ([]string, error) {
 
 // verifyFile reads one file in full and reports on it.
 func (a *app) verifyFile(path string) fileReport {
+	return a.verifySet(path, func() (*recorder.Set, error) { return recorder.Open(path) })
+}
+
+// verifyBucket verifies every recording under a bucket prefix, each read
+// whole with every copy of its index checked.
+func (a *app) verifyBucket(rawURL string) []fileReport {
+	ctx := context.Background()
+	unreadable := func(err error) []fileReport {
+		return []fileReport{{Path: rawURL, Verdict: verdictUnreadable, Error: oneLine(err.Error())}}
+	}
+	loc, err := bucket.Open(ctx, rawURL)
+	if err != nil {
+		return unreadable(err)
+	}
+	defer loc.Close()
+	objs, err := loc.Recordings(ctx)
+	if err != nil {
+		return unreadable(err)
+	}
+	if len(objs) == 0 {
+		return unreadable(fmt.Errorf("no recordings (*.zst, *.jsonl) under this prefix"))
+	}
+	var out []fileReport
+	for _, o := range objs {
+		ins, _ := loc.Inputs(ctx, []bucket.Object{o})
+		ins[0].CheckIndex = true
+		out = append(out, a.verifySet(ins[0].Name, func() (*recorder.Set, error) { return recorder.OpenInputs(ins...) }))
+	}
+	return out
+}
+
+func (a *app) verifySet(path string, open func() (*recorder.Set, error)) fileReport {
 	r := fileReport{Path: path, Corrupt: []corruptFrame{}, Mismatch: []corruptFrame{}, Events: map[string]int64{}, loc: a.loc}
-	set, err := recorder.Open(path)
+	set, err := open()
 	if err != nil {
 		r.Verdict, r.Error = verdictUnreadable, oneLine(a.openErrorText(err))
 		return r
