@@ -198,6 +198,10 @@ func (sl *sampleLoop) foreign(w sampler.CPUWindow) {
 	if cpu, ok := sl.clock.between(w.Start, end); ok {
 		w.CPUTime = cpu
 	}
+	// The stall watchdog judges holds by the CPU windows covering them;
+	// another profiler's profiles are the only ones while it owns the
+	// profiler (they come late, at its upload, and count whole).
+	sl.history.add(w)
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
 	w.Span = w.Duration
