@@ -76,7 +76,7 @@ func (w *world) hogs(start time.Time) {
 	// One hog as workers run them: goroutines not locked to a thread,
 	// measured step by step (freeMeter).
 	if w.cfg.FreeHog > 0 {
-		id := fmt.Sprintf("hog-free-%02.0f", w.cfg.FreeHog*100)
+		id := fmt.Sprintf("hog-free-%02.0f", w.cfg.FreeHog*100) // see FreeHogSession
 		w.addJudged(id, fmt.Sprintf("burns %.0f%% of a core in each of %d goroutines, unlocked", w.cfg.FreeHog*100, 1+w.cfg.HogChildren), true)
 		wg.Go(func() {
 			_, end := w.in.Begin(w.base, id, introspect.Agent("transcriber"))

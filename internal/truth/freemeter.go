@@ -27,6 +27,11 @@ type freeMeter struct {
 	used      time.Duration
 	estimated int // steps counted at their calibrated cost
 	read      int // steps counted as read
+	// long is what the steps that stayed on one thread but cost more than
+	// two steps' worth read: CPU of other goroutines run on the thread in
+	// between, or this one's own slow steps; not counted, kept to judge the
+	// meter by (see its test).
+	long time.Duration
 }
 
 // freeStep is one step of work: a few tens of microseconds.
@@ -66,6 +71,9 @@ func (m *freeMeter) work() {
 	default:
 		m.used += m.step
 		m.estimated++
+		if m.tid != 0 && t1 == m.tid && t2 == m.tid && d > 0 {
+			m.long += d - m.step
+		}
 	}
 	m.tid, m.clock = 0, c
 	if t1 == t2 {
