@@ -456,11 +456,12 @@ func figPool(t *Truth, rec *recording) Figure {
 }
 
 // figPoolAttributed checks that the pool's work is billed to the session
-// that sent it, whatever the billing's overall accuracy: the pooled
-// session's cpu_seconds over its truth (own and pool work) is the hogs'
-// ratio, within 15 %. Unattributed, it would be a third of it.
+// that sent it, whatever the billing's overall accuracy (FigPool judges
+// that): the pooled session's cpu_seconds over its truth (own and pool work)
+// is within 30 % of the hogs' ratio. Unattributed, the pool's two thirds
+// missing, it would be a third of it.
 func figPoolAttributed(t *Truth, rec *recording) Figure {
-	f := Figure{Name: FigPoolAttributed, Goal: "billed like the hogs' own work (within 15 %)"}
+	f := Figure{Name: FigPoolAttributed, Goal: "billed like the hogs' own work (within 30 %)"}
 	row, ok := rec.rows[t.Pool.Session]
 	truth := (t.Pool.Own + t.Pool.Job).Seconds()
 	if !ok || t.Pool.Job <= 0 {
@@ -479,7 +480,7 @@ func figPoolAttributed(t *Truth, rec *recording) Figure {
 	}
 	hogs, pooled := quantile(ratios, 0.5), row.CPUSeconds/truth
 	f.Measured = fmt.Sprintf("billed %.0f %% of its truth, the hogs %.0f %%", 100*pooled, 100*hogs)
-	f.Met = math.Abs(pooled/hogs-1) <= 0.15
+	f.Met = math.Abs(pooled/hogs-1) <= 0.30
 	return f
 }
 

@@ -16,9 +16,10 @@ var holding = []string{
 	FigSession,
 	FigRSS,
 	FigLeakCount,
-	FigLeakLine,   // gor_stacks (stall, 04:51)
-	FigMem,        // rows keep bytes (cpu, 04:2x)
-	FigDispatcher, // introspect.Dispatched and Go
+	FigLeakLine,       // gor_stacks (stall, 04:51)
+	FigMem,            // rows keep bytes (cpu, 04:2x)
+	FigDispatcher,     // introspect.Dispatched and Go
+	FigPoolAttributed, // introspect.Do
 }
 
 // TestTruth runs the small scenario with the real introspector and checks
