@@ -131,8 +131,9 @@ func (s *benchSim) step(sec int) []events.Event {
 	return out
 }
 
-// appendSnapshot appends the naive baseline for one second: the Python
-// original's --metrics-jsonl envelope, a full snapshot of every session.
+// appendSnapshot appends the baseline for one second: the live snapshot
+// polled every second and kept (the history a user would script without
+// this toolkit), every live session in full.
 func (s *benchSim) appendSnapshot(b []byte, sec int, rss uint64, cpu map[string]int64, total int64) []byte {
 	at := s.t0.Add(time.Duration(sec) * time.Second)
 	b = fmt.Appendf(b, `{"schema_version":1,"kind":"snapshot","seq":%d,"wall_time_unix":%.3f,"payload":{"worker":{"name":"w1","uptime_s":%d,"active_sessions":%d,"max_sessions":1200,"started":%d,"failed":0,"saved_bytes":null,"draining":false,"system":{"available":true,"cpu_pct":%.1f,"vcpus":8,"mem_used_bytes":%d,"mem_total_bytes":34359738368,"swap_used_bytes":0,"swap_total_bytes":0,"load1":1.52,"load5":1.48,"load15":1.41,"net_rate_bps":null},"cpu_history":[`,
