@@ -50,6 +50,7 @@ import (
 	"github.com/openrtc-go/introspect"
 	"github.com/openrtc-go/introspect/internal/workload"
 	"github.com/openrtc-go/introspect/sampler"
+	"github.com/openrtc-go/introspect/stall"
 )
 
 // A variant is one way of running the worker.
@@ -72,6 +73,8 @@ var variants = []variant{
 	{"profiler", "labels, plus the CPU sampler alone, in the library's default 5 s windows", 1000, "off", false},
 	{"watched", "on, and every frame's mix a watched hold of the mixer loop", 1000, "off", false},
 	{"window1s", "on, Options.CPUWindow 1s (the windows the library used before: a window a second)", 1000, "off", false},
+	{"probe", "no introspector; the scheduler probe alone (stall.SchedProbe, 10 ms ticks)", 1000, "off", false},
+	{"watchdog", "no introspector; the loop watchdog alone (stall.New, its default 25 ms ticks), nothing watched", 1000, "off", false},
 	{"onlabels", "on, but sessions tagged with pprof labels directly instead of Begin", 1000, "off", true},
 	{"norecord", "on, without a recording", 1000, "off", true},
 	{"offb", "off, every session's frame clock started at once (timers bunched, no phase)", 1000, "", true},
@@ -171,6 +174,15 @@ func measure(v variant, warm, dur time.Duration, hashes int) (run, error) {
 		cfg.Bunched = true
 	case "labels":
 		cfg.LabelsOnly = true
+	case "probe":
+		var p stall.SchedProbe
+		done := make(chan struct{})
+		defer func() { <-done }()
+		defer cancel()
+		go func() { defer close(done); p.Run(ctx) }()
+	case "watchdog":
+		w := stall.New(stall.Options{Report: func(stall.Stall) {}})
+		defer w.Close()
 	case "profiler":
 		cfg.LabelsOnly = true
 		s := sampler.NewCPUSampler(sampler.CPUOptions{Window: 5 * time.Second})
