@@ -18,6 +18,27 @@ const cpuHistoryKeep = 2 * time.Minute
 type cpuHistory struct {
 	mu   sync.Mutex
 	wins []sampler.CPUWindow // sampled windows, oldest first
+	lags []stall.SchedLag    // the scheduler probe's lags, oldest first
+}
+
+// addLag keeps a lag the scheduler probe measured; a later report of the
+// same lag (ongoing, then ended) replaces the earlier.
+func (h *cpuHistory) addLag(l stall.SchedLag) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := len(h.lags); n > 0 && h.lags[n-1].ID == l.ID {
+		h.lags[n-1] = l
+		return
+	}
+	h.lags = append(h.lags, l)
+	cut := l.End.Add(-cpuHistoryKeep)
+	i := 0
+	for i < len(h.lags) && h.lags[i].End.Before(cut) {
+		i++
+	}
+	if i > 0 {
+		h.lags = append(h.lags[:0], h.lags[i:]...)
+	}
 }
 
 // add keeps a window the CPU sampler delivered.
@@ -66,6 +87,12 @@ func (h *cpuHistory) seen(from, to time.Time) stall.CPUSeen {
 			s.ByHold[id] += n
 		}
 	}
+	for _, l := range h.lags {
+		if lo, hi := maxTime(from, l.Start), minTime(to, l.End); hi.After(lo) {
+			s.Lagged += hi.Sub(lo)
+		}
+	}
+	s.Lagged = min(s.Lagged, to.Sub(from))
 	return s
 }
 

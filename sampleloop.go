@@ -113,7 +113,11 @@ func (sl *sampleLoop) tick(now time.Time) {
 	// A lag that ended waits for the CPU windows that cover it, to be
 	// blamed on who ran while it lasted: all Ps held means the sampler's
 	// own window closes late too.
-	lags := append(sl.lags, sl.probe.Lags()...)
+	fresh := sl.probe.Lags()
+	for _, l := range fresh {
+		sl.history.addLag(l)
+	}
+	lags := append(sl.lags, fresh...)
 	sl.lags = sl.lags[:0]
 	for _, lag := range lags {
 		seen := sl.history.seen(lag.Start, lag.End)

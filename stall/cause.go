@@ -28,8 +28,9 @@ import (
 
 // verdict is the cause of a hold of length blocked: parked is what the
 // holder was last found parked on, runnable whether a profile found it ready
-// to run, cpu the CPU its samples show (when seen).
-func verdict(blocked, threshold time.Duration, parked string, runnable bool, cpu time.Duration, seen bool) string {
+// to run, cpu the CPU its samples show (when seen), lagged how much of the
+// hold the scheduler was measured lagging.
+func verdict(blocked, threshold time.Duration, parked string, runnable bool, cpu time.Duration, seen bool, lagged time.Duration) string {
 	switch {
 	case parked != "":
 		return CauseBlocked
@@ -38,6 +39,11 @@ func verdict(blocked, threshold time.Duration, parked string, runnable bool, cpu
 		// half the hold.
 		return CauseRunning
 	case seen && runnable:
+		return CauseWaitingForCPU
+	case seen && 5*lagged >= 4*blocked:
+		// No profile caught it (on a starved machine the watchdog
+		// starves too), but it used next to no CPU through a hold the
+		// scheduler lagged through: it waited for a processor.
 		return CauseWaitingForCPU
 	}
 	return ""
@@ -104,7 +110,7 @@ func (w *Watchdog) judge(now int64, force bool) {
 			}
 			s.HoldCPU, s.HoldCPUSeen = min(cpu, span), true
 		}
-		s.Cause = verdict(span, w.opts.Threshold, h.watch.parked, h.watch.runnable, s.HoldCPU, s.HoldCPUSeen)
+		s.Cause = verdict(span, w.opts.Threshold, h.watch.parked, h.watch.runnable, s.HoldCPU, s.HoldCPUSeen, seen.Lagged)
 		switch s.Cause {
 		case CauseWaitingForCPU:
 			s.StarvedBy = starvedBy(seen)

@@ -68,6 +68,11 @@ type CPUSeen struct {
 	Total     int64
 	BySession map[string]int64
 	ByHold    map[string]int64
+	// Lagged is how much of the span the scheduler was measured lagging
+	// (a [SchedProbe]'s lags): the process's runnable goroutines could not
+	// get a processor. A holder no profile caught, that used next to no
+	// CPU through a hold the scheduler lagged through, waited for a CPU.
+	Lagged time.Duration
 }
 
 const (
