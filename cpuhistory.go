@@ -19,6 +19,16 @@ type cpuHistory struct {
 	mu   sync.Mutex
 	wins []sampler.CPUWindow // sampled windows, oldest first
 	lags []stall.SchedLag    // the scheduler probe's lags, oldest first
+	// lagsUntil is when the probe's lags were last taken: lags up to
+	// then are known.
+	lagsUntil time.Time
+}
+
+// lagsTaken notes that the probe's lags up to t are in.
+func (h *cpuHistory) lagsTaken(t time.Time) {
+	h.mu.Lock()
+	h.lagsUntil = t
+	h.mu.Unlock()
 }
 
 // addLag keeps a lag the scheduler probe measured; a later report of the
@@ -93,6 +103,7 @@ func (h *cpuHistory) seen(from, to time.Time) stall.CPUSeen {
 		}
 	}
 	s.Lagged = min(s.Lagged, to.Sub(from))
+	s.LagsUntil = h.lagsUntil
 	return s
 }
 

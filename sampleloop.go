@@ -117,6 +117,7 @@ func (sl *sampleLoop) tick(now time.Time) {
 	for _, l := range fresh {
 		sl.history.addLag(l)
 	}
+	sl.history.lagsTaken(time.Now())
 	lags := append(sl.lags, fresh...)
 	sl.lags = sl.lags[:0]
 	for _, lag := range lags {

@@ -40,10 +40,12 @@ func verdict(blocked, threshold time.Duration, parked string, runnable bool, cpu
 		return CauseRunning
 	case seen && runnable:
 		return CauseWaitingForCPU
-	case seen && 5*lagged >= 4*blocked:
+	case 2*lagged >= blocked:
 		// No profile caught it (on a starved machine the watchdog
-		// starves too), but it used next to no CPU through a hold the
-		// scheduler lagged through: it waited for a processor.
+		// starves too), and the scheduler was measured lagging through
+		// most of the hold while it used next to no CPU (or while the
+		// profiler, starved as well, was between windows): it waited
+		// for a processor.
 		return CauseWaitingForCPU
 	}
 	return ""
@@ -97,7 +99,8 @@ func (w *Watchdog) judge(now int64, force bool) {
 		h := j.h
 		span := time.Duration(j.end - h.start)
 		seen := w.opts.CPU(wallOf(h.start), wallOf(j.end))
-		if seen.Covered < span*9/10 && now < j.deadline && !force {
+		lagsKnown := seen.LagsUntil.IsZero() || !seen.LagsUntil.Before(wallOf(j.end))
+		if (seen.Covered < span*9/10 || !lagsKnown) && now < j.deadline && !force {
 			keep = append(keep, j)
 			continue
 		}

@@ -25,8 +25,10 @@ func TestVerdict(t *testing.T) {
 		{"caught runnable, no CPU", 300 * ms, "", true, 0, true, 0, CauseWaitingForCPU},
 		{"caught runnable, a little CPU", 300 * ms, "", true, 20 * ms, true, 0, CauseWaitingForCPU},
 		{"never caught, no CPU, scheduler lagged through it", 200 * ms, "", false, 0, true, 190 * ms, CauseWaitingForCPU},
+		{"never caught, no CPU, scheduler lagged through most of it", 200 * ms, "", false, 10 * ms, true, 110 * ms, CauseWaitingForCPU},
 		{"never caught, no CPU, scheduler fine", 200 * ms, "", false, 0, true, 50 * ms, ""},
-		{"no CPU samples to judge by", 300 * ms, "", true, 0, false, 300 * ms, ""},
+		{"never caught, between CPU windows, scheduler lagging", 200 * ms, "", false, 0, false, 150 * ms, CauseWaitingForCPU},
+		{"caught runnable, between CPU windows, scheduler fine", 300 * ms, "", true, 0, false, 0, ""},
 	}
 	for _, tt := range tests {
 		if got := verdict(tt.blocked, thr, tt.parked, tt.runnable, tt.cpu, tt.seen, tt.lagged); got != tt.want {

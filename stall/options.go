@@ -73,6 +73,10 @@ type CPUSeen struct {
 	// get a processor. A holder no profile caught, that used next to no
 	// CPU through a hold the scheduler lagged through, waited for a CPU.
 	Lagged time.Duration
+	// LagsUntil is how far the scheduler's lags are known; the watchdog
+	// waits for it to pass a hold's end, as for Covered. Zero when the
+	// caller measures no lags.
+	LagsUntil time.Time
 }
 
 const (
