@@ -93,3 +93,19 @@ func TestDrillDownMemoryIsTheTables(t *testing.T) {
 		t.Errorf("drill-down lacks %q, the table's share:\n%s", want, h.screen())
 	}
 }
+
+// TestFindingKeysInDrillDown: a finding's number in the drill-down goes to
+// that finding's session.
+func TestFindingKeysInDrillDown(t *testing.T) {
+	h := newHarness(t, openCursor(t, fixture("incident.zst")), Options{Width: 120, Height: 40})
+	h.press("1", "enter")
+	h.contains("session call-blocker · drill-down")
+	for i, f := range h.m.findings {
+		if f.SessionID == "call-leaker" {
+			h.press(fmt.Sprint(i + 1))
+			h.contains("session call-leaker · drill-down", "gor")
+			return
+		}
+	}
+	t.Fatal("no finding of call-leaker in the incident")
+}

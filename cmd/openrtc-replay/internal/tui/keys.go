@@ -82,7 +82,7 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 	case "enter":
 		return m.openDrill()
 	case "1", "2", "3", "4", "5", "6", "7", "8", "9":
-		m.jumpFinding(int(s[0] - '1'))
+		return m.jumpFinding(int(s[0] - '1'))
 	default:
 		return m.timeKey(s)
 	}
@@ -121,14 +121,14 @@ func (m *model) helpKey(s string) tea.Cmd {
 }
 
 // jumpFinding goes to finding i: its moment, with its session selected.
-func (m *model) jumpFinding(i int) {
+func (m *model) jumpFinding(i int) tea.Cmd {
 	switch {
 	case !m.findingsRead:
 		m.setNote(false, "still reading the recording's findings…")
-		return
+		return nil
 	case i >= len(m.findings):
 		m.setNote(false, fmt.Sprintf("no finding %d (there are %d)", i+1, len(m.findings)))
-		return
+		return nil
 	}
 	f := m.findings[i]
 	if f.SessionID != "" {
@@ -142,13 +142,23 @@ func (m *model) jumpFinding(i int) {
 		m.rebuild()
 	}
 	if m.note != "" && m.noteErr {
-		return
+		return nil
 	}
 	note := fmt.Sprintf("finding %d/%d: %s → %s", i+1, len(m.findings), f.Title, f.Runbook)
 	if f.SessionID != "" && !m.showing(f.SessionID) {
 		note += m.hiddenBy(f.SessionID)
 	}
 	m.setNote(false, note)
+	// An open drill-down goes to the finding's session.
+	if m.drill != nil && f.SessionID != "" && f.SessionID != m.drill.id && m.inView(f.SessionID) {
+		m.drill = &drill{id: f.SessionID, loading: true}
+		return m.loadTimeline(f.SessionID)
+	}
+	if m.drill != nil {
+		m.drill.loading = true
+		return m.loadTimeline(m.drill.id)
+	}
+	return nil
 }
 
 // showing reports whether the session id is a row of the table.
