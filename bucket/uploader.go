@@ -38,8 +38,9 @@ type UploadOptions struct {
 
 	// BacklogBytes bounds what waits on local disk for upload. While the
 	// bucket is unreachable, closed files accumulate; past this size the
-	// oldest waiting files are deleted and reported as lost, so a long
-	// outage cannot fill the disk. The file being recorded is not counted.
+	// oldest waiting files are deleted and reported as lost (a WARN record,
+	// UploadStats.Lost, and a note <file name>.lost.json uploaded where the
+	// file would have been), so a long outage cannot fill the disk. The file being recorded is not counted.
 	// Zero means DefaultBacklogBytes; negative means no bound.
 	BacklogBytes int64
 
@@ -68,10 +69,11 @@ type UploadOptions struct {
 type UploadStats struct {
 	Uploaded      int64    // files uploaded (or found already uploaded)
 	UploadedBytes int64    // their bytes
-	Pending       int      // files waiting, the one in flight included
+	Pending       int      // recording files waiting, the one in flight included
 	PendingBytes  int64    // their bytes
 	Failures      int64    // failed attempts
 	Lost          []string // files deleted unuploaded to keep the backlog bounded
+	NotesPending  int      // notes of lost files (<file>.lost.json) not yet in the bucket
 	LastError     string   // the latest failed attempt's error, "" after a success
 }
 
@@ -165,7 +167,8 @@ func (u *Uploader) Start(dir, worker string) error {
 	u.mu.Lock()
 	u.dir, u.worker, u.folder = dir, worker, Folder(worker, host)
 	for _, e := range ents { // by name: oldest first
-		if _, ok := recorder.ParseRecordingName(worker, e.Name()); ok && e.Type().IsRegular() {
+		_, rec := recorder.ParseRecordingName(worker, e.Name())
+		if (rec || isLostNote(worker, e.Name())) && e.Type().IsRegular() {
 			u.queueLocked(filepath.Join(dir, e.Name()))
 		}
 	}
@@ -199,9 +202,13 @@ func (u *Uploader) Stats() UploadStats {
 	defer u.mu.Unlock()
 	s := u.stats
 	s.Lost = slices.Clone(s.Lost)
-	s.Pending = len(u.pending)
-	s.PendingBytes = 0
+	s.Pending, s.PendingBytes = 0, 0
 	for _, w := range u.pending {
+		if strings.HasSuffix(w.path, lostSuffix) {
+			s.NotesPending++
+			continue
+		}
+		s.Pending++
 		s.PendingBytes += w.size
 	}
 	return s
@@ -228,8 +235,8 @@ func (u *Uploader) Close() error {
 	u.cancel()
 	<-u.done
 	err := u.loc.Close()
-	if n := u.Stats().Pending; n > 0 {
-		err = errors.Join(fmt.Errorf("bucket: %d recording file(s) not uploaded to %s; they stay in %s for the next start", n, u.opts.URL, u.dir), err)
+	if n := u.Stats().Pending + u.Stats().NotesPending; n > 0 {
+		err = errors.Join(fmt.Errorf("bucket: %d file(s) not uploaded to %s; they stay in %s for the next start", n, u.opts.URL, u.dir), err)
 	}
 	return err
 }
@@ -344,6 +351,10 @@ func (u *Uploader) done1(w waiting, lost string) {
 		u.stats.Lost = append(u.stats.Lost, lost)
 		return
 	}
+	if strings.HasSuffix(w.path, lostSuffix) {
+		_ = os.Remove(w.path) // the bucket has it now
+		return
+	}
 	u.stats.Uploaded++
 	u.stats.UploadedBytes += w.size
 	u.stats.LastError = ""
@@ -361,17 +372,53 @@ func (u *Uploader) trimBacklog() {
 		for _, w := range u.pending {
 			total += w.size
 		}
-		if total <= u.opts.BacklogBytes || len(u.pending) < 2 {
+		i := slices.IndexFunc(u.pending, func(w waiting) bool { return !strings.HasSuffix(w.path, lostSuffix) })
+		recs := 0
+		for _, w := range u.pending {
+			if !strings.HasSuffix(w.path, lostSuffix) {
+				recs++
+			}
+		}
+		if total <= u.opts.BacklogBytes || recs < 2 {
 			u.mu.Unlock()
 			return
 		}
-		w := u.pending[0]
+		w := u.pending[i]
 		u.mu.Unlock()
 		err := os.Remove(w.path)
 		u.done1(w, filepath.Base(w.path))
 		u.log.Warn("recording not uploaded: deleted to bound the local backlog", "file", filepath.Base(w.path), "bytes", w.size,
 			"backlog_bytes", total, "bound", u.opts.BacklogBytes, "bucket", u.opts.URL, "remove_error", err)
+		u.noteLost(w, total)
 	}
+}
+
+// lostSuffix ends the name of a note that says a recording file was given
+// up: <file name>.lost.json, uploaded beside where the file would have
+// been, so that the bucket itself says what is missing and why.
+const lostSuffix = ".lost.json"
+
+func isLostNote(worker, name string) bool {
+	rec, ok := strings.CutSuffix(name, lostSuffix)
+	if !ok {
+		return false
+	}
+	_, ok = recorder.ParseRecordingName(worker, rec)
+	return ok
+}
+
+// noteLost writes the note of a file given up and queues it for upload;
+// the local note is removed once uploaded.
+func (u *Uploader) noteLost(w waiting, backlog int64) {
+	note := fmt.Sprintf(`{"file":%q,"bytes":%d,"reason":"deleted unuploaded to bound the local backlog","backlog_bytes":%d,"bound_bytes":%d,"time":%q}`+"\n",
+		filepath.Base(w.path), w.size, backlog, u.opts.BacklogBytes, time.Now().UTC().Format(time.RFC3339Nano))
+	path := w.path + lostSuffix
+	if err := os.WriteFile(path, []byte(note), 0o644); err != nil {
+		return // the WARN record says it
+	}
+	u.mu.Lock()
+	u.queueLocked(path)
+	u.mu.Unlock()
 }
 
 var errGone = errors.New("file gone")
@@ -408,7 +455,11 @@ func (u *Uploader) upload(ctx context.Context, w waiting) error {
 	} else if gcerrors.Code(err) != gcerrors.NotFound {
 		return err
 	}
-	return u.loc.Bucket.Upload(ctx, key, f, &blob.WriterOptions{ContentType: "application/zstd"})
+	ct := "application/zstd"
+	if strings.HasSuffix(w.path, lostSuffix) {
+		ct = "application/json"
+	}
+	return u.loc.Bucket.Upload(ctx, key, f, &blob.WriterOptions{ContentType: ct})
 }
 
 // Folder returns the folder of a worker's files under the prefix:

@@ -160,8 +160,50 @@ func TestBacklogIsBounded(t *testing.T) {
 	if !up.Keep(filepath.Join(dir, names[4])) || up.Keep(filepath.Join(dir, names[0])) {
 		t.Error("Keep must protect exactly the files waiting for upload")
 	}
-	if err := up.Close(); err == nil || !strings.Contains(err.Error(), "2 recording file(s) not uploaded") {
-		t.Errorf("Close = %v, want it to say 2 files are left", err)
+	if st.NotesPending != 3 {
+		t.Errorf("%d notes of lost files pending, want 3", st.NotesPending)
+	}
+	if err := up.Close(); err == nil || !strings.Contains(err.Error(), "5 file(s) not uploaded") {
+		t.Errorf("Close = %v, want it to say 2 files and 3 notes are left", err)
+	}
+}
+
+// What the backlog bound deleted is said in the bucket, beside where the
+// files would have been: <file>.lost.json.
+func TestLostFilesAreNotedInTheBucket(t *testing.T) {
+	dir, bkt := t.TempDir(), t.TempDir()
+	start := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	var names []string
+	for i := range 4 {
+		name := recorder.RecordingName("w1", start.Add(time.Duration(i)*time.Minute))
+		names = append(names, name)
+		if err := os.WriteFile(filepath.Join(dir, name), bytes.Repeat([]byte{'x'}, 100<<10), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, err := bucket.NewUploader(context.Background(), bucket.UploadOptions{URL: fileURL(bkt), Host: "h1", BacklogBytes: 150 << 10, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Start(dir, "w1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Close(); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(bkt, bucket.Folder("w1", "h1"))
+	for i, name := range names {
+		_, errRec := os.Stat(filepath.Join(folder, name))
+		note, errNote := os.ReadFile(filepath.Join(folder, name+".lost.json"))
+		if lost := i < 3; lost != (errNote == nil) || lost == (errRec == nil) {
+			t.Errorf("%s: in the bucket %v, noted lost %v; want lost %v", name, errRec == nil, errNote == nil, lost)
+		}
+		if errNote == nil && !strings.Contains(string(note), "deleted unuploaded to bound the local backlog") {
+			t.Errorf("note of %s: %s", name, note)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*.lost.json")); len(left) != 0 {
+		t.Errorf("local notes left after upload: %v", left)
 	}
 }
 
