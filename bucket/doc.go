@@ -20,5 +20,6 @@
 // closed file to the [Uploader]'s goroutine, which retries with backoff
 // while the bucket is unreachable, keeps a bounded backlog on local disk,
 // and reports what it had to give up, in the bucket too: a note
-// <file name>.lost.json where the file would have been. Wire it in with introspect.Options.Upload.
+// <file name>.lost.json where the file would have been. Wire it in with
+// introspect.Options.Upload.
 package bucket
