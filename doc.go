@@ -39,8 +39,13 @@
 //     it, so the sessions' figures add up to the process's CPU less the
 //     unlabelled part). See "Sharing the CPU profiler" below.
 //   - stalls: holds of named loops and mutexes over the slow threshold
-//     (50ms by default), reported while they last with the holder's stack,
-//     and scheduler lag, attributed to the session that dominated the CPU.
+//     (50ms by default), reported while they last with the holder's stack
+//     and why the hold lasted: the holder blocked (on what), ran, or waited
+//     for a CPU other sessions were using, in which case it is a victim and
+//     the report names who had the CPU; and scheduler stalls, measured by a
+//     probe goroutine and attributed to the session that dominated the CPU.
+//   - goroutines per session, and for a session whose goroutines grow,
+//     where the largest groups of them are parked (line and wait reason).
 //
 // # Work that crosses goroutines
 //

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/pprof/profile"
 )
 
 // BenchmarkRSSRead compares reading the RSS with the cheapest system call,
@@ -157,5 +159,56 @@ func BenchmarkParseCPUWindow(b *testing.B) {
 		if _, err := parseCPUWindow(data, DefaultTopFrames); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkGoroutineProfileForms compares, at 1,000 parked goroutines in 100
+// sessions, the goroutine profile read the way TakeGoroutineProfile reads it
+// (text form, only the pcs and labels lines) with the way it was read before
+// (gzipped protocol buffer, parsed whole by github.com/google/pprof/profile),
+// in process CPU and bytes allocated per profile.
+func BenchmarkGoroutineProfileForms(b *testing.B) {
+	release := parkGoroutines(1000, 100, 8)
+	defer release()
+	forms := []struct {
+		name string
+		read func() (int, error)
+	}{
+		{"text", func() (int, error) {
+			p, err := TakeGoroutineProfile()
+			if err != nil {
+				return 0, err
+			}
+			return len(p.BySession), nil
+		}},
+		{"proto", func() (int, error) {
+			var buf bytes.Buffer
+			if err := pprof.Lookup("goroutine").WriteTo(&buf, 0); err != nil {
+				return 0, err
+			}
+			p, err := profile.ParseData(buf.Bytes())
+			if err != nil {
+				return 0, err
+			}
+			by := map[string]int{}
+			for _, s := range p.Sample {
+				if v := s.Label[SessionLabel]; len(v) > 0 {
+					by[v[0]] += int(s.Value[0])
+				}
+			}
+			return len(by), nil
+		}},
+	}
+	for _, f := range forms {
+		b.Run(f.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := processCPU(b)
+			for b.Loop() {
+				if n, err := f.read(); err != nil || n != 100 {
+					b.Fatalf("%d sessions, %v", n, err)
+				}
+			}
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+		})
 	}
 }

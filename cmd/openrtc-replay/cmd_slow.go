@@ -37,7 +37,11 @@ report: the end of the stall), the loop or "scheduler", and the holder's frame:
   2026-11-27T03:12:04.210Z [slow-session] session_id=job-c1d550 blocked room-loop for 320ms at agent/loop.go:42 main.(*Room).mix
 
 A stall reported while ongoing and again when it ended is listed once, with
-its full length. With --follow, slow keeps reading a recording (or a
+its full length. "left at FRAME (no stack caught)" means no goroutine
+profile caught the holder: the frame is where it let go, not the line that
+blocked. The line ends with why the hold lasted: cause=blocked (and on
+what), cause=running, or cause=waiting-for-cpu, not the holder's fault, with
+the sessions that had the CPU. With --follow, slow keeps reading a recording (or a
 directory of rotated ones, or a log) that is still being written, like
 tail -f, and prints each report as it arrives: an ongoing one says "so far".`,
 		Example: `  openrtc-replay slow rec.zst
