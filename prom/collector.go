@@ -241,45 +241,61 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect sends the current value of every series.
+// Collect sends the current value of every series. The series are made
+// under the collector's lock and sent after it is released: the worker's
+// events never wait on the scrape's encoding.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c.metrics() {
+		ch <- m
+	}
+}
+
+// metrics returns every series, made under the lock.
+func (c *Collector) metrics() []prometheus.Metric {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	out := make([]prometheus.Metric, 0, 2*len(c.active)+len(c.ended)+len(c.cpu)+len(c.stalls)+len(c.hist)+8)
+	ch := &appender{&out}
 	d := &c.descs
 	if c.worker.name != "" {
-		ch <- prometheus.MustNewConstMetric(d.info, prometheus.GaugeValue, 1, c.worker.name, c.worker.host, c.worker.goVersion)
-		ch <- prometheus.MustNewConstMetric(d.started, prometheus.GaugeValue, float64(c.worker.started.UnixNano())/1e9)
+		ch.add(prometheus.MustNewConstMetric(d.info, prometheus.GaugeValue, 1, c.worker.name, c.worker.host, c.worker.goVersion))
+		ch.add(prometheus.MustNewConstMetric(d.started, prometheus.GaugeValue, float64(c.worker.started.UnixNano())/1e9))
 	}
 	gorByKey := make(map[sessionKey]int, len(c.active))
 	for id, n := range c.gor {
 		gorByKey[c.sessions[id]] += n
 	}
 	for k, n := range c.active {
-		ch <- prometheus.MustNewConstMetric(d.active, prometheus.GaugeValue, float64(n), c.labels(k)...)
-		ch <- prometheus.MustNewConstMetric(d.sessionGor, prometheus.GaugeValue, float64(gorByKey[k]), c.labels(k)...)
+		ch.add(prometheus.MustNewConstMetric(d.active, prometheus.GaugeValue, float64(n), c.labels(k)...))
+		ch.add(prometheus.MustNewConstMetric(d.sessionGor, prometheus.GaugeValue, float64(gorByKey[k]), c.labels(k)...))
 	}
 	for k, n := range c.ended {
-		ch <- prometheus.MustNewConstMetric(d.ended, prometheus.CounterValue, float64(n), append(c.labels(k.sessionKey), k.outcome)...)
+		ch.add(prometheus.MustNewConstMetric(d.ended, prometheus.CounterValue, float64(n), append(c.labels(k.sessionKey), k.outcome)...))
 	}
 	for k, s := range c.cpu {
-		ch <- prometheus.MustNewConstMetric(d.cpu, prometheus.CounterValue, s, c.labels(k)...)
+		ch.add(prometheus.MustNewConstMetric(d.cpu, prometheus.CounterValue, s, c.labels(k)...))
 	}
 	for k, n := range c.stalls {
-		ch <- prometheus.MustNewConstMetric(d.stalls, prometheus.CounterValue, float64(n), k.source, k.agent, k.cause)
+		ch.add(prometheus.MustNewConstMetric(d.stalls, prometheus.CounterValue, float64(n), k.source, k.agent, k.cause))
 	}
 	for src, h := range c.hist {
-		ch <- h.metric(d.stallSeconds, src)
+		ch.add(h.metric(d.stallSeconds, src))
 	}
 	if c.sampled {
 		s := c.sample
-		ch <- prometheus.MustNewConstMetric(d.goroutines, prometheus.GaugeValue, float64(s.Goroutines))
-		ch <- prometheus.MustNewConstMetric(d.schedP99, prometheus.GaugeValue, s.SchedP99.Seconds())
-		ch <- prometheus.MustNewConstMetric(d.schedMax, prometheus.GaugeValue, s.SchedMax.Seconds())
-		ch <- prometheus.MustNewConstMetric(d.rss, prometheus.GaugeValue, float64(s.RSSBytes))
+		ch.add(prometheus.MustNewConstMetric(d.goroutines, prometheus.GaugeValue, float64(s.Goroutines)))
+		ch.add(prometheus.MustNewConstMetric(d.schedP99, prometheus.GaugeValue, s.SchedP99.Seconds()))
+		ch.add(prometheus.MustNewConstMetric(d.schedMax, prometheus.GaugeValue, s.SchedMax.Seconds()))
+		ch.add(prometheus.MustNewConstMetric(d.rss, prometheus.GaugeValue, float64(s.RSSBytes)))
 	}
-	ch <- prometheus.MustNewConstMetric(d.unavail, prometheus.CounterValue, float64(c.unavail))
-	ch <- prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, float64(c.dropped))
+	ch.add(prometheus.MustNewConstMetric(d.unavail, prometheus.CounterValue, float64(c.unavail)))
+	ch.add(prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, float64(c.dropped)))
+	return out
 }
+
+type appender struct{ ms *[]prometheus.Metric }
+
+func (a *appender) add(m prometheus.Metric) { *a.ms = append(*a.ms, m) }
 
 func (c *Collector) labels(k sessionKey) []string {
 	if c.opts.Tenant {
