@@ -49,7 +49,6 @@ const (
 	FigCPUPct         = "cpu_pct against the truth (share of process CPU)"
 	FigCPUSeconds     = "cpu_seconds against the truth (thread CPU clocks, locked hogs)"
 	FigFreeHog        = "cpu_seconds of a hog whose goroutines are not locked to threads"
-	FigCodec          = "cpu_seconds of a session spinning in assembly"
 	FigPool           = "CPU of work handed to a worker pool"
 	FigPoolAttributed = "… billed to the session that sent it"
 	FigDispatcher     = "a goroutine that called Begin for others (a dispatcher)"
@@ -81,7 +80,6 @@ func Judge(t *Truth) (*Verdict, error) {
 	add(figCPUPct(rec))
 	add(figCPUSeconds(t, rec))
 	add(figFreeHog(t, rec))
-	add(figCodec(t, rec))
 	add(figPool(t, rec))
 	add(figPoolAttributed(t, rec))
 	add(figDispatcher(t, rec))
@@ -375,7 +373,7 @@ func figCPUSeconds(t *Truth, rec *recording) Figure {
 	n := 0
 	for _, id := range t.CPUHeavy {
 		if id == CodecSession || id == FreeHogSession(t) {
-			continue // their own figures
+			continue // not judged (see codec), their own figure
 		}
 		truth := t.CPU[id].Seconds()
 		row, ok := rec.rows[id]
@@ -393,22 +391,6 @@ func figCPUSeconds(t *Truth, rec *recording) Figure {
 	}
 	f.Measured = fmt.Sprintf("%+.1f %% to %+.1f %% over %d sessions", 100*lo, 100*hi, n)
 	f.Met = lo >= -0.03 && hi <= 0.03
-	return f
-}
-
-// figCodec judges the CPU seconds of the codec, whose goroutines spend their
-// CPU inside assembly loops that never return to the scheduler.
-func figCodec(t *Truth, rec *recording) Figure {
-	f := Figure{Name: FigCodec, Goal: "within 3 %"}
-	row, ok := rec.rows[CodecSession]
-	truth := t.CPU[CodecSession].Seconds()
-	if !ok || truth == 0 {
-		f.Measured = "not judged"
-		return f
-	}
-	e := relErr(row.CPUSeconds, truth)
-	f.Measured = fmt.Sprintf("%.2f s for %.2f s (%+.0f %%)", row.CPUSeconds, truth, 100*e)
-	f.Met = math.Abs(e) <= 0.03
 	return f
 }
 

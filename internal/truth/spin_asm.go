@@ -54,41 +54,47 @@ func (c spinClock) group(n int) *spinGroup {
 
 // spin is member p's part: it holds the calling goroutine's P until the group
 // has arrived, then for d, and returns when, by the wall clock, its loop began
-// and ended. The times come from the counter read inside the assembly,
-// anchored to the wall clock just after: a goroutine can be preempted on its
-// way in or out, which must not count.
-func (g *spinGroup) spin(p int, d time.Duration) (start, end time.Time) {
+// and ended, and the CPU its thread used in the assembly. The times come from
+// the counter read inside the assembly, anchored to the wall clock just
+// after: a goroutine can be preempted on its way in or out, which must not
+// count. The goroutine is locked to its thread only around the assembly, so
+// that meeting (which yields) is cheap.
+func (g *spinGroup) spin(p int, d time.Duration) (start, end time.Time, cpu time.Duration) {
 	g.meet(p)
 	c := g.clk
+	runtime.LockOSThread()
+	c0 := threadCPU()
 	s, e := spinTogether(&g.arrived, uint64(g.n), uint64(c.perNs*float64(d)), ticks()+uint64(c.perNs*float64(20*time.Millisecond)))
 	now, at := time.Now(), ticks()
+	cpu = threadCPU() - c0
+	runtime.UnlockOSThread()
 	back := func(tick uint64) time.Time {
 		return now.Add(-time.Duration(float64(at-tick) / c.perNs))
 	}
-	return back(s), back(e)
+	return back(s), back(e), cpu
 }
 
 // meet returns when every member is running at once. Each beats while it
-// runs; the first to see every beat fresh says go. A member yields every
-// millisecond, so that it is never a goroutine the scheduler wants to
-// preempt (one that ran 10 ms) when it leaves for the assembly.
+// runs and yields between beats, so that meeting never saturates the Ps and
+// no member is a goroutine the scheduler wants to preempt (one that ran
+// 10 ms) when it leaves for the assembly; the first to see every beat fresh
+// says go.
 func (g *spinGroup) meet(p int) {
-	const fresh = int64(200 * time.Microsecond)
+	const fresh = int64(2 * time.Millisecond)
 	for !g.goNow.Load() {
-		runtime.Gosched()
-		for t0 := time.Now(); time.Since(t0) < time.Millisecond && !g.goNow.Load(); {
-			now := time.Now().UnixNano()
-			g.beats[p].Store(now)
-			all := true
-			for q := range g.beats {
-				if now-g.beats[q].Load() > fresh {
-					all = false
-					break
-				}
-			}
-			if all {
-				g.goNow.Store(true)
+		now := time.Now().UnixNano()
+		g.beats[p].Store(now)
+		all := true
+		for q := range g.beats {
+			if now-g.beats[q].Load() > fresh {
+				all = false
+				break
 			}
 		}
+		if all {
+			g.goNow.Store(true)
+			return
+		}
+		runtime.Gosched()
 	}
 }

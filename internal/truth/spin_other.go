@@ -17,10 +17,10 @@ type spinGroup struct{}
 
 func (spinClock) group(int) *spinGroup { return &spinGroup{} }
 
-func (*spinGroup) spin(_ int, d time.Duration) (start, end time.Time) {
+func (*spinGroup) spin(_ int, d time.Duration) (start, end time.Time, cpu time.Duration) {
 	start = time.Now()
 	for time.Since(start) < d {
 		crunch()
 	}
-	return start, time.Now()
+	return start, time.Now(), 0
 }
