@@ -291,7 +291,11 @@ func openRecording(path, worker string, ro *recorder.Options, up RecordingUpload
 		o.Worker = worker
 	}
 	if up != nil {
-		if err := startUpload(up, path, o.Worker); err != nil {
+		host := o.Host // as the recorder writes it in each file's header
+		if host == "" {
+			host, _ = os.Hostname()
+		}
+		if err := startUpload(up, path, recorder.WorkerID{Name: o.Worker, Host: host}); err != nil {
 			return nil, err
 		}
 		o.FileClosed, o.Keep = up.FileClosed, up.Keep

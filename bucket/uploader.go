@@ -55,11 +55,6 @@ type UploadOptions struct {
 	// What is left stays on disk and is uploaded by the worker's next start.
 	CloseTimeout time.Duration
 
-	// Host names the machine in the worker's folder, <worker>@<host>, as
-	// recorder.GroupWorkers keys a worker: the pods of one deployment share
-	// a worker name, and must not share a folder. Empty means os.Hostname.
-	Host string
-
 	// Logger receives a WARN record for each streak of failed attempts and
 	// for each file given up. Nil means slog.Default().
 	Logger *slog.Logger
@@ -150,25 +145,28 @@ func NewUploader(ctx context.Context, opts UploadOptions) (*Uploader, error) {
 		wake: make(chan struct{}, 1), drained: make(chan struct{}, 1), done: make(chan struct{})}, nil
 }
 
-// Start begins uploading the recording files of worker in dir. Files of
-// that worker already in dir when it starts, left by an earlier run (the
-// last one unclosed if that run was killed), are queued first: they are
-// uploaded unless the bucket already holds them whole. Call it before the
-// recorder opens its first file.
-func (u *Uploader) Start(dir, worker string) error {
+// Start begins uploading the recording files of worker in dir, into the
+// folder <worker.Name>@<worker.Host> ([Folder]; an empty Host means this
+// machine's name): the key recorder.GroupWorkers gives the worker, as the
+// pods of one deployment share a worker name and must not share a folder.
+// Files of that worker already in dir when it starts, left by an earlier
+// run (the last one unclosed if that run was killed), are queued first:
+// they are uploaded unless the bucket already holds them whole. Call it
+// before the recorder opens its first file.
+func (u *Uploader) Start(dir string, worker recorder.WorkerID) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("bucket: upload: %w", err)
 	}
-	host := u.opts.Host
+	host := worker.Host
 	if host == "" {
 		host, _ = os.Hostname()
 	}
 	u.mu.Lock()
-	u.dir, u.worker, u.folder = dir, worker, Folder(worker, host)
+	u.dir, u.worker, u.folder = dir, worker.Name, Folder(worker.Name, host)
 	for _, e := range ents { // by name: oldest first
-		_, rec := recorder.ParseRecordingName(worker, e.Name())
-		if (rec || isLostNote(worker, e.Name())) && e.Type().IsRegular() {
+		_, rec := recorder.ParseRecordingName(worker.Name, e.Name())
+		if (rec || isLostNote(worker.Name, e.Name())) && e.Type().IsRegular() {
 			u.queueLocked(filepath.Join(dir, e.Name()))
 		}
 	}

@@ -86,14 +86,16 @@ func TestUploadsEachClosedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runWorker(t, dir, "w1", up, 1200*time.Millisecond, nil)
+	// The folder is the worker's name and the host its files' headers
+	// carry, which a pod may set (recorder.Options.Host).
+	runWorker(t, dir, "w1", up, 1200*time.Millisecond, &recorder.Options{Host: "pod-7"})
 	files := localFiles(t, dir, "w1")
 	if len(files) < 3 {
 		t.Fatalf("%d files recorded, want rotations", len(files))
 	}
 	for _, name := range files {
 		local, _ := os.ReadFile(filepath.Join(dir, name))
-		remote, err := os.ReadFile(filepath.Join(bkt, "prod", bucket.Folder("w1", host(t)), name))
+		remote, err := os.ReadFile(filepath.Join(bkt, "prod", "w1@pod-7", name))
 		if err != nil || !bytes.Equal(local, remote) {
 			t.Errorf("%s: in the bucket %d bytes (err %v), on disk %d", name, len(remote), err, len(local))
 		}
@@ -146,7 +148,7 @@ func TestBacklogIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := up.Start(dir, "w1"); err != nil {
+	if err := up.Start(dir, recorder.WorkerID{Name: "w1", Host: "h1"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "a failed attempt", func() bool { return up.Stats().Failures > 0 })
@@ -181,11 +183,11 @@ func TestLostFilesAreNotedInTheBucket(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	up, err := bucket.NewUploader(context.Background(), bucket.UploadOptions{URL: fileURL(bkt), Host: "h1", BacklogBytes: 150 << 10, Logger: quiet})
+	up, err := bucket.NewUploader(context.Background(), bucket.UploadOptions{URL: fileURL(bkt), BacklogBytes: 150 << 10, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := up.Start(dir, "w1"); err != nil {
+	if err := up.Start(dir, recorder.WorkerID{Name: "w1", Host: "h1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := up.Close(); err != nil {
@@ -348,11 +350,11 @@ func TestUploadNeverOverwritesAnotherFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, name), mine, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	up, err := bucket.NewUploader(context.Background(), bucket.UploadOptions{URL: fileURL(bkt), Host: "h1", Logger: quiet})
+	up, err := bucket.NewUploader(context.Background(), bucket.UploadOptions{URL: fileURL(bkt), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := up.Start(dir, "w1"); err != nil {
+	if err := up.Start(dir, recorder.WorkerID{Name: "w1", Host: "h1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := up.Close(); err != nil {
