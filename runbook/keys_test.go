@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestRunbookKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	x := tmuxPane{t: t, sock: filepath.Join(sockDir, "s"), env: append(tl.env, "TERM=xterm-256color")}
+	x := tmuxPane{t: t, sock: filepath.Join(sockDir, "s"), env: append(slices.Clip(tl.env), "TERM=xterm-256color")} // Clip: the tests run in parallel over one tools
 	status := filepath.Join(dir, "status")
 	t.Cleanup(func() { x.run("kill-server") })
 	if out, err := x.run("new-session", "-d", "-s", "rb", "-x", "150", "-y", "45", "-c", dir,
@@ -133,7 +134,7 @@ func TestRunbookFirstScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	x := tmuxPane{t: t, sock: filepath.Join(sockDir, "s"), env: append(tl.env, "TERM=xterm-256color")}
+	x := tmuxPane{t: t, sock: filepath.Join(sockDir, "s"), env: append(slices.Clip(tl.env), "TERM=xterm-256color")} // Clip: the tests run in parallel over one tools
 	status := filepath.Join(dir, "status")
 	t.Cleanup(func() { x.run("kill-server") })
 	if out, err := x.run("new-session", "-d", "-s", "rb", "-x", "80", "-y", "24", "-c", dir,
