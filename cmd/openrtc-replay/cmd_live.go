@@ -45,6 +45,14 @@ each session's share of the event loop over a recent window, worked out from
 OpenRTC's share since the worker started (the header says how long the
 window is). To keep a history of such a worker, see record.
 
+The screen opens on what needs attention: the stalling, CPU-hot and
+goroutine-heavy sessions of the current view under the header (a number key
+selects one) and first in the table. The header says whether the worker
+answers: "● live", "◌ stale" when a refresh has not come back for a few
+seconds, "✕ disconnected" when its socket refuses (the last view stays, with
+its time), "↻ restarted" with the old and new pid when another process
+answers.
+
 With no worker listening it prints a one-line hint and exits with status 1.`,
 		Example: `  openrtc-replay live
   openrtc-replay live --worker densitydemo
