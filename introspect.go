@@ -275,7 +275,7 @@ func consoleHandler(l *slog.Logger) slog.Handler {
 		return l.Handler()
 	}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
-		return tint.NewHandler(os.Stderr, &tint.Options{Level: slog.LevelInfo, TimeFormat: time.TimeOnly})
+		return tint.NewTextHandler(os.Stderr, &tint.Options{Level: slog.LevelInfo, TimeFormat: time.TimeOnly})
 	}
 	return slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
 }
