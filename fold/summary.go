@@ -401,8 +401,8 @@ func starvedFindings(stalls []Stall) []Finding {
 		tail = "the CPU went to " + strings.Join(named, ", ")
 	}
 	f := finding(SectionCPUHot, culprit, worst.At,
-		"%s of shared loops by %d sessions waited for a CPU, not their holders' fault (worst %s, %s on %s): %s",
-		plural(n, "hold", "holds"), len(holders), msString(worst.BlockedMs), orNone(worst.SessionID), worst.Source, tail)
+		"%s of shared loops by %s waited for a CPU, not their holders' fault (worst %s, %s on %s): %s",
+		plural(n, "hold", "holds"), plural(len(holders), "session", "sessions"), msString(worst.BlockedMs), orNone(worst.SessionID), worst.Source, tail)
 	f.Short = fmt.Sprintf("%s waited for a CPU (victims, not culprits): %s", plural(n, "hold", "holds"), tail)
 	return []Finding{f}
 }
