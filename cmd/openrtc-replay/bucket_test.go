@@ -148,7 +148,9 @@ func TestFleetSummaryFromS3(t *testing.T) {
 			}
 			found = true
 		}
-		if strings.HasPrefix(row.Worker, "voice-b@") && row.Source == "mixer" {
+		// A holder that waited for a CPU (the box is shared) is a victim,
+		// not a blocker.
+		if strings.HasPrefix(row.Worker, "voice-b@") && row.Source == "mixer" && row.Cause != "waiting-for-cpu" {
 			t.Errorf("voice-b has no blocker, yet: %+v", row)
 		}
 	}
