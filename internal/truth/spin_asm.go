@@ -39,7 +39,8 @@ func calibrate() spinClock {
 // others deadlocks any stop-the-world (a GC, a goroutine profile) until it
 // gives up. So the members first meet in Go, preemptibly, until all of them
 // run at the same moment, and only then enter the assembly, where each waits
-// at most a few milliseconds for the rest.
+// at most 100 ms for the rest (a loaded machine's threads are descheduled on
+// the way in; a stop-the-world meanwhile waits as long).
 type spinGroup struct {
 	clk     spinClock
 	n       int
@@ -64,7 +65,7 @@ func (g *spinGroup) spin(p int, d time.Duration) (start, end time.Time, cpu time
 	c := g.clk
 	runtime.LockOSThread()
 	c0 := threadCPU()
-	s, e := spinTogether(&g.arrived, uint64(g.n), uint64(c.perNs*float64(d)), ticks()+uint64(c.perNs*float64(20*time.Millisecond)))
+	s, e := spinTogether(&g.arrived, uint64(g.n), uint64(c.perNs*float64(d)), ticks()+uint64(c.perNs*float64(100*time.Millisecond)))
 	now, at := time.Now(), ticks()
 	cpu = threadCPU() - c0
 	runtime.UnlockOSThread()
