@@ -44,7 +44,7 @@ func tools(t *testing.T) (replay, demo string) {
 		}
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			goTool = "go" // go test puts its own go first on PATH
 		}
 		for _, pkg := range []string{"cmd/openrtc-replay", "cmd/densitydemo"} {
 			out, err := exec.Command(goTool, "build", "-o", toolsDir, "github.com/openrtc-go/introspect/"+pkg).CombinedOutput()

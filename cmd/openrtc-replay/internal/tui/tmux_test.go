@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +77,7 @@ func TestTmuxOpenrtcReplay(t *testing.T) {
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		goTool = "go" // go test puts its own go first on PATH
 	}
 	bin := filepath.Join(t.TempDir(), "openrtc-replay")
 	build := exec.Command(goTool, "build", "-o", bin, "github.com/openrtc-go/introspect/cmd/openrtc-replay")
