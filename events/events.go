@@ -475,14 +475,14 @@ func (e SlowSession) Attrs() []slog.Attr {
 	return as
 }
 
-// RecorderDrop reports events the recorder could not write: how many since
-// the last report, and why ("queue full" or "write error: ...").
 // DropFinalPrefix starts the Reason of the last record a recorder writes
 // when it is closed while its writes fail (a disk that never frees): the
 // records it counts were lost, and the recording ends there by design, not
 // by a crash. The rest of the reason is the write error.
 const DropFinalPrefix = "closed while writing failed: "
 
+// RecorderDrop reports events the recorder could not write: how many since
+// the last report, and why ("queue full" or "write error: ...").
 type RecorderDrop struct {
 	Dropped int64
 	Reason  string
