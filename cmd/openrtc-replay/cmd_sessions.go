@@ -119,7 +119,7 @@ func sessionsTable(rows []fold.Row, in *input) *table {
 	if f, l := in.first.In(in.loc), in.last.In(in.loc); f.YearDay() != l.YearDay() || f.Year() != l.Year() {
 		layout = "2006-01-02T15:04:05"
 	}
-	t := newTable("session", "agent", "tenant", "start", "end", ">dur(s)", "outcome", ">peak(MB)", ">cpu_s",
+	t := newTable("session", "agent", "tenant", "start", "end", ">dur(s)", "outcome", ">peak(MiB)", ">cpu_s",
 		">max_cpu%", ">gor_peak", ">stalls", ">worst(ms)", "goroutines_at")
 	for _, r := range rows {
 		tenant, end := "", ""

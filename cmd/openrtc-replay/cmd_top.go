@@ -74,8 +74,8 @@ func (a *app) topCmd(use string) *cobra.Command {
 		Short: "The view of the worker at a moment: interactive on a terminal, a table with --once",
 		Long: `top shows the worker at one moment of the recording, as openrtc top showed it
 live: the header (the moment and where it sits in the recording, live
-sessions, stalls, the process's CPU in % of one core and how much of it
-sessions used, RSS, scheduling latency, a CPU sparkline of the last minute)
+sessions, stalls, the process's CPU in cores (2.00: two cores busy) and how
+much of it sessions used, RSS, scheduling latency, a CPU sparkline of the last minute)
 and one row per session: session, agent, tenant, dur(s), mem(MiB), peak,
 cpu%, cpu_s, gor, stalls, status, pin.
 
