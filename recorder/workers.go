@@ -86,7 +86,12 @@ func (g WorkerGroup) Describe() string {
 		fmt.Fprintf(&b, " (%d runs: pids %s)", len(g.PIDs), strings.Join(pids, ", "))
 	}
 	if !g.First.IsZero() {
-		fmt.Fprintf(&b, ", %s → %s", g.First.UTC().Format("2006-01-02 15:04:05"), g.Last.UTC().Format("15:04:05 UTC"))
+		first, last := g.First.UTC(), g.Last.UTC()
+		lastLayout := "15:04:05 UTC"
+		if last.Format(time.DateOnly) != first.Format(time.DateOnly) {
+			lastLayout = "2006-01-02 15:04:05 UTC" // else a range over midnight reads backwards
+		}
+		fmt.Fprintf(&b, ", %s → %s", first.Format("2006-01-02 15:04:05"), last.Format(lastLayout))
 	}
 	return b.String()
 }
