@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -110,7 +111,7 @@ func doInstall(t testing.TB) (*tools, error) {
 		"NO_COLOR":        "1",
 	})
 	b := setup[0]
-	out, code, err := runSh(root, append(tl.env, "GOBIN="+tl.bin), b.text)
+	out, code, err := runSh(root, append(slices.Clip(tl.env), "GOBIN="+tl.bin), b.text)
 	if err != nil {
 		return nil, fmt.Errorf("setup block (line %d): %w\n%s", b.line, err, out)
 	}
