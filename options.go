@@ -66,7 +66,7 @@ type Options struct {
 	// profiler; the CPU column says "cpu: owned by <CPUOwner>" (on screen,
 	// in the live snapshot and in the recording) instead of going blank;
 	// memory and stalls work as ever; and where the owner's uploads pass
-	// through [Introspector.ProfileUploads], CPU is attributed from its
+	// through [ProfileUploads], CPU is attributed from its
 	// profiles. Without it introspection finds the owner by itself (from
 	// the goroutine that started the running profile) and backs off, but a
 	// profiler started after introspection costs one of its windows.

@@ -20,7 +20,7 @@ const historyLen = 60
 // [New]. A State is not safe for concurrent use.
 type State struct {
 	// KeepEnded keeps every ended session, for a report over a whole
-	// recording (see [State.Ended]). A live view leaves it false so memory
+	// recording (see [State.AllRows]). A live view leaves it false so memory
 	// stays bounded by the live sessions.
 	KeepEnded bool
 
