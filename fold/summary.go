@@ -224,7 +224,6 @@ func (r *Report) findings(rows []brief, stalls []Stall, rss RSSSummary) []Findin
 	if len(out) == 0 && r.first.IsZero() {
 		f := finding(SectionNoRecords, "", time.Time{},
 			"no introspection records in the input: nothing to judge (is it the recording of a worker that runs openrtc-introspect?)")
-		f.Runbook = RunbookPath
 		f.Short = "no introspection records: nothing to judge"
 		return []Finding{f}
 	}
