@@ -111,7 +111,8 @@ func (a *app) record(c *cobra.Command, f recordFlags) error {
 	host, _ := os.Hostname()
 	conv := &live.Converter{Host: host, Period: period}
 	rd := live.NewReader(path)
-	var polls, stalls int
+	var polls int
+	stalls := map[uint64]bool{}
 	sessions := map[string]bool{}
 	write := func(evs []live.Stamped) {
 		for _, e := range evs {
@@ -119,9 +120,9 @@ func (a *app) record(c *cobra.Command, f recordFlags) error {
 			case events.SessionStart:
 				sessions[ev.SessionID] = true
 			case events.SlowSession:
-				if ev.Ongoing {
-					stalls++
-				}
+				// One stall may be reported twice (ongoing, then its
+				// end) or only once (a derived stall of our worker).
+				stalls[ev.StallID] = true
 			}
 			_ = rec.Handle(context.Background(), events.Record(e.Time, e.Event))
 		}
@@ -186,7 +187,7 @@ func (a *app) record(c *cobra.Command, f recordFlags) error {
 	if err := rec.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", f.out, err)
 	}
-	fmt.Fprintf(a.err, "openrtc-replay record: wrote %s: %d polls, %d sessions, %d derived stalls\n", f.out, polls, len(sessions), stalls)
+	fmt.Fprintf(a.err, "openrtc-replay record: wrote %s: %d polls, %d sessions, %d derived stalls\n", f.out, polls, len(sessions), len(stalls))
 	return nil
 }
 
