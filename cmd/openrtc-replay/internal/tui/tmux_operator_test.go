@@ -154,7 +154,7 @@ func TestTmuxFirstScreen(t *testing.T) {
 func TestTmuxNarrow(t *testing.T) {
 	replay, _ := tools(t)
 	x, status := startTmux(t, 60, 12, shellQuote(replay))
-	screen := x.waitFor("narrow", []string{"2026-11-27 06:31:27", "call-blocker", "cpu%", "gor", "status"})
+	screen := x.waitFor("narrow", []string{"2026-12-06 05:37:30", "call-blocker", "cpu%", "gor", "status"})
 	if strings.Contains(screen, "tenant") || strings.Contains(screen, "agent ") {
 		t.Errorf("at 60 columns tenant or agent kept over the numbers:\n%s", screen)
 	}
