@@ -121,7 +121,9 @@ type Options struct {
 
 	// Socket is the path of the private Unix socket that serves the live
 	// view to `openrtc-replay live`. Empty means DefaultSocketPath(Worker);
-	// "off" serves nothing. The snapshot is OpenRTC's, with our fields
+	// "off" serves nothing. Its directory is created with mode 0700 when
+	// missing; an existing one must be ours and closed to group and others,
+	// or Start fails (see live.Listen). The snapshot is OpenRTC's, with our fields
 	// added, so OpenRTC's `openrtc top --socket PATH` reads it too, up to
 	// about 170 sessions: its client reads one line of at most 64 KiB.
 	Socket string
