@@ -100,6 +100,10 @@ func run(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
 	}
+	if err := checkFlags(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "densitydemo:", err)
+		return errUsage
+	}
 	cfg.MixerLoop = !*inlineMixer
 	if *printSocket {
 		fmt.Println(introspect.DefaultSocketPath(*worker))
@@ -197,4 +201,24 @@ func run(args []string) error {
 	st := <-done
 	fmt.Fprintf(os.Stderr, "densitydemo: %d sessions, %d frames, %d goroutines leaked\n", st.Sessions, st.Frames, st.Leaked)
 	return err
+}
+
+// checkFlags refuses the numbers the workload cannot run with, in one line,
+// rather than letting them panic or misbehave later.
+func checkFlags(cfg workload.Config) error {
+	switch {
+	case cfg.Sessions < 0:
+		return fmt.Errorf("--sessions %d: want 0 or more", cfg.Sessions)
+	case cfg.Churn < 0:
+		return fmt.Errorf("--churn %g: want 0 or more", cfg.Churn)
+	case cfg.FrameWork < 0:
+		return fmt.Errorf("--frame-work %s: want 0 or more", cfg.FrameWork)
+	case cfg.HogShare < 0 || cfg.HogShare > 1:
+		return fmt.Errorf("--hog-share %g: want 0 to 1", cfg.HogShare)
+	case cfg.Blocker && (cfg.BlockFor <= 0 || cfg.BlockEvery <= 0):
+		return fmt.Errorf("--block-for and --block-every: want positive durations")
+	case cfg.Leaker && (cfg.LeakEvery <= 0 || cfg.LeakBytes < 0):
+		return fmt.Errorf("--leak-every: want a positive duration, --leak-bytes 0 or more")
+	}
+	return nil
 }
