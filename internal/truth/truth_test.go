@@ -20,6 +20,9 @@ var holding = []string{
 	FigMem,            // rows keep bytes (cpu, 04:2x)
 	FigDispatcher,     // introspect.Dispatched and Go
 	FigPoolAttributed, // introspect.Do
+	FigBlamed,         // cause waiting-for-cpu (stall, 04:31 and 05:22)
+	FigVictims,
+	FigCulprits,
 }
 
 // TestTruth runs the small scenario with the real introspector and checks
