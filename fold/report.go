@@ -44,9 +44,10 @@ type Report struct {
 const hotShare = 25.0
 
 type hotTrack struct {
-	windows int       // windows at or over hotShare
-	peak    float64   // the highest share
-	peakAt  time.Time // the end of that window
+	windows int           // windows at or over hotShare
+	time    time.Duration // the profiled time of those windows
+	peak    float64       // the highest share
+	peakAt  time.Time     // the end of that window
 }
 
 type gorTrack struct {
@@ -192,6 +193,7 @@ func (r *Report) sample(t time.Time, e events.Sample, counts *events.SampleCount
 					r.hot[string(c.ID)] = h
 				}
 				h.windows++
+				h.time += e.CPU.Duration
 				if p > h.peak {
 					h.peak, h.peakAt = p, t
 				}

@@ -282,3 +282,37 @@ func TestReportWedgedByAgent(t *testing.T) {
 		t.Errorf("wedged %v, want [stuck]", wedged)
 	}
 }
+
+// TestReportCPUHotLongWindows: a session that burns a core for 20 s is
+// CPU-hot with the default 5 s CPU windows too (four windows), as with 1 s
+// windows; the rule asks for hot time, not a count of windows.
+func TestReportCPUHotLongWindows(t *testing.T) {
+	for _, win := range []time.Duration{time.Second, 5 * time.Second} {
+		r := fold.NewReport()
+		at := func(d time.Duration) time.Time { return genStart.Add(d) }
+		_ = r.Line(jsonLine(t, at(0), events.WorkerStart{Worker: "w", PID: 7, Host: "h"}))
+		for i := range 10 {
+			_ = r.Line(jsonLine(t, at(0), events.SessionStart{SessionID: fmt.Sprintf("s%d", i), Agent: "voice"}))
+		}
+		_ = r.Line(jsonLine(t, at(0), events.SessionStart{SessionID: "hog", Agent: "voice"}))
+		per := int64(win / (10 * time.Millisecond)) // samples of one busy core
+		for end := win; end <= 20*time.Second; end += win {
+			by := map[string]int64{"hog": per * 9 / 10}
+			for i := range 10 {
+				by[fmt.Sprintf("s%d", i)] = per / 100
+			}
+			cpu := events.CPUWindow{Duration: win, Period: 10 * time.Millisecond, Total: per * 11 / 10, CPUTime: win * 11 / 10, Sessions: by}
+			cpu.Unlabelled = cpu.Total - per*9/10 - 10*(per/100)
+			_ = r.Line(jsonLine(t, at(end), events.Sample{RSSBytes: 100 << 20, Sessions: 11, CPU: cpu}))
+		}
+		var hot []string
+		for _, f := range r.Summary().Findings {
+			if f.Section == fold.SectionCPUHot {
+				hot = append(hot, f.SessionID)
+			}
+		}
+		if len(hot) != 1 || hot[0] != "hog" {
+			t.Errorf("%s windows: cpu-hot findings %v, want [hog]", win, hot)
+		}
+	}
+}

@@ -423,6 +423,14 @@ func orNone(s string) string {
 // minHotLife is the shortest life over which a session's CPU rate is judged.
 const minHotLife = 10.0 // seconds
 
+// A session is hot only when it was over hotShare for a while: in
+// minHotWindows CPU windows, or for minHotTime of profiled windows, whichever
+// comes first (five 1 s windows, or one or two of the default 5 s ones).
+const (
+	minHotWindows = 5
+	minHotTime    = 5 * time.Second
+)
+
 func cpuFindings(rows []brief, hot map[string]*hotTrack) []Finding {
 	rates := make([]float64, 0, len(rows))
 	type cand struct {
@@ -445,7 +453,8 @@ func cpuFindings(rows []brief, hot map[string]*hotTrack) []Finding {
 		// the typical session, and over the hot share in many windows.
 		id := c.row.ss.SessionID
 		h := hot[id]
-		if len(out) == maxPerSection || c.rate < 0.2 || (med > 0 && c.rate < 4*med) || h == nil || h.windows < 5 {
+		if len(out) == maxPerSection || c.rate < 0.2 || (med > 0 && c.rate < 4*med) || h == nil ||
+			(h.windows < minHotWindows && h.time < minHotTime) {
 			break
 		}
 		ratio := "the other sessions used next to none"
