@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/tidwall/gjson"
 )
 
 func TestGroupWorkers(t *testing.T) {
@@ -144,7 +148,7 @@ func TestIdentify(t *testing.T) {
 		{"normal.zst", WorkerID{"w1", "fixture-host", 4242}},
 		{"stalls.zst", WorkerID{"w2", "fixture-host", 5151}},
 		{"rotated/w3-20261127T033222.000Z.zst", WorkerID{"w3", "synth-host", 1007}},
-		{"incident.zst", WorkerID{"densitydemo", "vm", 10990}}, // written before headers named the worker
+		{"incident.zst", incidentWorker(t)}, // re-recorded by scripts/make-incident.sh: its pid changes
 		{"plain.jsonl", WorkerID{"w1", "fixture-host", 4242}},
 	} {
 		b, err := os.ReadFile(filepath.Join("..", "fixtures", tt.file))
@@ -164,4 +168,30 @@ func TestIdentify(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// incidentWorker reads who wrote the bundled incident from its worker.start
+// record with the zstd and gjson libraries alone, not through the reader under
+// test, so that re-recording the incident does not break TestIdentify.
+func incidentWorker(t *testing.T) WorkerID {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "fixtures", "incident.zst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := zstd.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	sc := bufio.NewScanner(d)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		if r := gjson.ParseBytes(sc.Bytes()); r.Get("msg").String() == "worker.start" {
+			return WorkerID{Name: r.Get("worker").String(), Host: r.Get("host").String(), PID: int(r.Get("pid").Int())}
+		}
+	}
+	t.Fatalf("incident.zst: no worker.start record (%v)", sc.Err())
+	return WorkerID{}
 }
