@@ -94,12 +94,13 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}
-	return rowsTable(v.Sessions, h.Kind).write(w)
+	return rowsTable(v.Sessions, h.Kind, h.CPUUnavailable == "").write(w)
 }
 
 // rowsTable is the session table of top, with OpenRTC's columns and ours.
-// An OpenRTC worker counts no stalls: its column shows "-".
-func rowsTable(rows []fold.Row, kind string) *table {
+// An OpenRTC worker counts no stalls: its column shows "-"; without a CPU
+// window (cpuKnown false: the header says why) neither has cpu%.
+func rowsTable(rows []fold.Row, kind string, cpuKnown bool) *table {
 	t := newTable("session", "agent", "tenant", ">dur(s)", ">mem(MiB)", ">peak", ">cpu%", ">cpu_s", ">gor", ">stalls", "status", "pin")
 	for _, r := range rows {
 		tenant, gor, pin := "", "", ""
@@ -116,7 +117,11 @@ func rowsTable(rows []fold.Row, kind string) *table {
 		if kind == fold.KindOpenRTC {
 			stalls = "-"
 		}
-		t.add(r.SessionID, r.AgentName, tenant, f1(r.DurationS), f2(r.MemMB), f2(r.PeakMB), f1(r.CPUPct),
+		cpu := f1(r.CPUPct)
+		if !cpuKnown {
+			cpu = "-"
+		}
+		t.add(r.SessionID, r.AgentName, tenant, f1(r.DurationS), f2(r.MemMB), f2(r.PeakMB), cpu,
 			f2(r.CPUSeconds), gor, stalls, r.Status, pin)
 	}
 	return t

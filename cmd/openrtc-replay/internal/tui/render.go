@@ -415,7 +415,7 @@ func (m *model) tableLines(h int) []string {
 	}
 	buf := make([]byte, 0, 160)
 	for i := range visible {
-		buf = appendRow(buf[:0], &visible[i], ws, show)
+		buf = appendRow(buf[:0], &visible[i], ws, show, m.view.Worker.CPUUnavailable == "")
 		line := fit(string(buf), m.width)
 		if pad := m.width - len(line); pad > 0 && isASCII(line) {
 			line += strings.Repeat(" ", pad) // so the selection bar spans the screen
@@ -425,8 +425,11 @@ func (m *model) tableLines(h int) []string {
 	return lines
 }
 
-// appendRow formats one session row, the columns shown only.
-func appendRow(b []byte, r *fold.Row, ws []int, show []bool) []byte {
+// appendRow formats one session row, the columns shown only. Without a
+// CPU window (another profiler owns the profiler, or none was read) cpu% is
+// "-", not a row of zeros that would read as idle sessions; the header says
+// why.
+func appendRow(b []byte, r *fold.Row, ws []int, show []bool, cpuKnown bool) []byte {
 	tenant := "-"
 	if r.Tenant != nil && *r.Tenant != "" {
 		tenant = *r.Tenant
@@ -475,7 +478,11 @@ func appendRow(b []byte, r *fold.Row, ws []int, show []bool) []byte {
 		case colPeak:
 			num(r.PeakMB, 1, w)
 		case colCPU:
-			num(r.CPUPct, 1, w)
+			if cpuKnown {
+				num(r.CPUPct, 1, w)
+			} else {
+				text(strings.Repeat(" ", w-1)+"-", w)
+			}
 		case colCPUS:
 			num(r.CPUSeconds, 2, w)
 		case colGor:
