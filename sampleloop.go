@@ -46,7 +46,7 @@ func newSampleLoop(in *Introspector) (*sampleLoop, error) {
 	sl := &sampleLoop{in: in, rss: rss, vitals: sampler.NewVitalsReader(), lastGor: map[string]int{}}
 	sl.probe.Threshold = in.opts.SlowThreshold
 	if !in.opts.DisableCPU {
-		sl.cpu = sampler.NewCPUSampler(sampler.CPUOptions{Window: in.opts.CPUWindow, Every: in.opts.CPUEvery, HoldLabel: stall.HoldLabel, Owner: in.opts.CPUOwner})
+		sl.cpu = sampler.NewCPUSampler(sampler.CPUOptions{Window: in.opts.CPUWindow, Every: in.opts.CPUEvery, HoldLabel: stall.HoldLabel, Owner: in.opts.CPUOwner, Last: true})
 	}
 	return sl, nil
 }
@@ -75,6 +75,15 @@ func (sl *sampleLoop) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// The CPU window cut short by Close is the last: its
+			// sessions' CPU up to the end goes out in one more sample.
+			wg.Wait()
+			sl.mu.Lock()
+			last := len(sl.pending) > 0
+			sl.mu.Unlock()
+			if last {
+				sl.tick(time.Now())
+			}
 			return
 		case now := <-t.C:
 			sl.tick(now)

@@ -60,6 +60,12 @@ type CPUOptions struct {
 	// counted in CPUWindow.ByHold: the stall watchdog's hold label, so it
 	// can tell a holder that ran from one that waited for a CPU.
 	HoldLabel string
+
+	// Last, when set, has Run deliver the window that cancellation cut
+	// short, once more after ctx is done, so that the CPU up to the end is
+	// accounted for (a worker that closes mid-window would otherwise lose up
+	// to a whole window of its sessions' CPU time).
+	Last bool
 }
 
 // A CPUSampler runs the Go CPU profiler in back-to-back windows and reports,
@@ -73,6 +79,7 @@ type CPUSampler struct {
 	topN    int
 	hold    string // CPUOptions.HoldLabel
 	owner   string
+	last    bool // CPUOptions.Last
 	running atomic.Bool
 
 	tmu   sync.Mutex
@@ -109,7 +116,7 @@ func (s *CPUSampler) windowLen() time.Duration {
 // NewCPUSampler returns a sampler configured by opts. It does not start
 // profiling; [CPUSampler.Run] does.
 func NewCPUSampler(opts CPUOptions) *CPUSampler {
-	s := &CPUSampler{window: opts.Window, topN: opts.TopFrames, hold: opts.HoldLabel, owner: opts.Owner}
+	s := &CPUSampler{window: opts.Window, topN: opts.TopFrames, hold: opts.HoldLabel, owner: opts.Owner, last: opts.Last}
 	if s.window <= 0 {
 		s.window = DefaultCPUWindow
 	}
@@ -132,7 +139,9 @@ func NewCPUSampler(opts CPUOptions) *CPUSampler {
 // while it runs, so fn's time is not lost to sampling; fn should still
 // return promptly (hand the window to a channel or convert it to an event).
 // fn is not called once ctx is done: the window cut short by cancellation is
-// dropped. When Run returns, its profile is stopped and it has left no
+// dropped, unless CPUOptions.Last is set, in which case fn is called once
+// more with it (its Duration and CPUTime as far as it ran) before Run
+// returns. When Run returns, its profile is stopped and it has left no
 // goroutine behind. It returns nil after ctx is done, or
 // ErrCPUSamplerRunning if the sampler is already running.
 //
@@ -267,7 +276,7 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 		pprof.StopCPUProfile()
 		pending = &stoppedWindow{buf: buf, armed: armed, disarmed: disarmed}
 		led.close(&pending.acct, disarmed, cpu, cpuOK)
-		if s.every > 0 {
+		if s.every > 0 && ctx.Err() == nil {
 			// Duty-cycled: deliver now (no next window to overlap the
 			// parse with) and leave the profiler off until the next start.
 			w := s.finish(pending)
@@ -281,6 +290,12 @@ func (s *CPUSampler) Run(ctx context.Context, fn func(CPUWindow)) error {
 				}
 			}
 		}
+	}
+	if pending != nil && s.last {
+		w := s.finish(pending)
+		s.tapWindow(w)
+		w.prof = nil
+		fn(w)
 	}
 	return nil
 }

@@ -366,3 +366,31 @@ func TestCPUSamplerSetWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUSamplerLastWindow: with Last, the window that cancellation cut
+// short is delivered, with the CPU it saw up to the end; without, it is not.
+func TestCPUSamplerLastWindow(t *testing.T) {
+	for _, last := range []bool{false, true} {
+		s := NewCPUSampler(CPUOptions{Window: time.Hour, Last: last})
+		ctx, cancel := context.WithCancel(context.Background())
+		burnCtx, stop := context.WithCancel(context.Background())
+		go dutyCycle(burnCtx, 1, 10*time.Millisecond)
+		ch, wait := collect(ctx, s)
+		time.Sleep(300 * time.Millisecond)
+		cancel()
+		wait()
+		stop()
+		var got []CPUWindow
+		for w := range ch {
+			got = append(got, w)
+		}
+		switch {
+		case !last && len(got) != 0:
+			t.Errorf("without Last: %d windows delivered after cancel, want 0", len(got))
+		case last && len(got) != 1:
+			t.Errorf("with Last: %d windows, want the one cut short", len(got))
+		case last && (got[0].Duration <= 0 || got[0].Duration >= time.Hour || got[0].CPUTime <= 0):
+			t.Errorf("with Last: window %+v, want its duration and CPU time as far as it ran", got[0])
+		}
+	}
+}
