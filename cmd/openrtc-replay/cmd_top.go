@@ -98,7 +98,9 @@ t/→ and T/← step a sample, j/J jump, [ and ] go to the previous or next
 stall, g/G to the ends, space plays, enter drills into a session, r reopens
 a recording that is still being written and F follows its end, ? lists
 every key. With --once it prints the view at --at (default: the end) as a
-plain table and exits; with --json it prints the view as JSON, with the
+plain table and exits; not on a terminal (piped) and without --once, it
+prints the same table with the numbered findings under the header, as the
+screen opens; with --json it prints the view as JSON, with the
 session rows in OpenRTC's field names (--once --json is the same).`,
 		Example: `  openrtc-replay                                 # the bundled incident
   openrtc-replay top rec.zst                     # interactive, at the end
@@ -159,10 +161,29 @@ func (a *app) top(c *cobra.Command, args []string, f topFlags) error {
 	if f.json {
 		err = writeJSON(a.out, v)
 	} else {
-		err = writeView(a.out, v, viewPlace{title: in.title(), first: in.first, last: in.last, loc: in.loc})
+		place := viewPlace{title: in.title(), first: in.first, last: in.last, loc: in.loc}
+		if !f.once {
+			// The screen without a terminal (a pipe, a script): it opens
+			// on the findings of the whole recording, so print them under
+			// the header as the screen does. --once prints the moment only.
+			if place.findings, err = in.findings(); err != nil {
+				return err
+			}
+		}
+		err = writeView(a.out, v, place)
 	}
 	a.warnDamage(in)
 	return err
+}
+
+// findings are the findings of the whole input, those of summary and of the
+// screen's strip.
+func (in *input) findings() ([]fold.Finding, error) {
+	r, err := fold.ReadReport(in.set.Scan(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return r.Summary().Findings, nil
 }
 
 // writeJSON prints v as indented JSON and a newline.

@@ -153,3 +153,21 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestTopPipedShowsFindings: without a terminal and without --once, top
+// prints what the screen opens on: the numbered findings under the header,
+// then the table; --once prints the moment only.
+func TestTopPipedShowsFindings(t *testing.T) {
+	r := runArgs(t, fixture("incident.zst"))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	head, _, ok := strings.Cut(r.out, "\nsession ")
+	if !ok || !strings.Contains(head, "\n1 call-blocker held mixer") {
+		t.Errorf("piped top: no findings strip under the header:\n%s", r.out)
+	}
+	r = runArgs(t, "top", "--once", fixture("incident.zst"))
+	if strings.Contains(r.out, "\n1 call-blocker held mixer") {
+		t.Errorf("top --once printed the findings:\n%s", r.out)
+	}
+}

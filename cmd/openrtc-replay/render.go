@@ -16,6 +16,7 @@ type viewPlace struct {
 	title       string
 	first, last time.Time
 	loc         *time.Location
+	findings    []fold.Finding // printed under the header, numbered, as the screen shows them
 }
 
 // writeView prints a top view as the plain text of `top --once`: four
@@ -89,6 +90,13 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 	if !p.first.IsZero() {
 		fmt.Fprintf(&b, "recording %s %s → %s\n", strip(p.first, p.last, v.Time, 48),
 			p.first.In(loc).Format("15:04:05"), p.last.In(loc).Format("15:04:05"))
+	}
+	for i, f := range p.findings {
+		line := f.Short
+		if line == "" {
+			line = f.Title
+		}
+		fmt.Fprintf(&b, "%d %s\n", i+1, line)
 	}
 	b.WriteString("\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
