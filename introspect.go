@@ -146,9 +146,10 @@ func (in *Introspector) cpuWait() time.Duration {
 	return 3*in.opts.CPUWindow + 2*time.Second
 }
 
-// Close stops introspection: it stops sampling and the watchdog, writes the
-// clean-shutdown marker, closes the recording and removes the socket. It is
-// safe to call more than once.
+// Close stops introspection: it stops sampling (the CPU window it cuts
+// short goes out in one last sample, so the sessions' CPU seconds run to the
+// end) and the watchdog, writes the clean-shutdown marker, closes the
+// recording and removes the socket. It is safe to call more than once.
 func (in *Introspector) Close() error {
 	if in == nil || in.off {
 		return nil
