@@ -212,7 +212,14 @@ func (s *State) View(at time.Time) View {
 	}
 	for _, ss := range s.recent {
 		if at.Sub(ss.end) <= s.slowWindow() && !at.Before(ss.end) {
-			v.Sessions = append(v.Sessions, s.row(ss, at))
+			// A session that ended inside the latest window keeps its
+			// share of it, so that the rows sum to the header's CPU in
+			// sessions as the header's doc says.
+			r := s.row(ss, at)
+			if s.cpu.Valid() {
+				r.CPUPct = round1(pct(cpu[ss.SessionID], s.cpu.Total))
+			}
+			v.Sessions = append(v.Sessions, r)
 		}
 	}
 	return v
