@@ -61,18 +61,13 @@ func OpenWorkerInputs(worker string, inputs ...Input) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(s.files) < 2 && worker == "" {
-		return s, nil
-	}
-	g, err := chooseWorker(s, worker)
-	if err != nil {
-		s.Close()
+	g, all, err := narrow(s, worker)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if len(g.Files) == len(s.files) {
+	case all:
 		return s, nil
 	}
-	s.Close()
 	keep := make(map[string]bool, len(g.Files))
 	for _, f := range g.Files {
 		keep[f.Path] = true

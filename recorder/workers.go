@@ -407,17 +407,27 @@ func OpenWorker(worker string, paths ...string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(s.files) < 2 && worker == "" {
-		return s, nil
-	}
-	g, err := chooseWorker(s, worker)
-	if err != nil {
-		s.Close()
+	g, all, err := narrow(s, worker)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if len(g.Files) == len(s.files) {
+	case all:
 		return s, nil
+	}
+	return Open(g.Paths()...)
+}
+
+// narrow applies the worker rule to an opened set: all reports that s holds
+// only the chosen worker's files (s is then the caller's); otherwise s is
+// closed, and the caller reopens g's files, or returns err.
+func narrow(s *Set, worker string) (g WorkerGroup, all bool, err error) {
+	if len(s.files) < 2 && worker == "" {
+		return WorkerGroup{}, true, nil
+	}
+	g, err = chooseWorker(s, worker)
+	if err == nil && len(g.Files) == len(s.files) {
+		return g, true, nil
 	}
 	s.Close()
-	return Open(g.Paths()...)
+	return g, false, err
 }
