@@ -29,7 +29,7 @@ func TestRangedReadsFetchLittleOfADay(t *testing.T) {
 	s3 := s3test.Start(t)
 	for _, tt := range []struct {
 		name    string
-		args    []string // of dayrec
+		args    []string // of fixtures/synth/synthrec
 		maxFrac float64
 	}{
 		// The live recorder's defaults: 1 s frames, 1 min keyframes. The
@@ -49,9 +49,10 @@ func rangedDay(t *testing.T, s3 *s3test.Server, args []string, maxFrac float64) 
 	key := "prod/" + filepath.Base(dir) + "/w1/" + filepath.Base(local)
 	// Written by the real recorder in a process of its own, built without
 	// the race detector, which would make a day ten times slower to write.
-	gen := exec.Command("go", append([]string{"run", "./internal/dayrec", "-o", local, "-sessions", "200", "-duration", "24h"}, args...)...)
+	gen := exec.Command("go", append([]string{"run", "../fixtures/synth/synthrec", "-o", local,
+		"-sessions", "200", "-duration", "24h", "-seed", "0", "-worker", "w1"}, args...)...)
 	if out, err := gen.CombinedOutput(); err != nil {
-		t.Fatalf("dayrec: %v\n%s", err, out)
+		t.Fatalf("synthrec: %v\n%s", err, out)
 	}
 	st, _ := os.Stat(local)
 

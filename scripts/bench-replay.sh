@@ -33,7 +33,7 @@ done
 
 if [ ! -f "$rec" ]; then
 	echo "generating $rec (1,000 sessions, 24 h; once)..." >&2
-	go run ./cmd/openrtc-replay/internal/synthrec -o "$rec.tmp" -sessions 1000 -duration 24h -seed 1 >&2
+	go run ./fixtures/synth/synthrec -o "$rec.tmp" -sessions 1000 -duration 24h -seed 1 >&2
 	mv "$rec.tmp" "$rec"
 fi
 go build -o "$bin" ./cmd/openrtc-replay
