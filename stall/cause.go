@@ -51,9 +51,11 @@ func verdict(blocked, threshold time.Duration, parked string, runnable bool, cpu
 	return ""
 }
 
-// starvedBy returns the sessions that held the CPU in seen, as percentages
-// of its samples: the three largest of at least 1%.
-func starvedBy(seen CPUSeen) map[string]float64 {
+// starvedBy returns the sessions other than the holder's own (victim) that
+// held the CPU in seen, as percentages of its samples: the three largest of
+// at least 1%. The holder's own few samples are its brief turns on the CPU,
+// not a cause of its wait.
+func starvedBy(seen CPUSeen, victim string) map[string]float64 {
 	if seen.Total <= 0 {
 		return nil
 	}
@@ -63,7 +65,7 @@ func starvedBy(seen CPUSeen) map[string]float64 {
 	}
 	var all []share
 	for id, n := range seen.BySession {
-		if id != "" && n > 0 && 100*n >= seen.Total {
+		if id != "" && id != victim && n > 0 && 100*n >= seen.Total {
 			all = append(all, share{id, n})
 		}
 	}
@@ -116,7 +118,7 @@ func (w *Watchdog) judge(now int64, force bool) {
 		s.Cause = verdict(span, w.opts.Threshold, h.watch.parked, h.watch.runnable, s.HoldCPU, s.HoldCPUSeen, seen.Lagged)
 		switch s.Cause {
 		case CauseWaitingForCPU:
-			s.StarvedBy = starvedBy(seen)
+			s.StarvedBy = starvedBy(seen, s.Session)
 		case CauseBlocked:
 			s.Wait = h.watch.parked
 		}

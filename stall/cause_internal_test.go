@@ -38,11 +38,17 @@ func TestVerdict(t *testing.T) {
 }
 
 func TestStarvedBy(t *testing.T) {
-	got := starvedBy(CPUSeen{Total: 200, BySession: map[string]int64{"hog-a": 100, "hog-b": 60, "c": 20, "d": 10, "tiny": 1, "": 9}})
+	got := starvedBy(CPUSeen{Total: 200, BySession: map[string]int64{"hog-a": 100, "hog-b": 60, "c": 20, "d": 10, "tiny": 1, "": 9}}, "victim")
 	if len(got) != 3 || got["hog-a"] != 50 || got["hog-b"] != 30 || got["c"] != 10 {
 		t.Errorf("starvedBy = %v, want the three largest as percentages", got)
 	}
-	if starvedBy(CPUSeen{}) != nil {
+	// The victim's own turns on the CPU are not what starved it, even when
+	// they are among the largest.
+	got = starvedBy(CPUSeen{Total: 200, BySession: map[string]int64{"hog-a": 100, "victim": 60, "c": 20, "d": 10}}, "victim")
+	if _, self := got["victim"]; self || len(got) != 3 || got["d"] != 5 {
+		t.Errorf("starvedBy = %v, want the three largest other than the victim", got)
+	}
+	if starvedBy(CPUSeen{}, "") != nil {
 		t.Error("starvedBy of no samples")
 	}
 }
