@@ -37,7 +37,10 @@ type Vitals struct {
 	Runnable, Running, Waiting, NotInGo int
 
 	// HeapLive is the heap memory, in bytes, occupied by objects the
-	// previous garbage collection found live (/gc/heap/live:bytes).
+	// previous garbage collection found live (/gc/heap/live:bytes). Before
+	// the first collection, which finds nothing yet, it is the heap
+	// occupied by all objects, live or not yet collected
+	// (/memory/classes/heap/objects:bytes), rather than zero.
 	HeapLive uint64
 
 	// GCCycles is the number of garbage collection cycles that completed in
@@ -86,6 +89,7 @@ const (
 	mWaiting
 	mNotInGo
 	mHeapLive
+	mHeapObjects
 	mGCCycles
 	mGCPauses
 	mSchedLatencies
@@ -100,6 +104,7 @@ var vitalsMetricNames = [numMetrics]string{
 	mWaiting:        "/sched/goroutines/waiting:goroutines",
 	mNotInGo:        "/sched/goroutines/not-in-go:goroutines",
 	mHeapLive:       "/gc/heap/live:bytes",
+	mHeapObjects:    "/memory/classes/heap/objects:bytes",
 	mGCCycles:       "/gc/cycles/total:gc-cycles",
 	mGCPauses:       "/sched/pauses/total/gc:seconds",
 	mSchedLatencies: "/sched/latencies:seconds",
@@ -147,6 +152,9 @@ func (r *VitalsReader) Read() Vitals {
 		Waiting:    r.intOr(mWaiting, -1),
 		NotInGo:    r.intOr(mNotInGo, -1),
 		HeapLive:   r.uint(mHeapLive),
+	}
+	if v.HeapLive == 0 {
+		v.HeapLive = r.uint(mHeapObjects)
 	}
 	if c := r.uint(mGCCycles); c > r.gcCycles {
 		v.GCCycles = c - r.gcCycles

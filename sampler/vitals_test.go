@@ -1,7 +1,10 @@
 package sampler
 
 import (
+	"os"
+	"os/exec"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
@@ -100,3 +103,27 @@ func TestVitalsReadDoesNotAllocate(t *testing.T) {
 		t.Errorf("Read allocates %v times per call", n)
 	}
 }
+
+// TestHeapBeforeFirstGC runs in a child process with the collector off, so
+// no collection has run: the heap figure must still say what the heap holds,
+// not zero (a fresh worker's first screens read "heap 0.0 MiB" otherwise).
+func TestHeapBeforeFirstGC(t *testing.T) {
+	if os.Getenv("SAMPLER_NO_GC_CHILD") == "1" {
+		keep = make([]byte, 4<<20)
+		st := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+		if metrics.Read(st); st[0].Value.Uint64() != 0 {
+			t.Skip("a collection ran despite GOGC=off")
+		}
+		if v := NewVitalsReader().Read(); v.HeapLive < 4<<20 {
+			t.Fatalf("HeapLive = %d before the first GC, want at least the 4 MiB allocated", v.HeapLive)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHeapBeforeFirstGC$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "SAMPLER_NO_GC_CHILD=1", "GOGC=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+var keep []byte
