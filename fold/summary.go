@@ -79,6 +79,12 @@ type RSSSummary struct {
 	// sessions were added leaves it flat.
 	ShareSlopeMiBPerHour float64 `json:"share_slope_mib_per_hour"`
 	ShareTrend           string  `json:"share_trend"`
+	// RiseMiB and ShareRiseMiB are how far the trend lines move over
+	// SpanSeconds, the time the samples cover: over a short recording the
+	// slopes per hour are extrapolations, the rises are what happened.
+	RiseMiB      float64 `json:"rise_mib"`
+	ShareRiseMiB float64 `json:"share_rise_mib"`
+	SpanSeconds  float64 `json:"span_seconds"`
 }
 
 // Summary is the post-mortem page of a recording.
@@ -178,6 +184,10 @@ func (r *Report) rssSummary() RSSSummary {
 	out.LowBytes, out.LowAt, out.HighBytes, out.HighAt = t.low, t.lowAt, t.high, t.highAt
 	out.SlopeMiBPerHour, out.Fit, out.Trend = t.trend(r.last, 8)
 	out.ShareSlopeMiBPerHour, _, out.ShareTrend = r.share.trend(r.last, 0.5)
+	span := r.last.Sub(t.origin)
+	out.SpanSeconds = round2(span.Seconds())
+	out.RiseMiB = round2(out.SlopeMiBPerHour * span.Hours())
+	out.ShareRiseMiB = round2(out.ShareSlopeMiBPerHour * span.Hours())
 	return out
 }
 

@@ -203,8 +203,7 @@ func writeSummary(w io.Writer, s fold.Summary, in *input) error {
 		b.WriteString("  rss         no samples\n")
 	} else {
 		fmt.Fprintf(&b, "  rss         low %s at %s, high %s at %s\n", mib(s.RSS.LowBytes), at(s.RSS.LowAt), mib(s.RSS.HighBytes), at(s.RSS.HighAt))
-		fmt.Fprintf(&b, "  rss trend   %s, %+.1f MiB/h (fit %.2f); per session %s, %+.2f MiB/h\n", s.RSS.Trend,
-			s.RSS.SlopeMiBPerHour, s.RSS.Fit, s.RSS.ShareTrend, s.RSS.ShareSlopeMiBPerHour)
+		fmt.Fprintf(&b, "  rss trend   %s\n", rssTrendText(s.RSS))
 	}
 	fmt.Fprintf(&b, "  stalls      %d\n", s.Stalls)
 
@@ -283,4 +282,17 @@ func size(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// rssTrendText says how RSS and the share per session moved along their
+// trend lines. Rates per hour are given only over a span long enough (ten
+// minutes) for them not to be an extrapolation of seconds.
+func rssTrendText(r fold.RSSSummary) string {
+	span := time.Duration(r.SpanSeconds * float64(time.Second))
+	if span < 10*time.Minute {
+		return fmt.Sprintf("%s, %+.1f MiB over %s (fit %.2f); per session %s, %+.2f MiB",
+			r.Trend, r.RiseMiB, clock(span), r.Fit, r.ShareTrend, r.ShareRiseMiB)
+	}
+	return fmt.Sprintf("%s, %+.1f MiB/h over %s (fit %.2f); per session %s, %+.2f MiB/h",
+		r.Trend, r.SlopeMiBPerHour, clock(span), r.Fit, r.ShareTrend, r.ShareSlopeMiBPerHour)
 }
