@@ -19,8 +19,10 @@ import (
 type Loop struct {
 	w      *Watchdog
 	name   string
-	shards []shard // a power of two of them
-	shift  uint    // a context's key shifted right by shift picks its shard
+	thr    int64    // the watchdog's threshold, in nanoseconds
+	shards []shard  // a power of two of them
+	shift  uint     // a context's key shifted right by shift picks its shard
+	seen   []uint64 // each shard's enters at the watchdog's last check; the watchdog goroutine's
 }
 
 // A shard is a part of a Loop's holds, and the entries that serve them: the
@@ -28,8 +30,8 @@ type Loop struct {
 // sessions seldom meet on one lock, which matters less for the time spent
 // waiting than for the cost of waking the waiter.
 type shard struct {
-	loop *Loop
-	thr  int64 // the watchdog's threshold, in nanoseconds
+	loop   *Loop
+	enters uint64 // holds begun, ever: the watchdog tells a busy loop from an idle one by it; mu
 
 	mu     sync.Mutex
 	head   *hold                  // active holds, a doubly linked list so leave is O(1)
@@ -42,9 +44,10 @@ const maxShards = 64
 
 func newLoop(w *Watchdog, name string) *Loop {
 	n := min(maxShards, 1<<bits.Len(uint(4*runtime.GOMAXPROCS(0)-1)))
-	l := &Loop{w: w, name: name, shards: make([]shard, n), shift: uint(64 - bits.TrailingZeros(uint(n)))}
+	l := &Loop{w: w, name: name, thr: int64(w.opts.Threshold), shards: make([]shard, n),
+		shift: uint(64 - bits.TrailingZeros(uint(n))), seen: make([]uint64, n)}
 	for i := range l.shards {
-		l.shards[i].loop, l.shards[i].thr = l, int64(w.opts.Threshold)
+		l.shards[i].loop = l
 	}
 	return l
 }
@@ -153,7 +156,11 @@ func (l *Loop) enter(ctx context.Context) use {
 		sh.head.prev = h
 	}
 	sh.head = h
+	sh.enters++
 	sh.mu.Unlock()
+	if l.w.idle.Load() {
+		l.w.nudge() // it sleeps until a hold begins: this one
+	}
 	pprof.SetGoroutineLabels(h.entry.ctx)
 	return use{h, h.gen()}
 }
@@ -199,7 +206,7 @@ func (h *hold) end(gen uint64) {
 	h.ending.Store(end)
 	pprof.SetGoroutineLabels(h.entry.base) // ctx's labels, without reading ctx
 	sh := h.shard
-	stalled := end-h.start >= sh.thr
+	stalled := end-h.start >= sh.loop.thr
 	sh.mu.Lock()
 	if h.prev != nil {
 		h.prev.next = h.next

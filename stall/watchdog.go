@@ -5,10 +5,12 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"math"
 	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,7 +28,10 @@ type Watchdog struct {
 	finMu  sync.Mutex
 	fin    []ended       // holds that ended as stalls, awaiting their final report
 	closed bool          // the watchdog goroutine has stopped: fin is not drained
-	wake   chan struct{} // nudges the watchdog goroutine when fin grows
+	wake   chan struct{} // nudges the watchdog goroutine when fin grows or a hold begins
+	// idle is set while the watchdog sleeps with nothing held and no hold
+	// begun since its last check: the next Enter wakes it (see nudge).
+	idle atomic.Bool
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -39,6 +44,13 @@ type Watchdog struct {
 	loopsBuf    []*Loop
 	due         []*hold
 	judging     []judging // ended stalls waiting for their CPU samples
+	// What the last check found: the earliest moment (monotonic) a hold it
+	// saw needs looking at again, math.MaxInt64 for none, and whether any
+	// loop was entered since the check before.
+	next int64
+	busy bool
+
+	checks atomic.Int64 // checks made, for tests
 }
 
 // New starts a watchdog with the given options.
@@ -102,12 +114,37 @@ func (w *Watchdog) finished(e ended) {
 	}
 }
 
+// nudge wakes the watchdog goroutine if it sleeps idle. Enter calls it
+// when it finds the watchdog idle, and at most one Enter per sleep pays
+// for the wake-up.
+func (w *Watchdog) nudge() {
+	if w.idle.CompareAndSwap(true, false) {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// The watchdog does not tick. A hold can only become a stall Threshold
+// after it began, so after each check it sleeps until the earliest moment
+// anything it saw needs looking at: the first open hold to cross the
+// threshold, the next ongoing report of a stall (its duration doubled), a
+// stack still to capture, a final report waiting for CPU samples. A loop
+// entered since the previous check may have new holds the check did not
+// see, which cross no sooner than Threshold from now. A loop nobody entered
+// needs nothing: the watchdog then sleeps until the next Enter wakes it.
+// Checks stay at least Interval apart, which bounds the wake-ups however
+// many holds cross at different moments. So an idle worker wakes the
+// watchdog never, a busy loop of short holds once per Threshold (where a
+// ticker woke it every Interval, each tick waking an idle thread), and a
+// hold is reported as it crosses the threshold, Interval late at worst.
 func (w *Watchdog) run() {
 	defer close(w.done)
 	// Started from a session, this goroutine would inherit its labels and
 	// bill the session for the watchdog's CPU.
 	pprof.SetGoroutineLabels(context.Background())
-	t := time.NewTicker(w.opts.Interval)
+	t := time.NewTimer(w.opts.Interval)
 	defer t.Stop()
 	for {
 		select {
@@ -119,21 +156,54 @@ func (w *Watchdog) run() {
 			w.judge(monoNow(), true)
 			return
 		case <-w.wake:
-			w.reportFinished()
-		case now := <-t.C:
-			w.check(now)
-			// Drain after the ongoing reports, so a hold that ended during
-			// the check is reported ongoing before it is reported final.
-			w.reportFinished()
-			if len(w.judging) > 0 {
-				w.judge(monoNow(), false)
+		case <-t.C:
+		}
+		w.check(time.Now())
+		// Drain after the ongoing reports, so a hold that ended during
+		// the check is reported ongoing before it is reported final.
+		w.reportFinished()
+		now := monoNow()
+		if len(w.judging) > 0 {
+			w.judge(now, false)
+		}
+		next := w.plan(now)
+		if next == math.MaxInt64 {
+			// Idle: publish it, then look once more, so that a hold
+			// begun before an Enter could see the flag is not missed.
+			w.idle.Store(true)
+			w.check(time.Now())
+			if next = w.plan(monoNow()); next != math.MaxInt64 {
+				w.idle.Store(false)
 			}
 		}
+		if next == math.MaxInt64 {
+			t.Stop()
+			continue
+		}
+		// Every check is at least Interval after the previous one; a
+		// crossing found after a check at c is at e > c, so it is seen
+		// by max(e, c+Interval): Interval late at worst.
+		next = max(next, now+int64(w.opts.Interval))
+		t.Reset(time.Duration(next - monoNow()))
 	}
+}
+
+// plan returns when, after the check just made, the watchdog next needs to
+// look (monotonic), or math.MaxInt64 for when a hold begins.
+func (w *Watchdog) plan(now int64) int64 {
+	next := w.next
+	if w.busy {
+		next = min(next, now+int64(w.opts.Threshold))
+	}
+	if len(w.judging) > 0 {
+		next = min(next, now+int64(w.opts.Interval))
+	}
+	return next
 }
 
 // check reports the holds that are past the threshold and due a report.
 func (w *Watchdog) check(now time.Time) {
+	w.checks.Add(1)
 	w.mu.Lock()
 	w.loopsBuf = append(w.loopsBuf[:0], w.order...)
 	w.mu.Unlock()
@@ -141,9 +211,10 @@ func (w *Watchdog) check(now time.Time) {
 	mono := monoOf(now)
 	thr := int64(w.opts.Threshold)
 	w.due = w.due[:0]
+	w.next, w.busy = math.MaxInt64, false
 	for _, l := range w.loopsBuf {
 		for i := range l.shards {
-			w.checkShard(&l.shards[i], mono, thr)
+			w.checkShard(l, i, mono, thr)
 		}
 	}
 	if len(w.due) == 0 {
@@ -167,22 +238,50 @@ func (w *Watchdog) check(now time.Time) {
 			}
 		}
 	}
+	w.planDue(mono)
 	clear(w.due) // let ended holds be collected
 }
 
-// checkShard adds to w.due the holds of sh that are past the threshold thr
-// at mono and due a report or a stack.
-func (w *Watchdog) checkShard(sh *shard, mono, thr int64) {
+// checkShard adds to w.due the holds of shard i of l that are past the
+// threshold thr at mono and due a report or a stack, and notes when the
+// others need looking at again, and whether the shard was entered since
+// the last check.
+func (w *Watchdog) checkShard(l *Loop, i int, mono, thr int64) {
+	sh := &l.shards[i]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	if sh.enters != l.seen[i] {
+		l.seen[i], w.busy = sh.enters, true
+	}
 	for h := sh.head; h != nil; h = h.next {
-		if held := mono - h.start; held >= thr {
-			if h.watch == nil {
-				h.watch = &watch{id: newID()} // and h is never reused
-			}
-			if h.watch.dueReport(held) || !h.watch.captured {
-				w.due = append(w.due, h)
-			}
+		held := mono - h.start
+		if held < thr {
+			w.next = min(w.next, h.start+thr)
+			continue
+		}
+		if h.watch == nil {
+			h.watch = &watch{id: newID()} // and h is never reused
+		}
+		if h.watch.dueReport(held) || !h.watch.captured {
+			w.due = append(w.due, h) // planned after the reports: planDue
+		} else {
+			w.next = min(w.next, h.start+h.watch.nextReport)
+		}
+	}
+}
+
+// planDue notes when the holds just reported need looking at again: at
+// their next report, or at the next check while a stack is still to
+// capture (the profile budget was spent).
+func (w *Watchdog) planDue(mono int64) {
+	for _, h := range w.due {
+		if h.ending.Load() != 0 {
+			continue // its final report is queued
+		}
+		if !h.watch.captured {
+			w.next = min(w.next, mono+int64(w.opts.Interval))
+		} else {
+			w.next = min(w.next, h.start+h.watch.nextReport)
 		}
 	}
 }
