@@ -8,10 +8,14 @@ type Options struct {
 	// Zero means 50ms, OpenRTC's default slow-session threshold.
 	Threshold time.Duration
 
-	// Interval is how often the watchdog checks the holders, so a stall is
-	// reported at most about Threshold+Interval after the hold began (plus
-	// the time to take a goroutine profile, which the watchdog takes before
-	// reporting only while profiles take under Interval/2).
+	// Interval is the shortest time between two checks of the holders.
+	// The watchdog does not tick: it sleeps until the first open hold
+	// would cross Threshold (or the next report is due), until the next
+	// hold begins when nothing is held, and checks a loop that is busy
+	// with short holds about once per Threshold. So a stall is reported
+	// about Threshold after the hold began, and at most Threshold+Interval
+	// (plus the time to take a goroutine profile, which the watchdog takes
+	// before reporting only while profiles take under Interval/2).
 	// Zero means Threshold/2.
 	Interval time.Duration
 

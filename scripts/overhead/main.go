@@ -74,7 +74,7 @@ var variants = []variant{
 	{"watched", "on, and every frame's mix a watched hold of the mixer loop", 1000, "off", false},
 	{"window1s", "on, Options.CPUWindow 1s (the windows the library used before: a window a second)", 1000, "off", false},
 	{"probe", "no introspector; the scheduler probe alone (stall.SchedProbe, 10 ms ticks)", 1000, "off", false},
-	{"watchdog", "no introspector; the loop watchdog alone (stall.New, its default 25 ms ticks), nothing watched", 1000, "off", false},
+	{"watchdog", "no introspector; the loop watchdog alone (stall.New), nothing watched", 1000, "off", false},
 	{"onlabels", "on, but sessions tagged with pprof labels directly instead of Begin", 1000, "off", true},
 	{"norecord", "on, without a recording", 1000, "off", true},
 	{"offb", "off, every session's frame clock started at once (timers bunched, no phase)", 1000, "", true},
