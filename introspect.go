@@ -32,9 +32,10 @@ type Introspector struct {
 	opts Options
 	off  bool
 
-	smu  sync.Mutex
-	live map[string]string // live session id → agent
-	anon uint64
+	smu   sync.Mutex
+	live  map[string]string // live session id → agent
+	anon  uint64
+	epoch uint64 // sessions begun and ended, see sessionEpoch
 
 	fmu       sync.Mutex // guards state and lastT, and orders events into the recording
 	state     *fold.State

@@ -32,7 +32,10 @@ type sampleLoop struct {
 	foreignSpan           time.Duration
 
 	lastGor   map[string]int // per-session goroutines at the last profile
-	nextGorAt time.Time
+	nextGorAt time.Time      // the next profile, while the counts hold still
+	soonGorAt time.Time      // the next profile, once they moved
+	gorTotal  int            // goroutines at the last profile
+	gorEpoch  uint64         // the sessions' epoch at the last profile
 
 	history cpuHistory       // the latest CPU windows, for judging holds and lags
 	lags    []stall.SchedLag // ended lags waiting for their CPU windows
@@ -111,9 +114,12 @@ func (sl *sampleLoop) tick(now time.Time) {
 			Unlabelled: win.Unlabelled, Sessions: win.BySession, Unavailable: win.Unavailable, Owner: win.Owner,
 		}
 	}
-	if !now.Before(sl.nextGorAt) {
+	if epoch := sl.in.sessionEpoch(); !now.Before(sl.nextGorAt) || (!now.Before(sl.soonGorAt) && sl.goroutinesMoved(v.Goroutines, epoch)) {
 		e.GoroutinesBySession, e.GoroutineStacks = sl.goroutines()
-		sl.nextGorAt = now.Add(sampler.GoroutineInterval(v.Goroutines, sl.in.opts.SampleInterval))
+		base := sl.in.opts.SampleInterval
+		sl.soonGorAt = now.Add(sampler.GoroutineInterval(v.Goroutines, base))
+		sl.nextGorAt = now.Add(sampler.SteadyGoroutineInterval(v.Goroutines, base))
+		sl.gorTotal, sl.gorEpoch = v.Goroutines, epoch
 	}
 	sl.in.emit(e)
 
@@ -200,6 +206,17 @@ func mergeWindows(a, b sampler.CPUWindow) sampler.CPUWindow {
 		m.Top = b.Top // the latest window's frames are the freshest
 	}
 	return m
+}
+
+// goroutinesMoved reports whether the per-session goroutine counts may have
+// moved since the last profile: the process's goroutines changed by more
+// than a few (0.5 %, at least 3: a profile's own helpers and a socket
+// client come and go), or a session began or ended. A profile is costly (5µs
+// a goroutine), so while neither happened it is taken at a fifth of the
+// pace (see sampler.SteadyGoroutineInterval); a leak moves the total.
+func (sl *sampleLoop) goroutinesMoved(total int, epoch uint64) bool {
+	d := total - sl.gorTotal
+	return max(d, -d) > max(2, sl.gorTotal/200) || epoch != sl.gorEpoch
 }
 
 // Where a leak is: a session whose goroutines grew since the previous

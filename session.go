@@ -210,13 +210,23 @@ func (in *Introspector) register(s *sessionInfo) string {
 		id = base + "~" + strconv.Itoa(n)
 	}
 	in.live[id] = s.agent
+	in.epoch++
 	return id
 }
 
 func (in *Introspector) unregister(id string) {
 	in.smu.Lock()
 	delete(in.live, id)
+	in.epoch++
 	in.smu.Unlock()
+}
+
+// sessionEpoch counts the sessions begun and ended so far: it moves when
+// the set of live sessions changes.
+func (in *Introspector) sessionEpoch() uint64 {
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	return in.epoch
 }
 
 // agentOf returns the agent of a live session, for stalls whose holder's

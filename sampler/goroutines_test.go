@@ -84,6 +84,22 @@ func TestGoroutineInterval(t *testing.T) {
 		GoroutineInterval(1000, 0), GoroutineInterval(10000, 0), GoroutineInterval(100000, 0))
 }
 
+func TestSteadyGoroutineInterval(t *testing.T) {
+	for _, n := range []int{0, 1000, 10000} {
+		steady, fast := SteadyGoroutineInterval(n, 0), GoroutineInterval(n, 0)
+		if steady != 5*fast {
+			t.Errorf("SteadyGoroutineInterval(%d) = %v, want five times %v", n, steady, fast)
+		}
+		cost := goroutineProfileFixedCost + time.Duration(n)*goroutineProfileCostPerG
+		if share := cost.Seconds() / steady.Seconds(); share > goroutineProfileBudget/5*1.0001 {
+			t.Errorf("at %d goroutines: %v every %v is %.3f%% of a core", n, cost, steady, 100*share)
+		}
+	}
+	if got := SteadyGoroutineInterval(10, time.Hour); got != time.Hour {
+		t.Errorf("SteadyGoroutineInterval(10, 1h) = %v, want the base", got)
+	}
+}
+
 func costAt(n int) time.Duration {
 	cost := goroutineProfileFixedCost + time.Duration(n)*goroutineProfileCostPerG
 	return time.Duration(float64(cost) / goroutineProfileBudget)
