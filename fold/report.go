@@ -1,7 +1,7 @@
 package fold
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -335,7 +335,7 @@ func median(xs []float64) float64 {
 		return 0
 	}
 	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
+	slices.Sort(s)
 	if len(s)%2 == 1 {
 		return s[len(s)/2]
 	}

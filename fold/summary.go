@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openrtc-go/introspect/events"
@@ -215,6 +216,13 @@ func (t *rssTrend) trend(end time.Time, minMiB float64) (slope, r2 float64, tren
 // CPU, memory, goroutines and wedged sessions; when none of them shows,
 // the bottleneck is outside the worker.
 func (r *Report) findings(rows []brief, stalls []Stall, rss RSSSummary) []Finding {
+	// The two that go over every session of the day run beside the rest:
+	// they read the report and rows, which nothing changes by now, and the
+	// scan that kept the second core busy is over.
+	var gor, wedged []Finding
+	var wg sync.WaitGroup
+	wg.Go(func() { gor = r.goroutineFindings() })
+	wg.Go(func() { wedged = wedgedFindings(rows, r.last) })
 	var out []Finding
 	out = append(out, blockingFindings(stalls)...)
 	out = append(out, cpuFindings(rows, r.hot)...)
@@ -229,8 +237,9 @@ func (r *Report) findings(rows []brief, stalls []Stall, rss RSSSummary) []Findin
 		f.Short = fmt.Sprintf("RSS %s → %s, every session's share rising: memory grows with time", mibString(rss.LowBytes), mibString(rss.HighBytes))
 		out = append(out, f)
 	}
-	out = append(out, r.goroutineFindings()...)
-	out = append(out, wedgedFindings(rows, r.last)...)
+	wg.Wait()
+	out = append(out, gor...)
+	out = append(out, wedged...)
 	if len(out) == 0 && r.first.IsZero() {
 		f := finding(SectionNoRecords, "", time.Time{},
 			"no introspection records in the input: nothing to judge (is it the recording of a worker that runs openrtc-introspect?)")
