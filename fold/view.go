@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sort"
@@ -260,7 +261,26 @@ func (s *State) AllRows(at time.Time) []Row {
 func (s *State) inStartOrder() []*session {
 	all := append([]*session(nil), s.ended...)
 	all = append(all, s.liveInOrder()...)
-	slices.SortStableFunc(all, func(a, b *session) int { return a.Start.Compare(b.Start) })
+	// A stable sort by start: by start, then by place in all. Sorting
+	// plain keys, not times through a comparison of sessions, because a
+	// day has tens of thousands of them and this runs after the scan,
+	// alone on the critical path.
+	type key struct {
+		sec  int64
+		nsec int32
+		i    int32
+		ss   *session
+	}
+	keys := make([]key, len(all))
+	for i, ss := range all {
+		keys[i] = key{ss.Start.Unix(), int32(ss.Start.Nanosecond()), int32(i), ss}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.sec, b.sec), cmp.Compare(a.nsec, b.nsec), cmp.Compare(a.i, b.i))
+	})
+	for i, k := range keys {
+		all[i] = k.ss
+	}
 	return all
 }
 
