@@ -117,7 +117,7 @@ func main() {
 	hashes := flag.Int("hashes", 40, "SHA-256 blocks per frame at 1,000 sessions (a tenth of that at 10,000)")
 	only := flag.String("variants", "", "comma-separated variants to measure (default: all)")
 	raw := flag.String("raw", "", "append every run's JSON line to this file")
-	memprofile := flag.String("memprofile", "", "with -child: write an allocation profile of the run here")
+	memprofile := flag.String("memprofile", "", "with -child: write an allocation profile of the run here (and of its warm-up to this path with .base appended, for go tool pprof -base)")
 	flag.Parse()
 
 	if *child != "" {
@@ -129,7 +129,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "overhead: unknown variant %q\n", *child)
 			os.Exit(2)
 		}
-		r, err := measure(v, *warm, *dur, *hashes)
+		r, err := measure(v, *warm, *dur, *hashes, *memprofile)
 		if err == nil && *memprofile != "" {
 			err = writeHeapProfile(*memprofile)
 		}
@@ -147,7 +147,9 @@ func main() {
 }
 
 // measure runs the worker as v says and measures dur of it after warm.
-func measure(v variant, warm, dur time.Duration, hashes int) (run, error) {
+// With memprofile set, the allocations of the warm-up are written to
+// memprofile+".base", for go tool pprof -base.
+func measure(v variant, warm, dur time.Duration, hashes int, memprofile string) (run, error) {
 	dir, err := os.MkdirTemp("", "overhead-")
 	if err != nil {
 		return run{}, err
@@ -225,6 +227,11 @@ func measure(v variant, warm, dur time.Duration, hashes int) (run, error) {
 	done := make(chan struct{})
 	go func() { defer close(done); workload.Run(wctx, win, cfg) }()
 	time.Sleep(warm)
+	if memprofile != "" {
+		if err := writeHeapProfile(memprofile + ".base"); err != nil {
+			return run{}, err
+		}
+	}
 
 	f0, ru0, gc0, t0 := cfg.Frames.Load(), rusage(), gcCycles(), time.Now()
 	time.Sleep(dur)
