@@ -229,6 +229,8 @@ func measure(v variant, warm, dur time.Duration, hashes int, memprofile string) 
 	time.Sleep(warm)
 	if memprofile != "" {
 		if err := writeHeapProfile(memprofile + ".base"); err != nil {
+			wcancel()
+			<-done
 			return run{}, err
 		}
 	}
