@@ -10,7 +10,7 @@ import (
 // The on-disk layout of a recording (docs/recording-format.md is the prose
 // version of this file).
 //
-//	file    := header? ( index data )* footer?
+//	file    := header? ( data index | index data )* data? footer?
 //	header  := skippable frame, magic magicFileHeader, payload fileHeader
 //	index   := skippable frame, magic magicFrameIndex, payload frameEntry (32 bytes)
 //	data    := one standard zstd frame holding whole JSON lines
@@ -18,9 +18,17 @@ import (
 //	           payload (offset u64, frameEntry)* count u32 "ORTCFOOT"
 //
 // All integers are little-endian, as in zstd itself. Skippable frames are
-// ignored by zstd tools, so `zstdcat` yields exactly the JSON lines. Each
-// index frame is written in the same write(2) as the data frame it describes,
-// so a crash leaves either both or a torn tail that the reader detects.
+// ignored by zstd tools, so `zstdcat` yields exactly the JSON lines.
+//
+// Version 2 (the writer's default) streams each data frame: the frame stays
+// open for a keyframe interval and gets a block of lines at every flush, so
+// compression sees the whole interval while a crash loses at most the block
+// being filled. Its index frame (entry version 2) follows the data frame, in
+// the same write(2) as its last block, since only then are its lengths
+// known; a file whose writer was killed ends inside an open data frame,
+// whose complete blocks are read. Version 1 (Options.IndependentFrames, and
+// every file written before version 2) writes each frame whole, its index
+// frame before it.
 const (
 	magicZstd       uint32 = 0xFD2FB528
 	magicSkipMin    uint32 = 0x184D2A50 // zstd reserves 0x184D2A50..0x184D2A5F
@@ -34,7 +42,8 @@ const (
 	frameEntryLen   = 32
 	footerEntryLen  = 8 + frameEntryLen
 	footerTrailer   = 4 + 8 // count u32 + footerMagic
-	formatVersion   = 1
+	formatVersion   = 1     // an index frame before its data frame
+	formatVersion2  = 2     // an index frame after its data frame (streamed frames)
 	fileHeaderMagic = "ORTCREC1"
 	footerMagic     = "ORTCFOOT"
 )
@@ -57,6 +66,10 @@ type FrameEntry struct {
 	Records    uint32    // number of JSON lines, 0 when unknown
 	MinTime    time.Time // earliest record time in the frame; zero when unknown
 	MaxTime    time.Time // latest record time in the frame
+
+	// trailing: the entry is of version 2, its index frame follows the
+	// data frame (Offset and DataOffset are then both the data frame's).
+	trailing bool
 }
 
 // Keyframe reports whether the frame starts with a keyframe.
@@ -89,6 +102,9 @@ func appendSkippable(dst []byte, magic uint32, payload []byte) []byte {
 func appendFrameEntry(dst []byte, e FrameEntry) []byte {
 	var b [frameEntryLen]byte
 	b[0] = formatVersion
+	if e.trailing {
+		b[0] = formatVersion2
+	}
 	b[1] = e.Flags
 	binary.LittleEndian.PutUint32(b[4:], e.CompLen)
 	binary.LittleEndian.PutUint32(b[8:], e.Records)
@@ -105,16 +121,17 @@ func parseFrameEntry(b []byte) (FrameEntry, error) {
 	if len(b) < frameEntryLen {
 		return FrameEntry{}, errShortEntry
 	}
-	if b[0] != formatVersion {
-		return FrameEntry{}, fmt.Errorf("index entry version %d, want %d", b[0], formatVersion)
+	if b[0] != formatVersion && b[0] != formatVersion2 {
+		return FrameEntry{}, fmt.Errorf("index entry version %d, want %d or %d", b[0], formatVersion, formatVersion2)
 	}
 	e := FrameEntry{
-		Flags:   b[1],
-		CompLen: binary.LittleEndian.Uint32(b[4:]),
-		Records: binary.LittleEndian.Uint32(b[8:]),
-		RawLen:  binary.LittleEndian.Uint32(b[12:]),
-		MinTime: getUnixNano(b[16:]),
-		MaxTime: getUnixNano(b[24:]),
+		trailing: b[0] == formatVersion2,
+		Flags:    b[1],
+		CompLen:  binary.LittleEndian.Uint32(b[4:]),
+		Records:  binary.LittleEndian.Uint32(b[8:]),
+		RawLen:   binary.LittleEndian.Uint32(b[12:]),
+		MinTime:  getUnixNano(b[16:]),
+		MaxTime:  getUnixNano(b[24:]),
 	}
 	return e, nil
 }

@@ -125,6 +125,9 @@ func (f *recFile) readFooter() footerRead {
 		}
 		prev = off
 		e.Offset, e.DataOffset = off, off+skipHeaderLen+frameEntryLen
+		if e.trailing {
+			e.DataOffset = off
+		}
 		ft.entries = append(ft.entries, e)
 		ft.raw = append(ft.raw, p[8:footerEntryLen])
 	}
@@ -148,16 +151,34 @@ func (f *recFile) footerAgrees(ft footerRead) ([]recFrame, bool) {
 		if e.Offset != pos {
 			return nil, false
 		}
+		fr := recFrame{FrameEntry: e, dataLen: int64(e.CompLen), known: !e.MinTime.IsZero()}
 		pos = e.DataOffset + int64(e.CompLen)
+		if e.trailing {
+			fr.trailer = pos
+			pos += indexFrameLen
+		}
 		if f.remote {
 			// Reading every index frame would fetch the whole file from a
 			// bucket: the footer is used if its entries tile the file, as a
 			// single copy of the index, and each frame read is compared
 			// with its entry when it is decoded.
-			frames = append(frames, recFrame{FrameEntry: e, dataLen: int64(e.CompLen), known: !e.MinTime.IsZero()})
+			frames = append(frames, fr)
 			continue
 		}
-		if _, err := f.r.ReadAt(b[:], e.Offset); err != nil {
+		// The index frame, and the zstd magic where the data frame starts
+		// (after the index frame in version 1, before it in version 2).
+		at, magicAt := e.Offset, indexFrameLen
+		if e.trailing {
+			if _, err := f.r.ReadAt(b[indexFrameLen:], e.DataOffset); err != nil {
+				return nil, false
+			}
+			at, magicAt = fr.trailer, -1
+		}
+		n := indexFrameLen
+		if magicAt > 0 {
+			n += 4
+		}
+		if _, err := f.r.ReadAt(b[:n], at); err != nil {
 			return nil, false
 		}
 		if binary.LittleEndian.Uint32(b[:]) != magicFrameIndex || binary.LittleEndian.Uint32(b[4:]) != frameEntryLen ||
@@ -165,7 +186,8 @@ func (f *recFile) footerAgrees(ft footerRead) ([]recFrame, bool) {
 			binary.LittleEndian.Uint32(b[indexFrameLen:]) != magicZstd {
 			return nil, false
 		}
-		frames = append(frames, recFrame{FrameEntry: e, dataLen: int64(e.CompLen), known: !e.MinTime.IsZero(), confirmed: true})
+		fr.confirmed = true
+		frames = append(frames, fr)
 	}
 	return frames, pos == ft.start
 }
@@ -191,11 +213,7 @@ func (f *recFile) unitAt(pos int64) (unit, error) {
 	}
 	magic := binary.LittleEndian.Uint32(h[:])
 	if magic == magicZstd {
-		fr, end, err := f.bareFrame(pos)
-		if err != nil {
-			return unit{}, err
-		}
-		return unit{end: end, frame: fr}, nil
+		return f.dataFrameAt(pos)
 	}
 	if magic < magicSkipMin || magic > magicSkipMax {
 		return unit{}, fmt.Errorf("bad magic %#08x", magic)
@@ -228,17 +246,66 @@ func (f *recFile) unitAt(pos int64) (unit, error) {
 	return unit{end: end}, nil // a skippable frame of someone else's: not ours to judge
 }
 
-// bareFrame walks the zstd frame at pos, which has no index frame.
-func (f *recFile) bareFrame(pos int64) (*recFrame, int64, error) {
+// dataFrameAt walks the zstd frame at pos, which has no index frame before
+// it: a frame of version 2, whose index frame follows it; a frame that did
+// not end (a streamed frame whose writer was killed, or whose next block
+// failed to be written), read up to its last complete block; or a frame of
+// a plain zstd file.
+func (f *recFile) dataFrameAt(pos int64) (unit, error) {
 	zi, err := walkZstdFrame(f.r, pos, f.size)
 	if err != nil {
-		return nil, 0, err
+		var next [4]byte
+		ended := errors.Is(err, errFrameShort) // at the end of the file
+		if !ended && zi.blocks > 0 {
+			_, rerr := f.r.ReadAt(next[:], zi.good)
+			ended = rerr == nil && frameStartsAt(next[:]) // the next frame follows
+		}
+		if !ended || zi.blocks == 0 {
+			return unit{}, err
+		}
+		return unit{end: zi.good, frame: &recFrame{FrameEntry: FrameEntry{Offset: pos, DataOffset: pos},
+			dataLen: zi.good - pos, torn: true}}, nil
 	}
 	fr := &recFrame{FrameEntry: FrameEntry{Offset: pos, DataOffset: pos}, dataLen: zi.end - pos}
 	if zi.contentSize >= 0 && uint64(zi.contentSize) <= maxDecodeAll {
 		fr.RawLen = uint32(zi.contentSize)
 	}
-	return fr, zi.end, nil
+	// Its index frame, when it is of version 2, follows it.
+	var b [indexFrameLen]byte
+	if zi.end+indexFrameLen > f.size {
+		return unit{end: zi.end, frame: fr}, nil
+	}
+	if _, err := f.r.ReadAt(b[:], zi.end); err != nil {
+		return unit{}, fmt.Errorf("read: %w", err)
+	}
+	if binary.LittleEndian.Uint32(b[:]) != magicFrameIndex {
+		return unit{end: zi.end, frame: fr}, nil
+	}
+	e, perr := parseFrameEntry(b[skipHeaderLen:])
+	if perr != nil || !e.trailing {
+		return unit{end: zi.end, frame: fr}, nil // the next frame's, or damaged: judged there
+	}
+	dataLen := fr.dataLen
+	fr.FrameEntry, fr.known, fr.trailer = e, !e.MinTime.IsZero(), zi.end
+	fr.Offset, fr.DataOffset = pos, pos
+	u := unit{end: zi.end + indexFrameLen, frame: fr}
+	var why []string
+	if size := binary.LittleEndian.Uint32(b[4:]); size != frameEntryLen {
+		why = append(why, fmt.Sprintf("its size field says %d bytes, want %d", size, frameEntryLen))
+	}
+	if int64(e.CompLen) != dataLen {
+		why = append(why, fmt.Sprintf("its entry says the data frame is %d bytes, the data frame at offset %d is %d", e.CompLen, pos, dataLen))
+	}
+	if len(why) > 0 {
+		fr.distrust()
+		fr.CompLen = uint32(dataLen)
+		if zi.contentSize >= 0 && uint64(zi.contentSize) <= maxDecodeAll {
+			fr.RawLen = uint32(zi.contentSize)
+		}
+		u.damage = []Damage{{Kind: IndexMismatch, Offset: pos, Line: -1,
+			Err: fmt.Errorf("the index frame after it disagrees with its data frame: %s; the data frame was read", joinWhy(why))}}
+	}
+	return u, nil
 }
 
 // indexedFrameAt reads the index frame at pos, whose size field says size,
@@ -262,6 +329,14 @@ func (f *recFile) indexedFrameAt(pos, size int64) (unit, error) {
 	if perr != nil {
 		why = append(why, perr.Error())
 	}
+	if perr == nil && e.trailing {
+		// A version 2 index frame follows its data frame: met here, the
+		// frame it describes was not where it should be.
+		if pos+skipHeaderLen+size > f.size {
+			return unit{}, errFrameShort
+		}
+		return unit{}, errors.New("an index frame of version 2 that does not follow its data frame")
+	}
 	// A version 1 entry is 32 bytes and its data frame follows at once: a
 	// size field that says otherwise is damaged. An entry of another
 	// version may be longer, its data frame after the skippable frame; but
@@ -278,7 +353,7 @@ func (f *recFile) indexedFrameAt(pos, size int64) (unit, error) {
 	}
 	if zerr != nil {
 		if errors.Is(zerr, errFrameShort) && perr == nil && layoutData+int64(e.CompLen) > f.size {
-			return unit{}, errFrameShort // the pair was being written: a torn tail
+			return unit{}, errPairShort // the pair was being written: a torn tail
 		}
 		if len(why) > 0 {
 			return unit{}, fmt.Errorf("index frame: %s; no zstd frame after it: %v", why[0], zerr)
@@ -352,7 +427,7 @@ func (f *recFile) rebuild() error {
 				f.addDamage(d)
 			}
 			if u.frame != nil {
-				indexed = indexed || u.frame.Offset != u.frame.DataOffset
+				indexed = indexed || u.frame.Offset != u.frame.DataOffset || u.frame.trailer > 0
 				f.frames = append(f.frames, *u.frame)
 			}
 			if u.footer && (u.end != f.size || !f.footer) {
@@ -368,6 +443,13 @@ func (f *recFile) rebuild() error {
 		}
 		if f.footer && pos == f.footerStart {
 			break // a damaged footer, reported by reconcile
+		}
+		if errors.Is(err, errPairShort) {
+			// An index frame and its data frame that both run past the
+			// end: the write of the pair was cut. (The data frame alone
+			// would read as a streamed frame that did not end.)
+			f.addDamage(Damage{Kind: TruncatedTail, Offset: pos, Line: -1, Bytes: f.size - pos, Err: err})
+			break
 		}
 		// A skippable frame not ours, followed by damage, may be damage
 		// itself (a damaged magic and size): search from inside it.
@@ -405,6 +487,10 @@ func (f *recFile) rebuild() error {
 	}
 	return nil
 }
+
+// errPairShort is errFrameShort for an index frame of version 1 and its data
+// frame: both run past the end of the file.
+var errPairShort = fmt.Errorf("index frame and data frame: %w", errFrameShort)
 
 // bareAt reports whether a zstd frame without an index frame starts at pos.
 func (f *recFile) bareAt(pos int64) bool {
@@ -474,9 +560,9 @@ func (f *recFile) reconcile(ft footerRead) {
 			diff = append(diff, fmt.Sprintf("compressed length %d, the data frame is %d", fe.CompLen, fr.dataLen))
 		}
 		twin := false
-		if fr.Offset != fr.DataOffset && !fr.distrusted {
+		if at := fr.indexAt(); at >= 0 && !fr.distrusted {
 			// Compare the stored bytes of both copies.
-			if _, err := f.r.ReadAt(b[:], fr.Offset); err == nil && bytes.Equal(b[skipHeaderLen:], ft.raw[i]) {
+			if _, err := f.r.ReadAt(b[:], at); err == nil && bytes.Equal(b[skipHeaderLen:], ft.raw[i]) {
 				twin = true
 			} else if len(diff) == 0 {
 				diff = append(diff, "its entry differs from the index frame's: "+entryDiff(fe, fr.FrameEntry))
@@ -618,4 +704,16 @@ func (fr *recFrame) distrust() {
 	fr.distrusted, fr.known, fr.confirmed, fr.slack = true, false, false, 0
 	fr.Flags, fr.Records, fr.RawLen = 0, 0, 0
 	fr.MinTime, fr.MaxTime = time.Time{}, time.Time{}
+}
+
+// indexAt returns the offset of the frame's index frame, before it (version
+// 1) or after it (version 2), or -1 when it has none.
+func (fr *recFrame) indexAt() int64 {
+	switch {
+	case fr.Offset != fr.DataOffset:
+		return fr.Offset
+	case fr.trailer > 0:
+		return fr.trailer
+	}
+	return -1
 }

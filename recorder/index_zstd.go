@@ -24,6 +24,12 @@ type zstdFrameInfo struct {
 	end         int64 // offset just past the frame, checksum included
 	contentSize int64 // decompressed size from the frame header; -1 when absent
 	window      uint64
+	// good is the offset just past the last complete block (just past the
+	// frame header when there is none), also when the walk fails: a frame
+	// that did not end (a streamed frame whose writer was killed) is read
+	// up to there.
+	good   int64
+	blocks int // complete blocks walked
 }
 
 // walkZstdFrame finds the end of the zstd frame at off without decompressing
@@ -95,6 +101,7 @@ func walkZstdFrame(r io.ReaderAt, off, limit int64) (zstdFrameInfo, error) {
 		info.window = uint64(info.contentSize)
 	}
 	pos := off + int64(hlen)
+	info.good = pos
 	var bh [zstdBlockHeader]byte
 	for {
 		if pos+zstdBlockHeader > limit {
@@ -121,6 +128,7 @@ func walkZstdFrame(r io.ReaderAt, off, limit int64) (zstdFrameInfo, error) {
 		if pos > limit {
 			return info, errFrameShort
 		}
+		info.good, info.blocks = pos, info.blocks+1
 		if last {
 			break
 		}
@@ -133,4 +141,16 @@ func walkZstdFrame(r io.ReaderAt, off, limit int64) (zstdFrameInfo, error) {
 	}
 	info.end = pos
 	return info, nil
+}
+
+// frameStartsAt reports whether b starts with the magic of a zstd frame or of
+// a skippable frame: where a streamed frame that did not end is followed by
+// the next frame, the walk meets one in place of a block header. No such
+// magic reads as a valid block header (its size field exceeds 128 KiB).
+func frameStartsAt(b []byte) bool {
+	if len(b) < 4 {
+		return false
+	}
+	m := binary.LittleEndian.Uint32(b)
+	return m == magicZstd || (m >= magicSkipMin && m <= magicSkipMax)
 }

@@ -218,7 +218,9 @@ type recFile struct {
 // learnt about it.
 type recFrame struct {
 	FrameEntry
-	dataLen int64 // length of the data at DataOffset
+	dataLen int64 // length of the data at DataOffset (of a torn frame: its complete blocks)
+	trailer int64 // offset of its index frame when it follows the frame (version 2); 0 when none
+	torn    bool  // a zstd frame that did not end: read up to its last complete block
 	plain   bool  // uncompressed lines, not a zstd frame
 	known   bool  // MinTime, MaxTime and Records are valid
 	mark    int64 // bad lines before this decompressed offset are already reported

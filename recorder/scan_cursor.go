@@ -179,6 +179,10 @@ func (c *cursor) open(i int) bool {
 	}
 	c.zd = zd
 	c.lr = newLineReader(zd, maxLine, c.lbuf)
+	// A frame that did not end stops after its last complete block: the
+	// decoder says so (io.ErrUnexpectedEOF), and a line the last block
+	// cut (only a file cut at any byte has one) is part of the torn tail.
+	c.lr.torn = fr.torn
 	c.data, c.p = nil, 0
 	return true
 }

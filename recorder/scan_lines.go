@@ -78,6 +78,10 @@ type lineReader struct {
 	max        int
 	eof        bool
 	err        error // a read error other than io.EOF
+	// torn: the stream is a zstd frame that did not end, read up to its
+	// last complete block: its end (io.ErrUnexpectedEOF) is not an error,
+	// and a last line without its newline is dropped.
+	torn bool
 }
 
 func newLineReader(r io.Reader, max int, buf []byte) *lineReader {
@@ -106,6 +110,10 @@ func (lr *lineReader) next() (line []byte, off, n int64, tooLong, ok bool) {
 			return line, off, int64(i), false, true
 		}
 		if lr.eof || lr.err != nil {
+			if lr.torn && (lr.start != lr.end || skipping) {
+				lr.off += int64(lr.end - lr.start)
+				lr.start, lr.end, skipping = lr.end, lr.end, false
+			}
 			if lr.start == lr.end && !skipping {
 				return nil, lr.off, 0, false, false
 			}
@@ -136,7 +144,7 @@ func (lr *lineReader) next() (line []byte, off, n int64, tooLong, ok bool) {
 		}
 		n, err := lr.r.Read(lr.buf[lr.end:])
 		lr.end += n
-		if err == io.EOF {
+		if err == io.EOF || lr.torn && errors.Is(err, io.ErrUnexpectedEOF) {
 			lr.eof = true
 		} else if err != nil {
 			lr.err = err

@@ -105,7 +105,7 @@ func (w *writer) writeFrame() error {
 	c := w.c
 	c.frames.Add(1)
 	c.records.Add(int64(w.fr.records))
-	if w.fr.flags&FlagKeyframe != 0 {
+	if w.blk.keyframe {
 		c.keyframes.Add(1)
 	}
 	c.bytes.Add(int64(n))

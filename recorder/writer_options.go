@@ -14,16 +14,21 @@ import (
 // them are in writer_bench_test.go and docs/recording-format.md.
 const (
 	DefaultFlushInterval    = time.Second
-	DefaultFrameBytes       = 256 << 10
+	DefaultFrameBytes       = 16 << 20
 	DefaultQueueBytes       = 8 << 20
 	DefaultQueueRecords     = 64 << 10
-	DefaultKeyframeInterval = time.Minute
+	DefaultKeyframeInterval = 10 * time.Minute
 	DefaultSyncInterval     = time.Second
 	DefaultMaxFileBytes     = 64 << 20
 	DefaultMaxFileAge       = time.Hour
 	DefaultRetainBytes      = 1 << 30
 	DefaultRetainAge        = 7 * 24 * time.Hour
 	DefaultWorker           = "recording"
+
+	// The defaults of IndependentFrames: the recorder's defaults before
+	// streamed frames.
+	legacyKeyframeInterval = time.Minute
+	legacyFrameBytes       = 256 << 10
 
 	// maxFrameBytes keeps a frame's raw length well inside the u32 of its
 	// index entry and a decoder's default memory limit.
@@ -94,25 +99,37 @@ type Options struct {
 	// *slog.LevelVar changes it at run time.
 	Level slog.Leveler
 
-	// FlushInterval bounds how long a record waits in the open frame. At
-	// least this often (when there is anything to write) the open frame is
-	// compressed and written with one write(2) of its index frame and data
-	// frame, so a SIGKILL loses at most the last FlushInterval of records.
-	// A frame is also closed when a record arrives whose time is at least
-	// the frame's first record time plus FlushInterval. The default is 1 s.
-	// Shorter intervals cost compression ratio (each frame is compressed on
-	// its own); see docs/recording-format.md for measured figures.
+	// FlushInterval bounds how long a record waits before it reaches the
+	// file. At least this often (when there is anything to write) the
+	// records waiting are compressed into a block of the open frame and
+	// written with one write(2), so a SIGKILL loses at most the last
+	// FlushInterval of records; a reader reads every complete block of a
+	// frame that a kill left open. A block is also written when a record
+	// arrives whose time is at least the block's first record time plus
+	// FlushInterval. The default is 1 s. With IndependentFrames, each flush
+	// closes a frame instead.
 	FlushInterval time.Duration
 
 	// FrameBytes bounds a frame's uncompressed content: a frame is closed
-	// before it would exceed it (a single larger record makes a frame of its
-	// own). Bigger frames compress better and make seeking coarser. The
-	// default is 256 KiB; the maximum is 64 MiB.
+	// before it would exceed it (a single larger record ends the frame it
+	// starts). Frames otherwise close before each keyframe, so a frame
+	// holds one keyframe interval and compression sees all of it. The
+	// default is 16 MiB; the maximum is 64 MiB. With IndependentFrames the
+	// default is 256 KiB.
 	FrameBytes int
 
 	// EncoderLevel is the zstd compression level of data frames. The
-	// default is zstd.SpeedDefault (comparable to zstd -3).
+	// default is zstd.SpeedBetterCompression (comparable to zstd -7);
+	// with IndependentFrames, zstd.SpeedDefault.
 	EncoderLevel zstd.EncoderLevel
+
+	// IndependentFrames writes each flush as a frame of its own, with its
+	// index frame before it (format version 1, the layout of recordings
+	// written before version 2), for readers that cannot decode a frame
+	// that has not ended. Each frame is then compressed without the
+	// history of the ones before it, which makes a recording about three
+	// times bigger (docs/recording-format.md, "Cost and size").
+	IndependentFrames bool
 
 	// Sync is the fsync policy; see [SyncPolicy]. The default is SyncNever.
 	Sync SyncPolicy
@@ -132,7 +149,11 @@ type Options struct {
 
 	// KeyframeInterval is how often a keyframe is written: at the start of
 	// every file, and before the first record whose time is at least the
-	// last keyframe's time plus KeyframeInterval. The default is 1 minute.
+	// last keyframe's time plus KeyframeInterval. Each keyframe starts a
+	// new frame. The default is 10 minutes (with IndependentFrames, 1
+	// minute): a reader reaches any moment by decoding one frame and
+	// folding at most that much from its keyframe, about 20 ms for 1,000
+	// sessions (BENCHMARKS.md).
 	KeyframeInterval time.Duration
 
 	// Keyframer produces keyframes. When nil, no keyframes are written and
@@ -222,6 +243,9 @@ func (o *Options) resolve() settings {
 		}
 	}
 	defDur(&s.FlushInterval, DefaultFlushInterval)
+	if s.IndependentFrames {
+		defDur(&s.KeyframeInterval, legacyKeyframeInterval)
+	}
 	defDur(&s.KeyframeInterval, DefaultKeyframeInterval)
 	defDur(&s.SyncInterval, DefaultSyncInterval)
 	defDur(&s.MaxFileAge, DefaultMaxFileAge)
@@ -234,10 +258,16 @@ func (o *Options) resolve() settings {
 	}
 	if s.FrameBytes <= 0 {
 		s.FrameBytes = DefaultFrameBytes
+		if s.IndependentFrames {
+			s.FrameBytes = legacyFrameBytes
+		}
 	}
 	s.FrameBytes = min(s.FrameBytes, maxFrameBytes)
 	if s.EncoderLevel == 0 {
-		s.EncoderLevel = zstd.SpeedDefault
+		s.EncoderLevel = zstd.SpeedBetterCompression
+		if s.IndependentFrames {
+			s.EncoderLevel = zstd.SpeedDefault
+		}
 	}
 	if s.QueueBytes <= 0 {
 		s.QueueBytes = DefaultQueueBytes

@@ -3,7 +3,9 @@ package recorder
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -22,13 +24,15 @@ type wtFile struct {
 	created time.Time
 	frames  []wtFrame
 	footer  []FrameEntry // nil when there is none
-	torn    bool         // the file ends inside a frame (a crash, not damage)
+	torn    bool         // the file ends inside a frame or block (a crash, not damage)
 	tornAt  int64
+	open    bool // the file ends in a streamed frame that did not end (a crash, or still written)
 }
 
 type wtFrame struct {
-	entry FrameEntry
-	lines [][]byte // without newlines
+	entry     FrameEntry
+	lines     [][]byte // without newlines
+	abandoned bool     // a streamed frame whose next block failed to be written: no index frame
 }
 
 func (f *wtFile) lines() [][]byte {
@@ -57,6 +61,84 @@ func wtWalk(data []byte) (*wtFile, error) {
 		}
 		magic := binary.LittleEndian.Uint32(data[pos:])
 		size := int64(binary.LittleEndian.Uint32(data[pos+4:]))
+		if magic == magicZstd {
+			// A streamed frame (version 2): its index frame follows it.
+			zi, err := walkZstdFrame(bytes.NewReader(data), pos, n)
+			if errors.Is(err, errFrameShort) {
+				// Open: its complete blocks hold whole lines.
+				if zi.blocks == 0 {
+					return torn()
+				}
+				raw, err := wtDecoder.DecodeAll(data[pos:zi.good], nil)
+				if !errors.Is(err, io.ErrUnexpectedEOF) {
+					return nil, fmt.Errorf("open frame at %d: %v", pos, err)
+				}
+				if len(raw) > 0 {
+					raw = raw[:bytes.LastIndexByte(raw, '\n')+1]
+				}
+				fr := wtFrame{entry: FrameEntry{Offset: pos, DataOffset: pos}}
+				if len(raw) > 0 {
+					fr.lines = bytes.Split(raw[:len(raw)-1], []byte("\n"))
+				}
+				f.frames = append(f.frames, fr)
+				f.open = true
+				if zi.good < n {
+					pos = zi.good
+					return torn()
+				}
+				return f, nil
+			}
+			if err != nil && zi.blocks > 0 && frameStartsAt(data[zi.good:]) {
+				// Abandoned after a failed write: read its blocks.
+				raw, derr := wtDecoder.DecodeAll(data[pos:zi.good], nil)
+				if !errors.Is(derr, io.ErrUnexpectedEOF) {
+					return nil, fmt.Errorf("abandoned frame at %d: %v", pos, derr)
+				}
+				fr := wtFrame{entry: FrameEntry{Offset: pos, DataOffset: pos}, abandoned: true}
+				if len(raw) > 0 {
+					fr.lines = bytes.Split(raw[:len(raw)-1], []byte("\n"))
+				}
+				f.frames = append(f.frames, fr)
+				pos = zi.good
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("offset %d: %v", pos, err)
+			}
+			if zi.end+indexFrameLen > n {
+				// Cut after the frame's end, inside its index frame.
+				raw, err := wtDecoder.DecodeAll(data[pos:zi.end], nil)
+				if err != nil {
+					return nil, fmt.Errorf("frame at %d: %w", pos, err)
+				}
+				fr := wtFrame{entry: FrameEntry{Offset: pos, DataOffset: pos}}
+				if len(raw) > 0 {
+					fr.lines = bytes.Split(raw[:len(raw)-1], []byte("\n"))
+				}
+				f.frames = append(f.frames, fr)
+				pos = zi.end
+				return torn()
+			}
+			if m := binary.LittleEndian.Uint32(data[zi.end:]); m != magicFrameIndex {
+				return nil, fmt.Errorf("offset %d: magic %#x where the index frame of the frame before belongs", zi.end, m)
+			}
+			e, err := parseFrameEntry(data[zi.end+skipHeaderLen : zi.end+indexFrameLen])
+			if err != nil || !e.trailing || int64(e.CompLen) != zi.end-pos {
+				return nil, fmt.Errorf("offset %d: index frame %+v (%v) after a data frame of %d bytes", zi.end, e, err, zi.end-pos)
+			}
+			e.Offset, e.DataOffset = pos, pos
+			raw, err := wtDecoder.DecodeAll(data[pos:zi.end], nil)
+			if err != nil {
+				return nil, fmt.Errorf("frame at %d: %w", pos, err)
+			}
+			fr, err := wtCheckFrame(e, raw)
+			if err != nil {
+				return nil, fmt.Errorf("frame at %d: %w", pos, err)
+			}
+			f.frames = append(f.frames, fr)
+			pos = zi.end + indexFrameLen
+			continue
+		}
 		if magic < magicSkipMin || magic > magicSkipMax {
 			return nil, fmt.Errorf("offset %d: magic %#x where a skippable frame belongs", pos, magic)
 		}
@@ -80,6 +162,9 @@ func wtWalk(data []byte) (*wtFile, error) {
 			e, err := parseFrameEntry(payload)
 			if err != nil {
 				return nil, fmt.Errorf("offset %d: %w", pos, err)
+			}
+			if e.trailing {
+				return nil, fmt.Errorf("offset %d: an index frame of version 2 not after its data frame", pos)
 			}
 			e.Offset, e.DataOffset = pos, end
 			dend := end + int64(e.CompLen)
@@ -174,6 +259,9 @@ func wtParseFooter(b []byte) ([]FrameEntry, error) {
 		}
 		e.Offset = int64(binary.LittleEndian.Uint64(rec))
 		e.DataOffset = e.Offset + indexFrameLen
+		if e.trailing {
+			e.DataOffset = e.Offset
+		}
 		es = append(es, e)
 	}
 	return es, nil
@@ -198,54 +286,73 @@ func wtRead(t testing.TB, path string) *wtFile {
 func wtReadClosed(t testing.TB, path string) *wtFile {
 	t.Helper()
 	f := wtRead(t, path)
-	if f.torn {
-		t.Fatalf("%s: torn at %d after Close", path, f.tornAt)
+	if f.torn || f.open {
+		t.Fatalf("%s: torn at %d (open frame: %v) after Close", path, f.tornAt, f.open)
 	}
 	if len(f.frames) > 0 && f.footer == nil {
 		t.Fatalf("%s: no footer after Close", path)
 	}
-	if len(f.footer) != len(f.frames) {
-		t.Fatalf("%s: footer has %d entries for %d frames", path, len(f.footer), len(f.frames))
+	var indexed []wtFrame
+	for _, fr := range f.frames {
+		if !fr.abandoned {
+			indexed = append(indexed, fr)
+		}
+	}
+	if len(f.footer) != len(indexed) {
+		t.Fatalf("%s: footer has %d entries for %d frames", path, len(f.footer), len(indexed))
 	}
 	for i, e := range f.footer {
-		if e != f.frames[i].entry {
-			t.Fatalf("%s: footer entry %d = %+v, frame has %+v", path, i, e, f.frames[i].entry)
+		if e != indexed[i].entry {
+			t.Fatalf("%s: footer entry %d = %+v, frame has %+v", path, i, e, indexed[i].entry)
 		}
 	}
 	return f
 }
 
 // TestEveryPrefixIsTorn cuts a closed recording at every length: each prefix
-// must read as its whole frames and a torn tail, never as damage, which is
-// what a crash at any moment leaves.
+// must read as the records of its whole blocks (whatever was flushed before
+// that length) and a torn tail, never as damage, which is what a crash at
+// any moment leaves. Both layouts: streamed frames, and independent frames.
 func TestEveryPrefixIsTorn(t *testing.T) {
-	r, path := wtCreate(t, &Options{Keyframer: &wtKeyframer{}})
-	for i := range 3 {
-		wtHandle(t, r, wtT0.Add(time.Duration(i)*time.Second), wtEvents()[i])
-		if err := r.Flush(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	wtClose(t, r)
-	data, _ := os.ReadFile(path)
-	whole := wtRead(t, path)
-	for n := range len(data) {
-		f, err := wtWalk(data[:n])
-		if err != nil {
-			t.Fatalf("prefix of %d bytes: %v", n, err)
-		}
-		want := 0
-		for _, fr := range whole.frames {
-			if fr.entry.DataOffset+int64(fr.entry.CompLen) <= int64(n) {
-				want++
+	for _, independent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("independent=%v", independent), func(t *testing.T) {
+			r, path := wtCreate(t, &Options{Keyframer: &wtKeyframer{}, IndependentFrames: independent})
+			var flushed []int64 // the file's size after each flush
+			for i := range 3 {
+				wtHandle(t, r, wtT0.Add(time.Duration(i)*time.Second), wtEvents()[i])
+				if err := r.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				st, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				flushed = append(flushed, st.Size())
 			}
-		}
-		boundary := n == 0 || n == skipHeaderLen+int(binary.LittleEndian.Uint32(data[4:]))
-		for _, fr := range whole.frames {
-			boundary = boundary || fr.entry.DataOffset+int64(fr.entry.CompLen) == int64(n)
-		}
-		if len(f.frames) != want || f.torn == boundary {
-			t.Fatalf("prefix of %d bytes: %d frames (want %d), torn %v", n, len(f.frames), want, f.torn)
-		}
+			wtClose(t, r)
+			data, _ := os.ReadFile(path)
+			wtReadClosed(t, path)
+			header := int64(skipHeaderLen + binary.LittleEndian.Uint32(data[4:]))
+			for n := range int64(len(data)) {
+				f, err := wtWalk(data[:n])
+				if err != nil {
+					t.Fatalf("prefix of %d bytes: %v", n, err)
+				}
+				want := 0 // records flushed within n bytes; the keyframe with the first
+				boundary := n == 0 || n == header
+				for i, sz := range flushed {
+					if sz <= n {
+						want = i + 2
+					}
+					boundary = boundary || sz == n
+				}
+				if n > flushed[len(flushed)-1] {
+					boundary = !f.torn // what Close adds: no records, and only the end to tear
+				}
+				if got := len(f.lines()); got != want || f.torn == boundary {
+					t.Fatalf("prefix of %d bytes (flushed at %v): %d records (want %d), torn %v", n, flushed, got, want, f.torn)
+				}
+			}
+		})
 	}
 }
