@@ -67,7 +67,14 @@ type Follower struct {
 	skipping bool // inside a line longer than maxLine
 	skipFrom int64
 
-	dec    *zstd.Decoder
+	dec *zstd.Decoder
+	// A streamed frame that has not ended yet: its complete blocks are
+	// read as they arrive (decoded again from the frame's start, since a
+	// decoder cannot be resumed), and only the lines not read before are
+	// handed on.
+	openGood int64 // compressed bytes of it decoded so far; 0 when no frame is open
+	openRaw  int   // bytes of its lines read so far
+
 	data   []byte // lines of the frame (or the run of complete lines) being read
 	p      int
 	frame  int // frames read from this file
@@ -165,6 +172,7 @@ func (f *Follower) openFile(path string) error {
 	f.path, f.file = path, fh
 	f.off, f.buf, f.format, f.ended = 0, f.buf[:0], 0, false
 	f.skipping, f.data, f.p, f.frame = false, f.data[:0], 0, 0
+	f.openGood, f.openRaw = 0, 0
 	return nil
 }
 
@@ -356,7 +364,21 @@ func (f *Follower) stepFrames() bool {
 		switch {
 		case magic == magicZstd:
 			zi, err := walkZstdFrame(bytes.NewReader(f.buf), 0, int64(len(f.buf)))
-			if errors.Is(err, errFrameShort) {
+			short := errors.Is(err, errFrameShort)
+			abandoned := err != nil && !short && zi.blocks > 0 && frameStartsAt(f.buf[zi.good:])
+			if (short || abandoned) && zi.blocks > 0 && zi.good > f.openGood {
+				// A streamed frame not ended (yet): read its new blocks.
+				f.decodeOpen(f.off, f.buf[:zi.good])
+				return true
+			}
+			if abandoned {
+				// Its writer moved on to a new frame after a failed write.
+				f.consume(int(zi.good))
+				f.openGood, f.openRaw = 0, 0
+				progressed = true
+				continue
+			}
+			if short {
 				if uint64(len(f.buf)) > maxDecodeAll {
 					f.resync(fmt.Errorf("zstd frame longer than %d bytes", maxDecodeAll))
 					progressed = true
@@ -369,7 +391,11 @@ func (f *Follower) stepFrames() bool {
 				progressed = true
 				continue
 			}
-			f.decodeFrame(f.off, f.buf[:zi.end])
+			if f.openGood > 0 {
+				f.decodeRest(f.buf[:zi.end])
+			} else {
+				f.decodeFrame(f.off, f.buf[:zi.end])
+			}
 			f.consume(int(zi.end))
 			return true
 		case magic >= magicSkipMin && magic <= magicSkipMax:
@@ -399,6 +425,12 @@ func (f *Follower) stepFrames() bool {
 			}
 			if err != nil || size != frameEntryLen {
 				f.resync(fmt.Errorf("bad index frame: %v", err))
+				progressed = true
+				continue
+			}
+			if e.trailing {
+				// The index frame of the streamed frame just read.
+				f.consume(indexFrameLen)
 				progressed = true
 				continue
 			}
@@ -450,6 +482,42 @@ func (f *Follower) decodeFrame(off int64, comp []byte) {
 		f.data = f.data[:0]
 		f.addDamage(Damage{Path: f.path, Kind: CorruptFrame, Offset: off, Line: -1, Bytes: int64(len(comp)), Err: err})
 	}
+}
+
+// decodeOpen reads the complete blocks of the streamed frame at off that has
+// not ended: comp is the frame up to its last complete block. The lines
+// read before are skipped; a line the last block cut waits for the next.
+func (f *Follower) decodeOpen(off int64, comp []byte) {
+	if f.openGood == 0 {
+		f.frame++
+		f.frOff, f.nRec, f.openRaw = off, 0, 0
+	}
+	f.openGood = int64(len(comp))
+	var err error
+	f.data, err = f.dec.DecodeAll(comp, f.data[:0])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		f.data = f.data[:0]
+		f.addDamage(Damage{Path: f.path, Kind: CorruptFrame, Offset: off, Line: -1, Bytes: int64(len(comp)), Err: err})
+		f.p = 0
+		return
+	}
+	f.data = f.data[:bytes.LastIndexByte(f.data, '\n')+1]
+	f.p = min(f.openRaw, len(f.data))
+	f.openRaw = len(f.data)
+}
+
+// decodeRest reads the streamed frame comp, now ended, whose first blocks
+// were read while it was open: only the lines not read yet are handed on.
+func (f *Follower) decodeRest(comp []byte) {
+	skip := f.openRaw
+	f.openGood, f.openRaw = 0, 0
+	var err error
+	f.data, err = f.dec.DecodeAll(comp, f.data[:0])
+	if err != nil {
+		f.data = f.data[:0]
+		f.addDamage(Damage{Path: f.path, Kind: CorruptFrame, Offset: f.frOff, Line: -1, Bytes: int64(len(comp)), Err: err})
+	}
+	f.p = min(skip, len(f.data))
 }
 
 // resync skips to the next offset in buf that starts with a magic of ours

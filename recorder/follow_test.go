@@ -3,11 +3,14 @@ package recorder
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 // collect runs f until its context ends, sending each record's line.
@@ -221,5 +224,60 @@ func TestFollowIndexDamage(t *testing.T) {
 		if len(f.Damage()) == 0 {
 			t.Errorf("%s: no damage reported", tc.name)
 		}
+	}
+}
+
+// A streamed frame is followed block by block while its writer keeps it
+// open, then to its end, each record once.
+func TestFollowStreamedFrame(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "w.zst")
+	now := t0
+	rec, err := Create(p, &Options{Clock: clockAt(&now), Keyframer: &countKeyframer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, lines, stop := startFollow(t, p, FollowOptions{})
+	next := 0 // the next tick expected
+	for round := range 4 {
+		for range 5 {
+			now = t0.Add(time.Duration(next+round*5) * 300 * time.Millisecond)
+			r := slog.NewRecord(now, slog.LevelInfo, "app.tick", 0)
+			r.AddAttrs(slog.Int("n", round*5+next%5))
+			if err := rec.Handle(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			next++
+		}
+		next -= 5
+		if err := rec.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		// The block flushed arrives while the frame is open.
+		for next < (round+1)*5 {
+			select {
+			case l := <-lines:
+				if gjson.Get(l, "msg").Str != "app.tick" {
+					continue // the keyframe
+				}
+				if n := int(gjson.Get(l, "n").Int()); n != next {
+					t.Fatalf("tick %d read, want %d", n, next)
+				}
+				next++
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: tick %d of the open frame was not read", round, next)
+			}
+		}
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case l := <-lines:
+		t.Fatalf("a record read twice or after the end: %s", l)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -112,7 +112,7 @@ func (lr *lineReader) next() (line []byte, off, n int64, tooLong, ok bool) {
 		if lr.eof || lr.err != nil {
 			if lr.torn && (lr.start != lr.end || skipping) {
 				lr.off += int64(lr.end - lr.start)
-				lr.start, lr.end, skipping = lr.end, lr.end, false
+				lr.start, skipping = lr.end, false
 			}
 			if lr.start == lr.end && !skipping {
 				return nil, lr.off, 0, false, false
