@@ -32,12 +32,18 @@ func TestRangedReadsFetchLittleOfADay(t *testing.T) {
 		args    []string // of fixtures/synth/synthrec
 		maxFrac float64
 	}{
-		// The live recorder's defaults: 1 s frames, 1 min keyframes. The
-		// footer index alone is 86,400 entries (about 3.5 MB a day),
-		// read whole when the file is opened: it is most of what is fetched.
-		{"defaults", []string{"-flush", "1s", "-keyframes", "1m", "-level", "3"}, 0.10},
-		// recorder.Compact(): 1 min frames, 10 min keyframes.
-		{"compact", []string{"-flush", "1m", "-keyframes", "10m", "-level", "7"}, 0.02},
+		// The live recorder's defaults: a streamed frame per 10 min
+		// keyframe interval, a block per second. The footer is 144
+		// entries; a moment costs the frame holding its keyframe, and
+		// the last frame, decoded to learn where the file ends.
+		{"defaults", []string{"-flush", "1s", "-keyframes", "10m", "-level", "7"}, 0.05},
+		// recorder.Compact(): a frame per 30 min keyframe interval.
+		{"compact", []string{"-flush", "1s", "-keyframes", "30m", "-level", "11"}, 0.10},
+		// Before streamed frames (format version 1): 1 s frames, 1 min
+		// keyframes. The footer index alone is 86,400 entries (about
+		// 3.5 MB a day), read whole when the file is opened: it is most
+		// of what is fetched.
+		{"independent", []string{"-flush", "1s", "-keyframes", "1m", "-level", "3", "-independent"}, 0.10},
 	} {
 		t.Run(tt.name, func(t *testing.T) { rangedDay(t, s3, tt.args, tt.maxFrac) })
 	}

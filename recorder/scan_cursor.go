@@ -144,7 +144,7 @@ func (c *cursor) open(i int) bool {
 		c.p = 0
 		return true
 	}
-	if fr.RawLen > 0 && uint64(fr.RawLen) <= maxDecodeAll && uint64(fr.dataLen) <= maxDecodeAll {
+	if !fr.torn && fr.RawLen > 0 && uint64(fr.RawLen) <= maxDecodeAll && uint64(fr.dataLen) <= maxDecodeAll {
 		c.comp = grow(c.comp, fr.dataLen)
 		if _, err := c.f.r.ReadAt(c.comp, fr.DataOffset); err != nil {
 			c.err = fmt.Errorf("%s: read frame at offset %d: %w", c.f.path, fr.Offset, err)
