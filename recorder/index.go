@@ -98,6 +98,7 @@ func (f *recFile) readFooter() footerRead {
 	ft.start = f.size - skipHeaderLen - payload
 	if ft.start < 0 {
 		ft.err = fmt.Errorf("footer of %d entries is longer than the file", count)
+		ft.start = f.size - footerTrailer // reported where its count is
 		return ft
 	}
 	b := make([]byte, skipHeaderLen+payload)

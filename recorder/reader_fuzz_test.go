@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -184,22 +185,36 @@ func fuzzSeeds(t *testing.T) map[string][][]byte {
 	noFooter := bytes.Clone(b.buf)
 	clean := b.footer().buf
 
-	// The writer's own output.
-	p := filepath.Join(t.TempDir(), "w.zst")
-	now := t0
-	rec, err := Create(p, &Options{Clock: clockAt(&now), FlushInterval: time.Second,
-		KeyframeInterval: 2 * time.Second, Keyframer: &countKeyframer{}})
-	if err != nil {
-		t.Fatal(err)
+	// The writer's own output: streamed frames (format version 2), also
+	// as a kill leaves it (a frame open), and independent frames.
+	writeFile := func(independent bool) (closed, open []byte) {
+		p := filepath.Join(t.TempDir(), "w.zst")
+		now := t0
+		rec, err := Create(p, &Options{Clock: clockAt(&now), FlushInterval: time.Second,
+			KeyframeInterval: 2 * time.Second, Keyframer: &countKeyframer{}, IndependentFrames: independent})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recordThrough(t, rec, t0, 300*time.Millisecond, 12)
+		if err := rec.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		open, err = os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.Close(); err != nil {
+			t.Fatal(err)
+		}
+		closed, err = os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return closed, open
 	}
-	recordThrough(t, rec, t0, 300*time.Millisecond, 12)
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	written, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	written, writtenOpen := writeFile(false)
+	independent, _ := writeFile(true)
+	hdr := skipHeaderLen + int(binary.LittleEndian.Uint32(written[4:]))
 
 	log := jsonl(frames...)
 	corrupt := bytes.Clone(clean)
@@ -214,9 +229,11 @@ func fuzzSeeds(t *testing.T) map[string][][]byte {
 	return map[string][][]byte{
 		"FuzzOpen": {clean, noFooter, written, written[:len(written)-7], noFooter[:len(noFooter)-9],
 			corrupt, log, append(bytes.Clone(log), "bad\n{\"time\":1}\n"...), stream, single,
-			[]byte("\x89PNG\r\n\x1a\n")},
-		"FuzzWalkZstdFrame": {single, stream, rle, raw, single[:len(single)-1], clean[b.entries[0].DataOffset:]},
-		"FuzzFollowFrames":  {clean, noFooter[:len(noFooter)-9], written, corrupt, log, log[:len(log)-5], stream},
+			[]byte("\x89PNG\r\n\x1a\n"), writtenOpen, writtenOpen[:len(writtenOpen)-3], independent},
+		"FuzzWalkZstdFrame": {single, stream, rle, raw, single[:len(single)-1], clean[b.entries[0].DataOffset:],
+			written[hdr:], writtenOpen[hdr:]},
+		"FuzzFollowFrames": {clean, noFooter[:len(noFooter)-9], written, corrupt, log, log[:len(log)-5], stream,
+			writtenOpen, independent},
 		"FuzzDecodeLine": {[]byte(frames[0][0]), []byte(frames[0][1]), []byte(`{"time":"2026-11-27T03:12:00Z","level":"WARN","msg":"slow-session","v":1,"session_id":"a","blocked_ms":12.5,"stack":["main.f"]}`),
 			[]byte(`{"level":"INFO","time":"2026-11-27T03:12:00.5+01:00","msg":"hello"}`), []byte(`{"time":"nope","msg":"x"}`),
 			[]byte(`{"time":"2026-11-27T03:12:00Z","msg":"sample","v":1,"cpu":{"sessions":{"a":3}}}`), []byte(`[1,2]`), []byte(`{"time":"\u0032026-11-27T03:12:00Z","msg":"m"}`)},

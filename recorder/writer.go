@@ -1,7 +1,9 @@
 // Package recorder writes and reads recordings: the events of a worker (and
-// any other slog records of the application) as slog JSON lines, in
-// independent zstd frames with an index, so that a day of recording can be
-// replayed from any moment after the fact.
+// any other slog records of the application) as slog JSON lines, in zstd
+// frames with an index, so that a day of recording can be replayed from any
+// moment after the fact. A frame spans a keyframe interval and is written a
+// block at a time, every second, so a kill loses at most a second while
+// compression sees the whole interval.
 //
 // The writing side is [Recorder], a [slog.Handler]: an application fans its
 // logger out to its console and to a recording, and the recorder compresses,
@@ -31,8 +33,8 @@ import (
 var ErrClosed = errors.New("recorder: closed")
 
 // A Recorder is a [slog.Handler] that writes records to a recording: one JSON
-// line per record, exactly as [slog.JSONHandler] would write it, in
-// independent zstd frames with an index (see docs/recording-format.md).
+// line per record, exactly as [slog.JSONHandler] would write it, in zstd
+// frames with an index (see docs/recording-format.md).
 // An application fans its logger out to its console and to a Recorder:
 //
 //	rec, err := recorder.CreateDir("/var/lib/worker/rec", &recorder.Options{Worker: "w1"})
@@ -42,8 +44,8 @@ var ErrClosed = errors.New("recorder: closed")
 //
 // Handle encodes the record on the caller's goroutine (its attributes may
 // refer to data the caller changes next) and puts the line on a bounded
-// queue in front of a single writer goroutine, which builds, compresses and
-// writes frames, writes keyframes, and rotates files. Handle never waits for
+// queue in front of a single writer goroutine, which compresses and writes
+// blocks and frames, writes keyframes, and rotates files. Handle never waits for
 // I/O: when the queue is full, or the disk fails, records are dropped,
 // counted in [Stats], and reported in the recording by a recorder.drop
 // record once writing works again.
@@ -97,8 +99,9 @@ type Stats struct {
 // A nil opts is the zero Options.
 //
 // The file's index is kept in memory until Close writes it as the footer:
-// 40 bytes a frame, about 3.5 MB a day at one frame a second. A worker that
-// records for days should use CreateDir.
+// 40 bytes a frame, a few KB a day with the defaults (a frame per keyframe
+// interval; with IndependentFrames, a frame a second: about 3.5 MB a day).
+// A worker that records for days should use CreateDir.
 func Create(path string, opts *Options) (*Recorder, error) {
 	set := opts.resolve()
 	w, err := newFileWriter(path, &set)
@@ -230,9 +233,11 @@ func (r *Recorder) WithGroup(name string) slog.Handler {
 	return newRecorder(r.c, append(r.ops[:len(r.ops):len(r.ops)], handlerOp{group: name}))
 }
 
-// Flush closes the open frame and returns once every record queued before
-// the call has been written to the file (and, under SyncFrame, synced). It
-// returns the error of writing that frame, if any.
+// Flush writes every record queued before the call to the file, as a block
+// of the open frame (with IndependentFrames, as a frame), and returns once
+// it is written (and, under SyncFrame, synced). A reader reads it at once;
+// the frame itself ends at the next keyframe or at Close. It returns the
+// error of that write, if any.
 func (r *Recorder) Flush() error {
 	reply := make(chan error, 1)
 	select {
@@ -243,7 +248,7 @@ func (r *Recorder) Flush() error {
 	}
 }
 
-// Close writes everything queued, closes the open frame, writes the footer
+// Close writes everything queued, ends the open frame, writes the footer
 // index, fsyncs and closes the file, and stops the writer goroutine. Later
 // calls return the result of the first. Records handled after Close starts
 // are rejected with ErrClosed.

@@ -262,10 +262,24 @@ func BenchmarkHandleParallel(b *testing.B) {
 }
 
 // BenchmarkWriterPerSample is the whole recording cost (Handle, writer
-// goroutine, compression, keyframes every minute, GC) of one second of a
-// 1,000-session worker, in process CPU time: at one sample a second,
-// cpu-ns/sample ÷ 1e7 is the percentage of one core.
+// goroutine, compression, keyframes, GC) of one second of a 1,000-session
+// worker, in process CPU time: at one sample a second, cpu-ns/sample ÷ 1e7
+// is the percentage of one core. With the defaults (streamed frames),
+// Compact(), and the defaults before streamed frames (independent frames).
 func BenchmarkWriterPerSample(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opts Options
+	}{
+		{"default", Options{}},
+		{"compact", Compact()},
+		{"independent", Options{IndependentFrames: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchWriterPerSample(b, c.opts) })
+	}
+}
+
+func benchWriterPerSample(b *testing.B, opts Options) {
 	sim := newBenchSim(1000)
 	const secs = 600
 	var recs [][]slog.Record
@@ -281,7 +295,8 @@ func BenchmarkWriterPerSample(b *testing.B) {
 		recs = append(recs, rs)
 	}
 	clk := wtT0
-	r := benchRecorder(b, &Options{Clock: func() time.Time { return clk }, Keyframer: newBenchKeyframer()})
+	opts.Clock, opts.Keyframer = func() time.Time { return clk }, newBenchKeyframer()
+	r := benchRecorder(b, &opts)
 	ctx := context.Background()
 	for _, rec := range recs[0] {
 		r.Handle(ctx, rec)
@@ -358,15 +373,16 @@ func BenchmarkHourOf1000Sessions(b *testing.B) {
 		opts Options
 	}{
 		{"default", Options{}},
+		{"compact", Compact()},
 		{"flush=5s", Options{FlushInterval: 5 * time.Second}},
-		{"flush=15s", Options{FlushInterval: 15 * time.Second}},
 		{"flush=100ms", Options{FlushInterval: 100 * time.Millisecond}},
-		{"frame=64KiB", Options{FrameBytes: 64 << 10}},
 		{"frame=1MiB", Options{FrameBytes: 1 << 20}},
-		{"level=fastest", Options{EncoderLevel: zstd.SpeedFastest}},
-		{"level=better", Options{EncoderLevel: zstd.SpeedBetterCompression}},
+		{"level=default", Options{EncoderLevel: zstd.SpeedDefault}},
 		{"level=best", Options{EncoderLevel: zstd.SpeedBestCompression}},
-		{"keyframes=5min", Options{KeyframeInterval: 5 * time.Minute}},
+		{"keyframes=1min", Options{KeyframeInterval: time.Minute}},
+		{"keyframes=30min", Options{KeyframeInterval: 30 * time.Minute}},
+		{"independent", Options{IndependentFrames: true}},
+		{"independent,flush=5s", Options{IndependentFrames: true, FlushInterval: 5 * time.Second}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

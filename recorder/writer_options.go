@@ -36,9 +36,9 @@ const (
 )
 
 // A SyncPolicy says when the recorder asks the kernel to put a recording on
-// stable storage with fsync(2). Every frame reaches the kernel with one
-// write(2) when it is closed, so a crash or a SIGKILL of the process loses at
-// most the open frame under every policy; the policies differ only on power
+// stable storage with fsync(2). Every flush reaches the kernel with one
+// write(2), so a crash or a SIGKILL of the process loses at most what waited
+// for the next flush (Options.FlushInterval) under every policy; the policies differ only on power
 // loss or a kernel crash. Close and rotation always fsync the file they
 // finish.
 type SyncPolicy int
@@ -47,14 +47,15 @@ const (
 	// SyncNever leaves writeback to the kernel (typically within 30 s on
 	// Linux). It costs nothing on the writer's path and is the default.
 	SyncNever SyncPolicy = iota
-	// SyncFrame fsyncs after every frame. On power loss at most the open
-	// frame is lost. Each fsync costs a disk flush (from about 50 µs on a
-	// fast NVMe to tens of ms on a network or spinning disk), paid by the
-	// writer goroutine, never by Handle; with the default FlushInterval
-	// that is about one fsync a second.
+	// SyncFrame fsyncs after every flush (a block of the open frame, or a
+	// whole frame with IndependentFrames). On power loss at most what
+	// waited for the next flush is lost. Each fsync costs a disk flush
+	// (from about 50 µs on a fast NVMe to tens of ms on a network or
+	// spinning disk), paid by the writer goroutine, never by Handle; with
+	// the default FlushInterval that is about one fsync a second.
 	SyncFrame
 	// SyncInterval fsyncs at most once per Options.SyncInterval, after the
-	// first frame written since the last fsync. On power loss at most
+	// first flush written since the last fsync. On power loss at most
 	// SyncInterval plus the open frame is lost.
 	SyncInterval
 )
@@ -152,7 +153,7 @@ type Options struct {
 	// last keyframe's time plus KeyframeInterval. Each keyframe starts a
 	// new frame. The default is 10 minutes (with IndependentFrames, 1
 	// minute): a reader reaches any moment by decoding one frame and
-	// folding at most that much from its keyframe, about 20 ms for 1,000
+	// folding at most that much from its keyframe, about 15 ms for 1,000
 	// sessions (BENCHMARKS.md).
 	KeyframeInterval time.Duration
 

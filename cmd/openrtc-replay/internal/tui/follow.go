@@ -8,7 +8,8 @@ import (
 )
 
 // followInterval is how often following reopens the recording: the
-// recorder flushes a frame a second by default.
+// recorder flushes a block a second by default (a reopen reads the
+// complete blocks of the frame still open).
 const followInterval = time.Second
 
 func (m *model) scheduleFollow() tea.Cmd {
