@@ -43,7 +43,7 @@ func lagCovering(lags []stall.SchedLag, from, to time.Time) (stall.SchedLag, boo
 	return best, found
 }
 
-// A saturated scheduler (four spinning goroutines per P, preemptible) is one
+// A saturated scheduler (sixteen spinning goroutines per P, preemptible) is one
 // lag, from when a runnable goroutine has queued for the threshold to the
 // end of the saturation.
 func TestSchedProbeMeasuresSaturation(t *testing.T) {
@@ -57,7 +57,12 @@ func TestSchedProbeMeasuresSaturation(t *testing.T) {
 	var halt atomic.Bool
 	var spinning sync.WaitGroup
 	begin := time.Now()
-	for range 4 * runtime.GOMAXPROCS(0) {
+	// A preempted goroutine goes to the global run queue behind the
+	// others, so with n runnable goroutines per P each waits about n
+	// slices of 10ms. At 4 per P that is 40ms, under the 50ms threshold
+	// whenever preemption is prompt, and the lag broke into pieces (CI
+	// saw 123ms of 370); at 16 per P every wait is well over it.
+	for range 16 * runtime.GOMAXPROCS(0) {
 		spinning.Go(func() { busy(&halt) })
 	}
 	time.Sleep(spin) // the sleeper's timer jumps the queue; the wall time is what counts
