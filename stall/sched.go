@@ -1,8 +1,10 @@
 package stall
 
 import (
+	"cmp"
 	"context"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -22,15 +24,20 @@ import (
 //   - The machine itself is oversubscribed (other processes, a CPU quota):
 //     the process's threads wait for the OS, and the probe with them.
 //
-// The probe ticks every Interval and measures how late its timer fired and
-// how long a trip through the run queue takes. A wait of at least Threshold
-// is a lag: from when the tick was due (placed halfway since the probe last
-// ran, since the stall began somewhere in between) to when the probe ran,
-// or from when it entered the run queue to when it left it. Ticks that wait
-// that long one after the other, the same way, with no quick tick between,
-// make one lag; a late timer and a long queue are never merged, so a spin
-// that holds every P in the middle of a saturated minute is measured on
-// its own.
+// The probe is two goroutines, so that neither measurement hides the other.
+// A witness waits on a ticker every Interval and measures how late it fires:
+// a tick that fires late means no P ran timers. After each tick it wakes a
+// queuer, which takes a trip through the global run queue
+// (runtime.Gosched) and measures how long the trip took. A wait of at least
+// Threshold is a lag: for the witness, from when the tick was due (placed
+// halfway since the witness last ran, since the stall began somewhere in
+// between) to when it ran; for the queuer, from when it entered the run
+// queue to when it left it. Waits of one kind that follow each other, with
+// no quick one between, make one lag. The two kinds are never merged: a
+// spin that holds every P in the middle of a saturated minute is measured by
+// the witness on its own, and cut out of the queuer's lag around it, which
+// would otherwise run from the start of the saturation, through the spin,
+// to a queued trip after it.
 // So a lag's length is a measurement, good to about Interval/2 (within 3%
 // of a 300ms stall at the default 10ms), and a machine that is merely busy
 // (every wait a few milliseconds) has no lag at all, however long it stays
@@ -50,12 +57,17 @@ type SchedProbe struct {
 	// Threshold is the shortest wait that makes a lag. Zero means 50ms.
 	Threshold time.Duration
 
-	mu    sync.Mutex
-	worst int64      // longest single wait since the last Worst, nanoseconds
-	done  []SchedLag // lags ended and not yet taken
-	run   lagRun     // the lag in progress, if run.active
-	ranAt int64      // monotonic time the probe last got through a tick
+	mu      sync.Mutex
+	worst   int64      // longest single wait since the last Worst, nanoseconds
+	done    []SchedLag // lags ended and not yet taken
+	stopped lagRun     // the witness's lag in progress, if stopped.active
+	queued  lagRun     // the queuer's lag in progress, if queued.active
+	stops   []span     // the witness's latest lags, to cut out of the queuer's
+	ranAt   int64      // monotonic time the witness last ran
 }
+
+// span is a stretch of monotonic time.
+type span struct{ start, end int64 }
 
 // A SchedLag is one scheduler stall the probe measured.
 type SchedLag struct {
@@ -74,10 +86,9 @@ type SchedLag struct {
 // Duration returns the lag's length.
 func (l SchedLag) Duration() time.Duration { return l.End.Sub(l.Start) }
 
-// lagRun is the lag in progress.
+// lagRun is a lag in progress.
 type lagRun struct {
 	active     bool
-	kind       int   // lagStopped or lagQueued
 	start, end int64 // monotonic
 	worst      int64
 	id         uint64 // 0 until the lag is first reported
@@ -86,84 +97,99 @@ type lagRun struct {
 
 const defaultProbeInterval = 10 * time.Millisecond
 
+// maxStops is how many of the witness's lags are kept to cut out of a
+// queued lag: a queued lag that ends has seen at most a few.
+const maxStops = 8
+
 // Run measures until ctx is done.
 func (p *SchedProbe) Run(ctx context.Context) {
 	iv := p.interval()
 	p.mu.Lock()
 	p.ranAt = monoNow()
 	p.mu.Unlock()
+	// The witness wakes the queuer after each tick rather than the queuer
+	// keeping a ticker of its own: one timer wake-up per tick, and a
+	// queuer still stuck in the run queue misses ticks instead of
+	// stacking them.
+	wake := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+				p.trip()
+			}
+		}
+	})
 	t := time.NewTicker(iv)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			wg.Wait()
 			p.mu.Lock()
-			p.finish()
+			p.finish(&p.stopped)
+			p.finish(&p.queued)
 			p.mu.Unlock()
 			return
 		case due := <-t.C:
 			// The ticker sends the time the tick was due, not the time it
 			// fired, so the difference is the timer's lateness.
-			p.tick(monoOf(due))
+			p.witness(monoOf(due))
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
 
-// tick makes one observation for the tick due at due (monotonic).
-func (p *SchedProbe) tick(due int64) {
+// witness makes the witness's observation for the tick due at due
+// (monotonic): how late it fired.
+func (p *SchedProbe) witness(due int64) {
 	woke := monoNow()
 	p.mu.Lock()
-	// A tick that fell due while the probe was still queued in the
-	// previous one is late by the queue, not by the timer.
+	defer p.mu.Unlock()
 	due = max(due, p.ranAt)
-	p.mu.Unlock()
 	late := woke - due
+	p.worst = max(p.worst, late)
+	if late < p.threshold() {
+		p.finish(&p.stopped)
+	} else {
+		// Nothing ran timers from somewhere after the witness last ran
+		// until it woke; halfway is the unbiased guess.
+		p.extend(&p.stopped, p.ranAt+(due-p.ranAt)/2, woke, late)
+	}
+	p.ranAt = woke
+}
+
+// trip makes the queuer's observation: how long a trip through the global
+// run queue takes.
+func (p *SchedProbe) trip() {
 	g0 := monoNow()
 	runtime.Gosched()
 	g1 := monoNow()
 	queued := g1 - g0
-
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.worst = max(p.worst, late, queued)
-	thr := p.threshold()
-	if late < thr && queued < thr {
-		p.finish() // a quick tick: whatever lag there was is over
-		p.ranAt = g1
-		return
+	p.worst = max(p.worst, queued)
+	if queued < p.threshold() {
+		p.finish(&p.queued)
+	} else {
+		p.extend(&p.queued, g0, g1, queued)
 	}
-	if late >= thr {
-		// Nothing ran timers from somewhere after the probe last ran
-		// until it woke; halfway is the unbiased guess.
-		p.extend(lagStopped, p.ranAt+(due-p.ranAt)/2, woke, late)
-	}
-	if queued >= thr {
-		p.extend(lagQueued, g0, g1, queued)
-	}
-	p.ranAt = g1
 }
 
-// The two kinds of lag. A stretch in which nothing ran (not even timers) and
-// a stretch in which runnable goroutines queued are told apart and never
-// merged: a spin that holds every P for 300ms in the middle of a saturated
-// minute is a 300ms stall of its own.
-const (
-	lagStopped = 1 + iota // the probe's timer fired late: no P ran the scheduler
-	lagQueued             // the probe queued behind other runnable goroutines
-)
-
-// extend adds a wait of the given kind from start to end (monotonic) to the
-// lag in progress if it is of that kind, else ends that one and begins a
-// new lag. p.mu must be held.
-func (p *SchedProbe) extend(kind int, start, end, wait int64) {
-	if p.run.active && p.run.kind != kind {
-		p.finish()
+// extend adds a wait from start to end (monotonic) to the lag in progress
+// in r, or begins one. p.mu must be held.
+func (p *SchedProbe) extend(r *lagRun, start, end, wait int64) {
+	if !r.active {
+		*r = lagRun{active: true, start: start}
 	}
-	if !p.run.active {
-		p.run = lagRun{active: true, kind: kind, start: start}
-	}
-	p.run.end = max(p.run.end, end)
-	p.run.worst = max(p.run.worst, wait)
+	r.end = max(r.end, end)
+	r.worst = max(r.worst, wait)
 }
 
 func (p *SchedProbe) interval() time.Duration {
@@ -180,13 +206,68 @@ func (p *SchedProbe) threshold() int64 {
 	return int64(p.Threshold)
 }
 
-// finish ends the lag in progress, if any. p.mu must be held.
-func (p *SchedProbe) finish() {
-	r := p.run
-	if !r.active {
+// finish ends the lag in progress in r, if any. A queued lag loses the
+// stretches the witness measured as stopped: those are lags of their own,
+// and what is left of it on either side is a lag if it is still long
+// enough. p.mu must be held.
+func (p *SchedProbe) finish(r *lagRun) {
+	l := *r
+	if !l.active {
 		return
 	}
-	p.run = lagRun{}
+	*r = lagRun{}
+	if r == &p.stopped {
+		p.stops = append(p.stops, span{l.start, l.end})
+		if len(p.stops) > maxStops {
+			p.stops = p.stops[len(p.stops)-maxStops:]
+		}
+		p.keep(l)
+		return
+	}
+	pieces := []span{{l.start, l.end}}
+	cut := p.stops
+	if s := p.stopped; s.active {
+		cut = append(cut[:len(cut):len(cut)], span{s.start, s.end})
+	}
+	for _, c := range cut {
+		var next []span
+		for _, q := range pieces {
+			if c.end <= q.start || c.start >= q.end {
+				next = append(next, q)
+				continue
+			}
+			if c.start > q.start {
+				next = append(next, span{q.start, c.start})
+			}
+			if c.end < q.end {
+				next = append(next, span{c.end, q.end})
+			}
+		}
+		pieces = next
+	}
+	if l.id != 0 && len(pieces) > 0 {
+		// An ongoing report went out: its lag must end, however short.
+		longest := slices.MaxFunc(pieces, func(a, b span) int { return cmp.Compare(a.end-a.start, b.end-b.start) })
+		pieces = slices.DeleteFunc(pieces, func(q span) bool { return q.end-q.start < p.threshold() && q != longest })
+	}
+	first := true
+	for _, q := range pieces {
+		if q.end-q.start < p.threshold() && (l.id == 0 || !first) {
+			continue
+		}
+		piece := l
+		piece.start, piece.end = q.start, q.end
+		piece.worst = min(l.worst, q.end-q.start)
+		if !first {
+			piece.id = 0 // an ongoing report went out under the first piece's ID
+		}
+		first = false
+		p.keep(piece)
+	}
+}
+
+// keep queues an ended lag for Lags. p.mu must be held.
+func (p *SchedProbe) keep(r lagRun) {
 	if r.id == 0 {
 		r.id = newID()
 	}
@@ -205,7 +286,10 @@ func (p *SchedProbe) Lags() []SchedLag {
 	defer p.mu.Unlock()
 	out := p.done
 	p.done = nil
-	if r := &p.run; r.active {
+	for _, r := range []*lagRun{&p.stopped, &p.queued} {
+		if !r.active {
+			continue
+		}
 		if n := r.end - r.start; n >= r.nextReport {
 			if r.id == 0 {
 				r.id = newID()

@@ -1,0 +1,79 @@
+package stall
+
+import (
+	"testing"
+	"time"
+)
+
+// TestQueuedLagLosesTheStops checks how the probe's two measurements meet: a
+// spin that held every P in the middle of a saturated stretch is a stopped
+// lag of its own, cut out of the queued lag around it, and what is left on
+// either side is a queued lag only if it is still over the threshold.
+func TestQueuedLagLosesTheStops(t *testing.T) {
+	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
+	tests := []struct {
+		name    string
+		queued  span
+		stop    span
+		stopEnd bool // the stop ended before the queued lag did
+		want    []span
+	}{
+		{"stop inside", span{ms(1000), ms(2000)}, span{ms(1300), ms(1600)}, true,
+			[]span{{ms(1300), ms(1600)}, {ms(1000), ms(1300)}, {ms(1600), ms(2000)}}},
+		{"stop still going", span{ms(1000), ms(2000)}, span{ms(1300), ms(1600)}, false,
+			[]span{{ms(1000), ms(1300)}, {ms(1600), ms(2000)}}},
+		{"short remains dropped", span{ms(1000), ms(1400)}, span{ms(1020), ms(1370)}, true,
+			[]span{{ms(1020), ms(1370)}}},
+		{"no overlap", span{ms(1000), ms(1400)}, span{ms(3000), ms(3300)}, true,
+			[]span{{ms(3000), ms(3300)}, {ms(1000), ms(1400)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &SchedProbe{}
+			p.extend(&p.stopped, tt.stop.start, tt.stop.end, tt.stop.end-tt.stop.start)
+			if tt.stopEnd {
+				p.finish(&p.stopped)
+			}
+			p.extend(&p.queued, tt.queued.start, tt.queued.end, ms(300))
+			p.finish(&p.queued)
+			var got []span
+			for _, l := range p.done {
+				got = append(got, span{monoOf(l.Start), monoOf(l.End)})
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("lags %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if d := got[i].start - tt.want[i].start; d < -1000 || d > 1000 {
+					t.Errorf("lag %d starts at %v, want %v", i, got[i], tt.want[i])
+				}
+				if d := got[i].end - tt.want[i].end; d < -1000 || d > 1000 {
+					t.Errorf("lag %d ends at %v, want %v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestReportedQueuedLagEnds checks that a queued lag that went out as
+// ongoing ends, even when the stops leave none of it over the threshold:
+// an ongoing stall must never be left without its end.
+func TestReportedQueuedLagEnds(t *testing.T) {
+	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
+	p := &SchedProbe{}
+	p.extend(&p.queued, ms(1000), ms(1400), ms(60))
+	ongoing := p.Lags()
+	if len(ongoing) != 1 || !ongoing[0].Ongoing {
+		t.Fatalf("ongoing report %+v", ongoing)
+	}
+	p.extend(&p.stopped, ms(1010), ms(1390), ms(380))
+	p.finish(&p.stopped)
+	p.finish(&p.queued)
+	var found bool
+	for _, l := range p.Lags() {
+		found = found || (l.ID == ongoing[0].ID && !l.Ongoing)
+	}
+	if !found {
+		t.Errorf("the ongoing lag %d has no end", ongoing[0].ID)
+	}
+}
