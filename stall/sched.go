@@ -64,6 +64,8 @@ type SchedProbe struct {
 	queued  lagRun     // the queuer's lag in progress, if queued.active
 	stops   []span     // the witness's latest lags, to cut out of the queuer's
 	ranAt   int64      // monotonic time the witness last ran
+	usual   [16]int64  // the lateness of the witness's latest quick ticks
+	nusual  int
 }
 
 // span is a stretch of monotonic time.
@@ -157,12 +159,28 @@ func (p *SchedProbe) witness(due int64) {
 	p.worst = max(p.worst, late)
 	if late < p.threshold() {
 		p.finish(&p.stopped)
+		p.usual[p.nusual%len(p.usual)] = late
+		p.nusual++
 	} else {
-		// Nothing ran timers from somewhere after the witness last ran
-		// until it woke; halfway is the unbiased guess.
-		p.extend(&p.stopped, p.ranAt+(due-p.ranAt)/2, woke, late)
+		// The stall began after the witness last ran, and early enough
+		// to hold up the tick: before it was due, plus the lateness every
+		// tick has anyway (in a saturated worker, tens of milliseconds).
+		// Halfway is the unbiased guess.
+		p.extend(&p.stopped, p.ranAt+(due+p.usualLate()-p.ranAt)/2, woke, late)
 	}
 	p.ranAt = woke
+}
+
+// usualLate returns the median lateness of the witness's latest quick
+// ticks. p.mu must be held.
+func (p *SchedProbe) usualLate() int64 {
+	n := min(p.nusual, len(p.usual))
+	if n == 0 {
+		return 0
+	}
+	l := p.usual
+	slices.Sort(l[:n])
+	return l[n/2]
 }
 
 // trip makes the queuer's observation: how long a trip through the global
@@ -222,6 +240,20 @@ func (p *SchedProbe) finish(r *lagRun) {
 			p.stops = p.stops[len(p.stops)-maxStops:]
 		}
 		p.keep(l)
+		// The queued lag around the stop ends where the stop began, and
+		// what the queuer measured after it is a lag of its own: so the
+		// queued lag's ongoing reports never run through a stop.
+		if q := p.queued; q.active && q.start < l.end && q.end > l.start {
+			p.queued = lagRun{}
+			if q.end > l.end {
+				p.queued = lagRun{active: true, start: l.end, end: q.end, worst: min(q.worst, q.end-l.end)}
+			}
+			q.end = min(q.end, l.start)
+			q.worst = min(q.worst, max(q.end-q.start, 0))
+			if q.end-q.start >= p.threshold() || q.id != 0 {
+				p.keep(q)
+			}
+		}
 		return
 	}
 	pieces := []span{{l.start, l.end}}
