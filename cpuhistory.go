@@ -1,6 +1,7 @@
 package introspect
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -82,6 +83,8 @@ func (h *cpuHistory) seen(from, to time.Time) stall.CPUSeen {
 			continue
 		}
 		s.Covered += hi.Sub(lo)
+		s.Windows += w.Duration
+		s.Last = maxTime(s.Last, end)
 		s.Period = w.Period
 		s.Total += w.Total
 		for id, n := range w.BySession {
@@ -105,6 +108,68 @@ func (h *cpuHistory) seen(from, to time.Time) stall.CPUSeen {
 	s.Lagged = min(s.Lagged, to.Sub(from))
 	s.LagsUntil = h.lagsUntil
 	return s
+}
+
+// usualOver is how far back a session's usual CPU rate is taken from.
+const usualOver = time.Minute
+
+// usual returns each session's usual CPU rate before t: the median, over
+// the windows that ended before t back to usualOver before it, of the
+// samples per second it held in each. What a session uses when nothing is
+// the matter, for a scheduler stall to be blamed on whoever rose above it. A
+// median, not a mean: a session that surged once before (an earlier stall),
+// or a worker still ramping up, does not move it.
+func (h *cpuHistory) usual(t time.Time) stall.CPUUsual {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var u stall.CPUUsual
+	from := t.Add(-usualOver)
+	var wins []sampler.CPUWindow
+	for _, w := range h.wins {
+		if w.Start.Before(from) || w.Start.Add(w.Duration).After(t) {
+			continue
+		}
+		u.Over += w.Duration
+		wins = append(wins, w)
+	}
+	if len(wins) == 0 {
+		return u
+	}
+	u.PerSecond = make(map[string]float64)
+	rates := make([]float64, len(wins))
+	for _, w := range wins {
+		for id := range w.BySession {
+			if _, done := u.PerSecond[id]; done {
+				continue
+			}
+			for k, v := range wins {
+				rates[k] = float64(v.BySession[id]) / v.Duration.Seconds()
+			}
+			slices.Sort(rates)
+			u.PerSecond[id] = rates[len(rates)/2]
+		}
+	}
+	return u
+}
+
+// after returns each session's CPU samples per second in the window that
+// began when the windows ending at t ended, or nil if it has not come.
+func (h *cpuHistory) after(t time.Time) map[string]float64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, w := range h.wins {
+		// Windows follow each other back to back; a few milliseconds
+		// of stopping and restarting the profiler lie between.
+		if w.Start.Before(t.Add(-time.Second)) {
+			continue
+		}
+		rates := make(map[string]float64, len(w.BySession))
+		for id, n := range w.BySession {
+			rates[id] = float64(n) / w.Duration.Seconds()
+		}
+		return rates
+	}
+	return nil
 }
 
 // top returns the line where session's samples landed most in the window

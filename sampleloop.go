@@ -2,6 +2,7 @@ package introspect
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -137,15 +138,23 @@ func (sl *sampleLoop) tick(now time.Time) {
 	sl.lags = sl.lags[:0]
 	for _, lag := range lags {
 		seen := sl.history.seen(lag.Start, lag.End)
-		if !lag.Ongoing && sl.cpu != nil && seen.Covered < lag.Duration()*9/10 && now.Sub(lag.End) < sl.in.cpuWait() {
+		usual := sl.history.usual(lag.Start)
+		if seen.Covered > 0 {
+			usual.After = sl.history.after(seen.Last)
+		}
+		// An ended lag waits for the window after its own too: a session
+		// whose CPU rose while it lasted is named only if the rise did not
+		// last (see stall.SchedStall).
+		if !lag.Ongoing && sl.cpu != nil && (seen.Covered < lag.Duration()*9/10 || usual.After == nil) && now.Sub(lag.End) < sl.in.cpuWait() {
 			sl.lags = append(sl.lags, lag)
 			continue
 		}
-		by, total := win.BySession, win.Total
-		if seen.Covered > 0 {
-			by, total = seen.BySession, seen.Total
+		if seen.Covered == 0 {
+			// An ongoing lag's windows are not in yet: the latest
+			// window stands in for them.
+			seen = stall.CPUSeen{BySession: win.BySession, Total: win.Total, Period: win.Period, Windows: win.Duration}
 		}
-		s := stall.SchedStall(lag, by, total)
+		s := stall.SchedStall(lag, seen, usual, runtime.GOMAXPROCS(0))
 		// The busiest line of the session blamed. It is where its CPU
 		// went, not a call stack, so no Stack.
 		if s.Session != "" {

@@ -1,5 +1,10 @@
 package stall
 
+import (
+	"math"
+	"time"
+)
+
 // minAttributionSamples is the fewest CPU samples (at 100 Hz, 30ms of CPU)
 // on which Attribute names a session; fewer are not evidence.
 const minAttributionSamples = 3
@@ -44,13 +49,41 @@ func Attribute(bySession map[string]int64, total int64) (session string, confide
 	return session, float64(top) / float64(total)
 }
 
+// minUsual is the least history of a session's CPU that says what its usual
+// rate is; with less, a session's whole CPU would pass for a surge.
+const minUsual = 10 * time.Second
+
+// A CPUUsual is what each session used of the CPU before a lag: the samples
+// it usually held per second of profiled time (by "session" label; the
+// caller says what usually is, such as the median over the windows of the
+// last minute), taken over Over.
+type CPUUsual struct {
+	PerSecond map[string]float64
+	Over      time.Duration
+	// After is each session's samples per second in the window that
+	// followed the lag's, nil until it has come. A rise that lasts into
+	// it is a change of pace (a job starting), not a stall's doing, so no
+	// session is named by its rise without it.
+	After map[string]float64
+}
+
 // SchedStall turns a lag the [SchedProbe] measured into a Stall with Source
-// [SourceScheduler], the lag's ID, start and length, attributed with
-// [Attribute] to the session that held most of the CPU samples taken while it
-// lasted (cpuBySession and cpuTotal, as for Attribute). It has no Agent or
-// stack: the caller fills Agent from its session table, and may give the
-// blamed session's busiest line as Frame ([FrameCPU]).
-func SchedStall(lag SchedLag, cpuBySession map[string]int64, cpuTotal int64) Stall {
+// [SourceScheduler], the lag's ID, start and length, blamed on the session
+// that ran while it lasted. during is what the profiler saw in the windows
+// that overlap the lag, usual what the sessions used before it, and procs
+// the number of Ps (GOMAXPROCS).
+//
+// A surge names a session first: the one whose samples in during rose above
+// its usual rate by about what the lag stands for on every P, while no other
+// session rose by half as much. That is the session that took the Ps while
+// nothing else ran (a codec's loop in assembly holds every P for 300ms and
+// uses 0.6 CPU-seconds on two, beside hogs that use ten times as much in the
+// window every window). Failing that, [Attribute] names the
+// session that dominated the window: a saturated scheduler is the doing of
+// whoever eats the CPU, however steadily. The Stall has no Agent or stack:
+// the caller fills Agent from its session table, and may give the blamed
+// session's busiest line as Frame ([FrameCPU]).
+func SchedStall(lag SchedLag, during CPUSeen, usual CPUUsual, procs int) Stall {
 	s := Stall{
 		ID:      lag.ID,
 		Source:  SourceScheduler,
@@ -58,6 +91,48 @@ func SchedStall(lag SchedLag, cpuBySession map[string]int64, cpuTotal int64) Sta
 		Blocked: lag.Duration(),
 		Ongoing: lag.Ongoing,
 	}
-	s.Session, s.Confidence = Attribute(cpuBySession, cpuTotal)
+	s.Session, s.Confidence = surge(lag.Duration(), during, usual, procs)
+	if s.Session == "" {
+		s.Session, s.Confidence = Attribute(during.BySession, during.Total)
+	}
 	return s
+}
+
+// surge names the session whose CPU rose above its usual rate over during's
+// windows by about what the lag stands for on every P (capacity): at least
+// half of it and at most three times it, over both its usual rate and its
+// rate in the window after, since a session that took every P
+// for the lag used that much more, and one that rose by far more changed
+// its pace (a batch job starting), which a stall does not explain. A rise is
+// counted only when it is out of the sampling's noise (three standard
+// deviations of a count that size), and the session is named only when no
+// other session rose by half as much. confidence is the rise's share of
+// capacity, at most 1.
+func surge(lag time.Duration, during CPUSeen, usual CPUUsual, procs int) (session string, confidence float64) {
+	if usual.Over < minUsual || usual.After == nil || during.Windows <= 0 || during.Period <= 0 || procs <= 0 {
+		return "", 0
+	}
+	capacity := float64(lag) * float64(procs) / float64(during.Period) // samples
+	var top, second float64
+	for id, n := range during.BySession {
+		if id == "" {
+			continue
+		}
+		expected := max(usual.PerSecond[id], usual.After[id]) * during.Windows.Seconds()
+		rise := float64(n) - expected
+		if rise < minAttributionSamples || rise < 3*math.Sqrt(max(expected, 1)) || rise > 3*capacity {
+			continue
+		}
+		switch {
+		case rise > top || (rise == top && id < session):
+			second = max(second, top)
+			session, top = id, rise
+		case rise > second:
+			second = rise
+		}
+	}
+	if session == "" || top < capacity/2 || top < 2*second {
+		return "", 0
+	}
+	return session, min(1, top/capacity)
 }

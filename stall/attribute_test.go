@@ -43,13 +43,80 @@ func TestAttribute(t *testing.T) {
 func TestSchedStall(t *testing.T) {
 	start := time.Date(2026, 3, 1, 3, 12, 0, 0, time.UTC)
 	lag := stall.SchedLag{ID: 42, Start: start, End: start.Add(300 * time.Millisecond), Worst: 280 * time.Millisecond}
-	s := stall.SchedStall(lag, map[string]int64{"job-hot": 45, "job-2": 5}, 50)
+	s := stall.SchedStall(lag, stall.CPUSeen{BySession: map[string]int64{"job-hot": 45, "job-2": 5}, Total: 50}, stall.CPUUsual{}, 2)
 	if s.ID != 42 || s.Blocked != 300*time.Millisecond || !s.Start.Equal(start) || s.Source != stall.SourceScheduler ||
 		s.Session != "job-hot" || s.Confidence != 0.9 || s.Ongoing {
 		t.Errorf("SchedStall = %+v, want stall 42 of 300ms from the scheduler blamed on job-hot (0.9)", s)
 	}
 	lag.Ongoing = true
-	if s := stall.SchedStall(lag, nil, 0); !s.Ongoing || s.Session != "" || s.Confidence != 0 {
+	if s := stall.SchedStall(lag, stall.CPUSeen{}, stall.CPUUsual{}, 2); !s.Ongoing || s.Session != "" || s.Confidence != 0 {
 		t.Errorf("SchedStall with no CPU = %+v, want ongoing and unattributed", s)
+	}
+}
+
+// TestSchedStallSurge checks the blame of a stall on the session whose CPU
+// rose while it lasted. The figures are a 5 s window at 100 Hz on 2 Ps,
+// with a 300 ms lag: holding every P for it is 60 samples.
+func TestSchedStallSurge(t *testing.T) {
+	start := time.Date(2026, 3, 1, 3, 12, 0, 0, time.UTC)
+	lag := stall.SchedLag{ID: 7, Start: start, End: start.Add(300 * time.Millisecond)}
+	window := func(by map[string]int64) stall.CPUSeen {
+		var total int64
+		for _, n := range by {
+			total += n
+		}
+		return stall.CPUSeen{BySession: by, Total: total, Period: 10 * time.Millisecond, Windows: 5 * time.Second, Covered: 300 * time.Millisecond}
+	}
+	// Usual rates, samples per second: hogs at 25 and 20, the codec idle.
+	usual := stall.CPUUsual{PerSecond: map[string]float64{"hog-a": 25, "hog-b": 20, "codec": 0.2}, Over: time.Minute,
+		After: map[string]float64{"hog-a": 24, "hog-b": 20}}
+	noAfter := usual
+	noAfter.After = nil
+	started := usual
+	started.After = map[string]float64{"hog-a": 24, "hog-b": 20, "codec": 12}
+	tests := []struct {
+		name   string
+		during stall.CPUSeen
+		usual  stall.CPUUsual
+		want   string
+	}{
+		// The hogs keep their rate (less what the spin took from them);
+		// the codec's 64 samples are its spin.
+		{"spinner among steady hogs", window(map[string]int64{"hog-a": 118, "hog-b": 95, "codec": 64, "": 20}), usual, "codec"},
+		// No history: every sample would look like a rise, so only a
+		// dominant share names anyone, and nobody dominates here.
+		{"no history", window(map[string]int64{"hog-a": 118, "hog-b": 95, "codec": 64}), stall.CPUUsual{}, ""},
+		// The window after has not come: a rise cannot be told from a
+		// change of pace yet.
+		{"no window after", window(map[string]int64{"hog-a": 118, "hog-b": 95, "codec": 64, "": 20}), noAfter, ""},
+		// The codec kept its new pace in the window after: it started
+		// working, and the stall is not shown to be its doing.
+		{"pace changed", window(map[string]int64{"hog-a": 118, "hog-b": 95, "codec": 64, "": 20}), started, ""},
+		// A rise too small for the lag: the stall was not its doing.
+		{"small rise", window(map[string]int64{"hog-a": 118, "hog-b": 95, "codec": 20}), usual, ""},
+		// Two sessions rose alike: neither is named by its rise, and
+		// neither dominates the window.
+		{"two rose", window(map[string]int64{"hog-a": 180, "hog-b": 170, "codec": 1}), usual, ""},
+		// A steady hog eating most of the CPU is named by its share.
+		{"dominant by share", window(map[string]int64{"hog-a": 400, "hog-b": 50}), usual, "hog-a"},
+		// A batch job starting in the window rose by far more than the
+		// stall stands for: its pace changed, which the stall does not
+		// explain, and the codec's spin is still seen.
+		{"batch job began", window(map[string]int64{"hog-a": 90, "hog-b": 70, "codec": 62, "batch": 400}), usual, "codec"},
+		// A hog's count moving within its noise is no rise.
+		{"hog noise", window(map[string]int64{"hog-a": 150, "hog-b": 100, "codec": 1}), usual, ""},
+		// Unlabelled samples never win.
+		{"runtime rose", window(map[string]int64{"hog-a": 125, "hog-b": 100, "": 90}), usual, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := stall.SchedStall(lag, tt.during, tt.usual, 2)
+			if s.Session != tt.want {
+				t.Errorf("blamed %q (confidence %.2f), want %q", s.Session, s.Confidence, tt.want)
+			}
+			if s.Session != "" && (s.Confidence <= 0 || s.Confidence > 1) {
+				t.Errorf("confidence %v", s.Confidence)
+			}
+		})
 	}
 }

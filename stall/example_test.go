@@ -62,12 +62,22 @@ func ExampleAttribute() {
 	// "" 0.00
 }
 
-// Once per window the caller takes the lags the probe measured and the CPU
-// samples per session taken meanwhile, and turns each lag into a stall.
+// Once per window the caller takes the lags the probe measured, the CPU
+// samples per session taken meanwhile and each session's usual rate, and
+// turns each lag into a stall. Here a codec's loop held both Ps for 320ms:
+// 64 samples beside its usual one in 5 s, while the hogs kept their pace.
 func ExampleSchedStall() {
 	lag := stall.SchedLag{ID: 7, Start: time.Now(), Worst: 290 * time.Millisecond}
 	lag.End = lag.Start.Add(320 * time.Millisecond)
-	s := stall.SchedStall(lag, map[string]int64{"job-c1d550": 90, "job-2": 6}, 100)
+	during := stall.CPUSeen{
+		BySession: map[string]int64{"codec-3": 65, "hog-1": 120, "hog-2": 96},
+		Total:     290, Period: 10 * time.Millisecond, Windows: 5 * time.Second,
+	}
+	usual := stall.CPUUsual{
+		PerSecond: map[string]float64{"codec-3": 0.2, "hog-1": 25, "hog-2": 20}, Over: time.Minute,
+		After: map[string]float64{"hog-1": 24, "hog-2": 21}, // the window after: the codec is idle again
+	}
+	s := stall.SchedStall(lag, during, usual, 2)
 	fmt.Println(s.Session, s.Blocked, s.Confidence)
-	// Output: job-c1d550 320ms 0.9
+	// Output: codec-3 320ms 1
 }

@@ -66,6 +66,12 @@ type Options struct {
 type CPUSeen struct {
 	// Covered is how much of the span the windows that sampled covered.
 	Covered time.Duration
+	// Windows is the windows' whole length: a profile has no time on its
+	// samples, so the counts below are of every window that overlaps the
+	// span, from its start to its end.
+	Windows time.Duration
+	// Last is when the last of those windows ended.
+	Last time.Time
 	// Period is the CPU time one sample stands for.
 	Period time.Duration
 	// Total counts every sample; BySession the samples per "session"
