@@ -161,7 +161,7 @@ func (w *world) pooled(start time.Time) {
 	own := threadCPU() - t0
 	done()
 	w.tmu.Lock()
-	w.truth.Pool = PoolTruth{Session: id, Own: own}
+	w.truth.Pool = PoolTruth{Session: id, Own: own, Job: time.Duration(p.jobCPU.Load())}
 	w.tmu.Unlock()
 }
 
@@ -171,6 +171,11 @@ func (w *world) pooled(start time.Time) {
 type pool struct {
 	jobs chan poolJob
 	wg   sync.WaitGroup
+	// jobCPU is the CPU the jobs used, read on the worker's thread
+	// around each: the work handed to the pool. A worker's thread uses
+	// more than that, waiting for jobs (the runtime parking and waking
+	// it), which is nobody's work and no profile labels.
+	jobCPU atomic.Int64
 }
 
 type poolJob struct {
@@ -187,7 +192,11 @@ func newPool(w *world, owner string, n int) *pool {
 			for j := range p.jobs {
 				// The job's CPU is the session's that sent it (the
 				// package's documented way for pool workers).
-				introspect.Do(context.Background(), j.ctx, func(context.Context) { j.fn() })
+				introspect.Do(context.Background(), j.ctx, func(context.Context) {
+					c0 := threadCPU()
+					j.fn()
+					p.jobCPU.Add(int64(threadCPU() - c0))
+				})
 				close(j.done)
 			}
 		})
@@ -281,21 +290,22 @@ func (w *world) codec(start time.Time, clk spinClock) {
 
 // spinEpisode has one goroutine per P spin together for d.
 func (w *world) spinEpisode(clk spinClock, id string, d time.Duration) Spin {
-	starts, ends := make([]time.Time, procs()), make([]time.Time, procs())
+	arrivals, starts, ends := make([]time.Time, procs()), make([]time.Time, procs()), make([]time.Time, procs())
 	var wg sync.WaitGroup
 	g := clk.group(procs())
 	t0 := time.Now()
 	for p := range procs() {
 		wg.Go(func() {
 			var cpu time.Duration
-			starts[p], ends[p], cpu = g.spin(p, d)
+			arrivals[p], starts[p], ends[p], cpu = g.spin(p, d)
 			w.mon.add(id, cpu)
 		})
 	}
 	wg.Wait()
-	s := Spin{Session: id, Planned: d, Start: starts[0], End: ends[0]}
+	s := Spin{Session: id, Planned: d, Start: starts[0], End: ends[0], FirstHeld: arrivals[0], LastHeld: ends[0]}
 	defer func() {
-		w.logf("truth: spin of %v: gathered in %v, spun %v", d, s.Start.Sub(t0).Round(time.Millisecond), s.Dur().Round(time.Millisecond))
+		w.logf("truth: spin of %v: gathered in %v, spun %v (some P held %v before and %v after)", d, s.Start.Sub(t0).Round(time.Millisecond), s.Dur().Round(time.Millisecond),
+			s.Start.Sub(s.FirstHeld).Round(time.Millisecond), s.LastHeld.Sub(s.End).Round(time.Millisecond))
 	}()
 	for p := range procs() {
 		if starts[p].After(s.Start) {
@@ -303,6 +313,12 @@ func (w *world) spinEpisode(clk spinClock, id string, d time.Duration) Spin {
 		}
 		if ends[p].Before(s.End) {
 			s.End = ends[p]
+		}
+		if arrivals[p].Before(s.FirstHeld) {
+			s.FirstHeld = arrivals[p]
+		}
+		if ends[p].After(s.LastHeld) {
+			s.LastHeld = ends[p]
 		}
 	}
 	return s

@@ -433,6 +433,7 @@ func figPool(t *Truth, rec *recording) Figure {
 	own, job := t.Pool.Own.Seconds(), t.Pool.Job.Seconds()
 	attributed := row.CPUSeconds - own
 	f.Measured = fmt.Sprintf("%.2f of %.2f CPU-s of pool work (session: %.2f s, truth %.2f own + %.2f pool)", math.Max(attributed, 0), job, row.CPUSeconds, own, job)
+	f.Detail = append(f.Detail, fmt.Sprintf("the pool's threads used %.2f CPU-s more, waiting for jobs (the runtime parking and waking them): nobody's work, not judged", t.Pool.Waiting.Seconds()))
 	f.Met = math.Abs(relErr(row.CPUSeconds, own+job)) <= 0.03
 	return f
 }

@@ -28,6 +28,7 @@ type reported struct {
 	Cause   string // as recorded; "" when the event has no cause
 	From    string // frame_from: where the frame was caught
 	Reports int
+	final   bool // a final (not ongoing) report came
 }
 
 // start is when the hold began: the event's start when it has one, else the
@@ -139,14 +140,20 @@ func readRecording(t *Truth) (*recording, error) {
 			if start.IsZero() {
 				start = l.Time.Add(-time.Duration(l.BlockedMs * float64(time.Millisecond)))
 			}
-			if r.Start.IsZero() || start.Before(r.Start) {
-				r.Start = start
-			}
-			if l.SessionID != "" {
-				r.Session = l.SessionID
-			}
-			if b := time.Duration(l.BlockedMs * float64(time.Millisecond)); b > r.Blocked {
-				r.Blocked = b
+			blocked := time.Duration(l.BlockedMs * float64(time.Millisecond))
+			switch {
+			case !l.Ongoing && !l.Start.IsZero():
+				// The final report is the measurement; an ongoing one
+				// was the stall as far as it was known.
+				r.Start, r.Blocked, r.Session, r.final = start, blocked, l.SessionID, true
+			case !r.final:
+				if r.Start.IsZero() || start.Before(r.Start) {
+					r.Start = start
+				}
+				if l.SessionID != "" {
+					r.Session = l.SessionID
+				}
+				r.Blocked = max(r.Blocked, blocked)
 			}
 			if l.Frame != "" {
 				r.Frame, r.Stack, r.From = l.Frame, l.Stack, l.FrameFrom

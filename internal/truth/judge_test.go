@@ -105,7 +105,7 @@ func TestSpinHoldsItsP(t *testing.T) {
 	var wg sync.WaitGroup
 	for p := range n {
 		wg.Go(func() {
-			starts[p], ends[p], _ = g.spin(p, 150*time.Millisecond)
+			_, starts[p], ends[p], _ = g.spin(p, 150*time.Millisecond)
 		})
 	}
 	wg.Wait()

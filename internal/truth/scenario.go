@@ -156,7 +156,7 @@ func Run(cfg Config) (*Truth, error) {
 	t.HTTPSessions = int(w.https.Load())
 	t.Leak.Count = int(w.leaked.Load())
 	sort.Slice(t.Injected, func(i, j int) bool { return t.Injected[i].Start.Before(t.Injected[j].Start) })
-	t.Pool.Job = t.CPU[t.Pool.Session] - t.Pool.Own
+	t.Pool.Waiting = t.CPU[t.Pool.Session] - t.Pool.Own - t.Pool.Job
 	t.Dispatcher.Own = t.CPU[DispatcherOwner]
 	logf("truth: ran %s, process CPU %.1fs, %d stalls injected, %d scheduler stalls, %d leaked",
 		t.End.Sub(t.Start).Round(time.Millisecond), t.ProcessCPU.Seconds(), len(t.Injected), len(t.Spins), t.Leak.Count)

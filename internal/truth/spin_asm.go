@@ -40,7 +40,8 @@ func calibrate() spinClock {
 // gives up. So the members first meet in Go, preemptibly, until all of them
 // run at the same moment, and only then enter the assembly, where each waits
 // at most 100 ms for the rest (a loaded machine's threads are descheduled on
-// the way in; a stop-the-world meanwhile waits as long).
+// the way in; a stop-the-world meanwhile waits as long). Spin.FirstHeld
+// records how long some P was held before every P was.
 type spinGroup struct {
 	clk     spinClock
 	n       int
@@ -54,17 +55,19 @@ func (c spinClock) group(n int) *spinGroup {
 }
 
 // spin is member p's part: it holds the calling goroutine's P until the group
-// has arrived, then for d, and returns when, by the wall clock, its loop began
-// and ended, and the CPU its thread used in the assembly. The times come from
+// has arrived, then for d, and returns when, by the wall clock, it entered
+// the assembly and its loop began and ended, and the CPU its thread used in
+// the assembly. The times come from
 // the counter read inside the assembly, anchored to the wall clock just
 // after: a goroutine can be preempted on its way in or out, which must not
 // count. The goroutine is locked to its thread only around the assembly, so
 // that meeting (which yields) is cheap.
-func (g *spinGroup) spin(p int, d time.Duration) (start, end time.Time, cpu time.Duration) {
+func (g *spinGroup) spin(p int, d time.Duration) (arrived, start, end time.Time, cpu time.Duration) {
 	g.meet(p)
 	c := g.clk
 	runtime.LockOSThread()
 	c0 := threadCPU()
+	arrived = time.Now()
 	s, e := spinTogether(&g.arrived, uint64(g.n), uint64(c.perNs*float64(d)), ticks()+uint64(c.perNs*float64(100*time.Millisecond)))
 	now, at := time.Now(), ticks()
 	cpu = threadCPU() - c0
@@ -72,16 +75,21 @@ func (g *spinGroup) spin(p int, d time.Duration) (start, end time.Time, cpu time
 	back := func(tick uint64) time.Time {
 		return now.Add(-time.Duration(float64(at-tick) / c.perNs))
 	}
-	return back(s), back(e), cpu
+	return arrived, back(s), back(e), cpu
 }
 
 // meet returns when every member is running at once. Each beats while it
-// runs and yields between beats, so that meeting never saturates the Ps and
-// no member is a goroutine the scheduler wants to preempt (one that ran
-// 10 ms) when it leaves for the assembly; the first to see every beat fresh
-// says go.
+// runs, without yielding, and the first to see every beat fresh says go; the
+// others, running at that moment, see it within microseconds and all enter
+// the assembly together, where none holds its P waiting for the rest. A
+// member that yielded between beats would be in the global run queue when
+// the go came, behind a saturated worker's runnable goroutines (77 to
+// 200 ms), while the others held their Ps in the assembly: some Ps held,
+// not all, which is no clean scheduler stall. Beating without yielding, a
+// member is preempted only by the scheduler's 10 ms slice, and meeting
+// takes a few slices at most.
 func (g *spinGroup) meet(p int) {
-	const fresh = int64(2 * time.Millisecond)
+	const fresh = int64(100 * time.Microsecond)
 	for !g.goNow.Load() {
 		now := time.Now().UnixNano()
 		g.beats[p].Store(now)
@@ -96,6 +104,5 @@ func (g *spinGroup) meet(p int) {
 			g.goNow.Store(true)
 			return
 		}
-		runtime.Gosched()
 	}
 }

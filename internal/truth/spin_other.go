@@ -17,10 +17,10 @@ type spinGroup struct{}
 
 func (spinClock) group(int) *spinGroup { return &spinGroup{} }
 
-func (*spinGroup) spin(_ int, d time.Duration) (start, end time.Time, cpu time.Duration) {
+func (*spinGroup) spin(_ int, d time.Duration) (arrived, start, end time.Time, cpu time.Duration) {
 	start = time.Now()
 	for time.Since(start) < d {
 		crunch()
 	}
-	return start, time.Now(), 0
+	return start, start, time.Now(), 0
 }

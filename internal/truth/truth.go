@@ -73,16 +73,22 @@ type Spin struct {
 	Session    string
 	Planned    time.Duration
 	Start, End time.Time
+	// FirstHeld is when the first spinner entered the assembly, holding
+	// its P while it waited for the others, and LastHeld when the last
+	// one left it: some P was held from FirstHeld to LastHeld.
+	FirstHeld, LastHeld time.Time
 }
 
 // Dur is the length of the stall.
 func (s Spin) Dur() time.Duration { return s.End.Sub(s.Start) }
 
-// PoolTruth is the pooled session's CPU: on its own goroutine, and in the
-// pool's workers on its behalf.
+// PoolTruth is the pooled session's CPU: on its own goroutine (Own), and in
+// the pool's workers on its behalf (Job, read around each job). Waiting is
+// what the workers' threads used besides the jobs, parked and woken by the
+// runtime between them: no session's work, and on no profile's labels.
 type PoolTruth struct {
-	Session  string
-	Own, Job time.Duration
+	Session           string
+	Own, Job, Waiting time.Duration
 }
 
 // DispatcherTruth is the dispatcher and the sessions it began.
