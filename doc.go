@@ -43,7 +43,12 @@
 //     and why the hold lasted: the holder blocked (on what), ran, or waited
 //     for a CPU other sessions were using, in which case it is a victim and
 //     the report names who had the CPU; and scheduler stalls, measured by a
-//     probe goroutine and attributed to the session that dominated the CPU.
+//     probe's two goroutines (one that only waits on a timer, so a stretch
+//     in which no P ran the scheduler is timed on its own; one that times
+//     trips through the run queue, for saturation) and blamed on the
+//     session whose CPU surged while the stall lasted (by about the stall's
+//     length on every P, and only for a while), else on the session that
+//     dominated the CPU.
 //   - goroutines per session, and for a session whose goroutines grow,
 //     where the largest groups of them are parked (line and wait reason).
 //
