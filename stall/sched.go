@@ -26,18 +26,23 @@ import (
 //
 // The probe is two goroutines, so that neither measurement hides the other.
 // A witness waits on a ticker every Interval and measures how late it fires:
-// a tick that fires late means no P ran timers. After each tick it wakes a
-// queuer, which takes a trip through the global run queue
-// (runtime.Gosched) and measures how long the trip took. A wait of at least
-// Threshold is a lag: for the witness, from when the tick was due (placed
-// halfway since the witness last ran, since the stall began somewhere in
-// between) to when it ran; for the queuer, from when it entered the run
-// queue to when it left it. Waits of one kind that follow each other, with
-// no quick one between, make one lag. The two kinds are never merged: a
-// spin that holds every P in the middle of a saturated minute is measured by
-// the witness on its own, and cut out of the queuer's lag around it, which
-// would otherwise run from the start of the saturation, through the spin,
-// to a queued trip after it.
+// a tick that fires late means the scheduler did not run the timer (its P
+// was held, or every P). After each tick it wakes a queuer, which takes a
+// trip through the global run queue (runtime.Gosched) and measures how long
+// the trip took. A wait of at least Threshold is a lag: for the witness,
+// from when the stall began to when the witness ran. It began after the
+// witness or the queuer last ran, and, if that was before the tick would
+// have fired (when it was due, plus the lateness every tick has anyway),
+// halfway between is the unbiased guess. For the queuer, a lag is from when
+// it entered the run queue to when it left it.
+//
+// The witness's lags are single waits: once it runs, the scheduler ran, so
+// the stop is over. The queuer's waits that follow each other, with no quick
+// one between, make one lag: saturation lasts while runnable goroutines keep
+// waiting. The two kinds are never merged: a spin that holds every P in the
+// middle of a saturated minute is measured by the witness on its own, and
+// cut out of the queuer's lag around it, which would otherwise run from the
+// start of the saturation, through the spin, to a queued trip after it.
 // So a lag's length is a measurement, good to about Interval/2 (within 3%
 // of a 300ms stall at the default 10ms), and a machine that is merely busy
 // (every wait a few milliseconds) has no lag at all, however long it stays
@@ -66,6 +71,7 @@ type SchedProbe struct {
 	ranAt   int64      // monotonic time the witness last ran
 	usual   [16]int64  // the lateness of the witness's latest quick ticks
 	nusual  int
+	tripped [4]int64 // when the queuer's latest trips were done, latest first
 }
 
 // span is a stretch of monotonic time.
@@ -166,7 +172,30 @@ func (p *SchedProbe) witness(due int64) {
 		// to hold up the tick: before it was due, plus the lateness every
 		// tick has anyway (in a saturated worker, tens of milliseconds).
 		// Halfway is the unbiased guess.
-		p.extend(&p.stopped, p.ranAt+(due+p.usualLate()-p.ranAt)/2, woke, late)
+		// The queuer running proves the scheduler ran too: a trip done
+		// after the witness last ran moves the earliest the stop can have
+		// begun. A trip done shortly before the witness woke is the
+		// queuer running first once the stop was over, and proves
+		// nothing about its start. When the proof comes after the tick
+		// would have fired, the tick was late for the usual reasons
+		// before the stop began, and the proof is the best start there is.
+		by := due + p.usualLate()
+		from := p.ranAt
+		for _, t := range p.tripped {
+			if t > from && t < woke-p.threshold() {
+				from = t
+			}
+		}
+		start := from
+		if from < by {
+			start = from + (by-from)/2
+		}
+		p.extend(&p.stopped, start, woke, late)
+		// The witness ran, so the scheduler did: the stop is over, and
+		// the next late tick is a stop of its own. (In a saturated
+		// worker ticks 60 ms late follow each other; chained, they ran
+		// into a spin's stop and made it 150 ms longer.)
+		p.finish(&p.stopped)
 	}
 	p.ranAt = woke
 }
@@ -192,6 +221,8 @@ func (p *SchedProbe) trip() {
 	queued := g1 - g0
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	copy(p.tripped[1:], p.tripped[:])
+	p.tripped[0] = g1
 	p.worst = max(p.worst, queued)
 	if queued < p.threshold() {
 		p.finish(&p.queued)

@@ -56,26 +56,33 @@ func (c spinClock) group(n int) *spinGroup {
 
 // spin is member p's part: it holds the calling goroutine's P until the group
 // has arrived, then for d, and returns when, by the wall clock, it entered
-// the assembly and its loop began and ended, and the CPU its thread used in
-// the assembly. The times come from
-// the counter read inside the assembly, anchored to the wall clock just
-// after: a goroutine can be preempted on its way in or out, which must not
-// count. The goroutine is locked to its thread only around the assembly, so
-// that meeting (which yields) is cheap.
+// the assembly and its loop began and ended, and the CPU it used in the
+// assembly. The times come from the counter read inside the assembly,
+// anchored to the wall clock just after: a goroutine can be preempted on its
+// way in or out, which must not count.
+//
+// Nothing between meeting and the assembly may give the P up: not a system
+// call (a P left in one is taken by the runtime for the goroutines queued
+// behind it, and the member came back through the global run queue while the
+// others held their Ps in the assembly, 125 ms in a saturated worker), and
+// not a locked thread's hand-offs while meeting (preempted, a locked
+// goroutine waits for its own thread, and the members held the Ps so long
+// that nothing ran for 70 ms before the spin began). So the CPU is the
+// loop's length by the counter, not the thread's clock: the loop cannot be
+// preempted, and a thread the OS took away for a while counts a little
+// more than it used.
 func (g *spinGroup) spin(p int, d time.Duration) (arrived, start, end time.Time, cpu time.Duration) {
 	g.meet(p)
 	c := g.clk
 	runtime.LockOSThread()
-	c0 := threadCPU()
-	arrived = time.Now()
+	arrived, a := time.Now(), ticks()
 	s, e := spinTogether(&g.arrived, uint64(g.n), uint64(c.perNs*float64(d)), ticks()+uint64(c.perNs*float64(100*time.Millisecond)))
 	now, at := time.Now(), ticks()
-	cpu = threadCPU() - c0
 	runtime.UnlockOSThread()
 	back := func(tick uint64) time.Time {
 		return now.Add(-time.Duration(float64(at-tick) / c.perNs))
 	}
-	return arrived, back(s), back(e), cpu
+	return arrived, back(s), back(e), time.Duration(float64(e-a) / c.perNs)
 }
 
 // meet returns when every member is running at once. Each beats while it
