@@ -8,6 +8,7 @@
 //	go run ./internal/truth/cmd/truth            # the full scenario, about 2 minutes
 //	go run ./internal/truth/cmd/truth -quick     # the test's scenario
 //	go run ./internal/truth/cmd/truth -judge DIR # judge a kept run again (-dir DIR)
+//	go run ./internal/truth/cmd/truth -pprof 15s # what runtime/pprof alone sees, alone and loaded
 //
 // scripts/truth.sh runs it.
 package main
@@ -31,8 +32,20 @@ func main() {
 	sessions := flag.Int("sessions", 0, "ordinary sessions (default: the scenario's)")
 	details := flag.Bool("details", true, "print what went wrong under the table")
 	rejudge := flag.String("judge", "", "judge again the run kept in this directory (its truth.zst and truth.json), without running")
+	bias := flag.Duration("pprof", 0, "instead of the scenario, measure what runtime/pprof alone sees of a pool, a locked hog and an unlocked one, for this long alone and again beside a load")
 	flag.Parse()
 	log.SetFlags(0)
+
+	if *bias > 0 {
+		for _, loaded := range []bool{false, true} {
+			b, err := truth.MeasureProfilerBias(*bias, loaded)
+			if err != nil {
+				log.Fatal(err)
+			}
+			fmt.Println(b)
+		}
+		return
+	}
 
 	if *rejudge != "" {
 		b, err := os.ReadFile(filepath.Join(*rejudge, "truth.json"))
