@@ -103,6 +103,7 @@ func (h *cpuHistory) seen(from, to time.Time) stall.CPUSeen {
 	for _, l := range h.lags {
 		if lo, hi := maxTime(from, l.Start), minTime(to, l.End); hi.After(lo) {
 			s.Lagged += hi.Sub(lo)
+			s.LagWorst = max(s.LagWorst, l.Worst)
 		}
 	}
 	s.Lagged = min(s.Lagged, to.Sub(from))

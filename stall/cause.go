@@ -29,8 +29,14 @@ import (
 // verdict is the cause of a hold of length blocked: parked is what the
 // holder was last found parked on, runnable whether a profile found it ready
 // to run, cpu the CPU its samples show (when seen), lagged how much of the
-// hold the scheduler was measured lagging.
-func verdict(blocked, threshold time.Duration, parked string, runnable bool, cpu time.Duration, seen bool, lagged time.Duration) string {
+// hold the scheduler was measured lagging and lagWorst the longest a
+// runnable goroutine was measured waiting meanwhile (both meaningful only
+// when lagsMeasured).
+func verdict(blocked, threshold time.Duration, parked string, runnable bool, cpu time.Duration, seen bool, lagged, lagWorst time.Duration, lagsMeasured bool) string {
+	// A goroutine that waits for a processor waits about as long as any
+	// runnable goroutine did meanwhile, which the scheduler probe
+	// measured; a hold much longer than that was not a wait for one.
+	waitFits := lagsMeasured && blocked <= 2*lagWorst
 	switch {
 	case parked != "":
 		return CauseBlocked
@@ -40,13 +46,19 @@ func verdict(blocked, threshold time.Duration, parked string, runnable bool, cpu
 		return CauseRunning
 	case seen && runnable:
 		return CauseWaitingForCPU
-	case 2*lagged >= blocked:
+	case 2*lagged >= blocked && waitFits:
 		// No profile caught it (on a starved machine the watchdog
 		// starves too), and the scheduler was measured lagging through
 		// most of the hold while it used next to no CPU (or while the
 		// profiler, starved as well, was between windows): it waited
 		// for a processor.
 		return CauseWaitingForCPU
+	case seen && lagsMeasured && blocked > 2*max(lagWorst, threshold):
+		// No profile caught it, it used next to no CPU, and no runnable
+		// goroutine waited half as long as it held: for most of the hold
+		// it was neither running nor waiting to run, so it was parked
+		// (or in a system call). On what, nothing caught.
+		return CauseBlocked
 	}
 	return ""
 }
@@ -115,7 +127,7 @@ func (w *Watchdog) judge(now int64, force bool) {
 			}
 			s.HoldCPU, s.HoldCPUSeen = min(cpu, span), true
 		}
-		s.Cause = verdict(span, w.opts.Threshold, h.watch.parked, h.watch.runnable, s.HoldCPU, s.HoldCPUSeen, seen.Lagged)
+		s.Cause = verdict(span, w.opts.Threshold, h.watch.parked, h.watch.runnable, s.HoldCPU, s.HoldCPUSeen, seen.Lagged, seen.LagWorst, !seen.LagsUntil.IsZero())
 		switch s.Cause {
 		case CauseWaitingForCPU:
 			s.StarvedBy = starvedBy(seen, s.Session)

@@ -84,6 +84,10 @@ type CPUSeen struct {
 	// get a processor. A holder no profile caught, that used next to no
 	// CPU through a hold the scheduler lagged through, waited for a CPU.
 	Lagged time.Duration
+	// LagWorst is the longest a runnable goroutine was measured waiting
+	// in those lags (SchedLag.Worst): about the longest a holder that
+	// only waited for a processor can have waited.
+	LagWorst time.Duration
 	// LagsUntil is how far the scheduler's lags are known; the watchdog
 	// waits for it to pass a hold's end, as for Covered. Zero when the
 	// caller measures no lags.

@@ -385,7 +385,7 @@ func (w *Watchdog) reportFinished() {
 			continue
 		}
 		s := h.stall(time.Duration(e.end-h.start), false)
-		s.Cause = verdict(s.Blocked, w.opts.Threshold, h.watch.parked, h.watch.runnable, 0, false, 0)
+		s.Cause = verdict(s.Blocked, w.opts.Threshold, h.watch.parked, h.watch.runnable, 0, false, 0, 0, false)
 		if s.Cause == CauseBlocked {
 			s.Wait = h.watch.parked
 		}
