@@ -98,16 +98,17 @@ func SchedStall(lag SchedLag, during CPUSeen, usual CPUUsual, procs int) Stall {
 	return s
 }
 
-// surge names the session whose CPU rose above its usual rate over during's
-// windows by about what the lag stands for on every P (capacity): at least
-// half of it and at most three times it, over both its usual rate and its
-// rate in the window after, since a session that took every P
-// for the lag used that much more, and one that rose by far more changed
-// its pace (a batch job starting), which a stall does not explain. A rise is
-// counted only when it is out of the sampling's noise (three standard
-// deviations of a count that size), and the session is named only when no
-// other session rose by half as much. confidence is the rise's share of
-// capacity, at most 1.
+// surge names the session whose CPU rose above its usual rate, and above its
+// rate in the window after, over during's windows by at least half of what
+// the lag stands for on every P (capacity): a session that took every P for
+// the lag used that much more, and then went back to its pace (a session
+// that kept its new pace changed it, a job starting, which a stall does not
+// explain). A rise is counted only when it is out of the sampling's noise
+// (three standard deviations of a count that size), and the session is
+// named only when no other session rose by half as much. confidence is the
+// rise's share of capacity, at most 1. A rise of several times capacity is
+// still a surge: a codec that held every P three times in a window rose by
+// three stalls' worth.
 func surge(lag time.Duration, during CPUSeen, usual CPUUsual, procs int) (session string, confidence float64) {
 	if usual.Over < minUsual || usual.After == nil || during.Windows <= 0 || during.Period <= 0 || procs <= 0 {
 		return "", 0
@@ -120,7 +121,7 @@ func surge(lag time.Duration, during CPUSeen, usual CPUUsual, procs int) (sessio
 		}
 		expected := max(usual.PerSecond[id], usual.After[id]) * during.Windows.Seconds()
 		rise := float64(n) - expected
-		if rise < minAttributionSamples || rise < 3*math.Sqrt(max(expected, 1)) || rise > 3*capacity {
+		if rise < minAttributionSamples || rise < 3*math.Sqrt(max(expected, 1)) {
 			continue
 		}
 		switch {

@@ -74,6 +74,8 @@ func TestSchedStallSurge(t *testing.T) {
 	noAfter.After = nil
 	started := usual
 	started.After = map[string]float64{"hog-a": 24, "hog-b": 20, "codec": 12}
+	batchBegan := usual
+	batchBegan.After = map[string]float64{"hog-a": 18, "hog-b": 14, "batch": 80}
 	tests := []struct {
 		name   string
 		during stall.CPUSeen
@@ -100,9 +102,13 @@ func TestSchedStallSurge(t *testing.T) {
 		// A steady hog eating most of the CPU is named by its share.
 		{"dominant by share", window(map[string]int64{"hog-a": 400, "hog-b": 50}), usual, "hog-a"},
 		// A batch job starting in the window rose by far more than the
-		// stall stands for: its pace changed, which the stall does not
-		// explain, and the codec's spin is still seen.
-		{"batch job began", window(map[string]int64{"hog-a": 90, "hog-b": 70, "codec": 62, "batch": 400}), usual, "codec"},
+		// stall stands for, and kept its pace in the window after: a
+		// change of pace, which the stall does not explain; the codec's
+		// spin is still seen.
+		{"batch job began", window(map[string]int64{"hog-a": 90, "hog-b": 70, "codec": 62, "batch": 400}), batchBegan, "codec"},
+		// The codec held every P three times in the window: three
+		// stalls' worth of rise, and still its doing.
+		{"three spins in a window", window(map[string]int64{"hog-a": 100, "hog-b": 80, "codec": 185}), usual, "codec"},
 		// A hog's count moving within its noise is no rise.
 		{"hog noise", window(map[string]int64{"hog-a": 150, "hog-b": 100, "codec": 1}), usual, ""},
 		// Unlabelled samples never win.
