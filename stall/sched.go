@@ -29,12 +29,15 @@ import (
 // a tick that fires late means the scheduler did not run the timer (its P
 // was held, or every P). After each tick it wakes a queuer, which takes a
 // trip through the global run queue (runtime.Gosched) and measures how long
-// the trip took. A wait of at least Threshold is a lag: for the witness,
-// from when the stall began to when the witness ran. It began after the
-// witness or the queuer last ran, and, if that was before the tick would
-// have fired (when it was due, plus the lateness every tick has anyway),
-// halfway between is the unbiased guess. For the queuer, a lag is from when
-// it entered the run queue to when it left it.
+// the trip took; the queuer also trips on a timer of its own when the
+// witness has not woken it for two intervals. A wait of at least Threshold
+// is a lag. For the queuer, from when it entered the run queue to when it
+// left it. For the witness, a stop: the longest stretch in its wait in which
+// the queuer finished no trip either, if that is at least Threshold (else
+// only the witness's own P was held or busy, and the scheduler kept
+// running); a stop that begins when the witness last ran is placed halfway
+// to when the tick would have fired (when it was due, plus the lateness
+// every tick has anyway), since it began somewhere in between.
 //
 // The witness's lags are single waits: once it runs, the scheduler ran, so
 // the stop is over. The queuer's waits that follow each other, with no quick
@@ -71,7 +74,7 @@ type SchedProbe struct {
 	ranAt   int64      // monotonic time the witness last ran
 	usual   [16]int64  // the lateness of the witness's latest quick ticks
 	nusual  int
-	tripped [4]int64 // when the queuer's latest trips were done, latest first
+	tripped [8]int64 // when the queuer's latest trips were done, latest first
 }
 
 // span is a stretch of monotonic time.
@@ -119,16 +122,27 @@ func (p *SchedProbe) Run(ctx context.Context) {
 	// keeping a ticker of its own: one timer wake-up per tick, and a
 	// queuer still stuck in the run queue misses ticks instead of
 	// stacking them.
+	//
+	// The queuer also trips when the witness has not woken it for two
+	// intervals, on a timer of its own: when the witness is late because
+	// the P its timer sits on is held or busy, and other Ps are not, the
+	// queuer's trips show the scheduler running, so that a stop is only
+	// what no trip could get through. The timer is reset at every wake, so
+	// while the witness keeps time it never fires and costs no wake-up.
 	wake := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		fallback := time.NewTimer(2 * iv)
+		defer fallback.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-wake:
-				p.trip()
+			case <-fallback.C:
 			}
+			p.trip()
+			fallback.Reset(2 * iv)
 		}
 	})
 	t := time.NewTicker(iv)
@@ -167,30 +181,8 @@ func (p *SchedProbe) witness(due int64) {
 		p.finish(&p.stopped)
 		p.usual[p.nusual%len(p.usual)] = late
 		p.nusual++
-	} else {
-		// The stall began after the witness last ran, and early enough
-		// to hold up the tick: before it was due, plus the lateness every
-		// tick has anyway (in a saturated worker, tens of milliseconds).
-		// Halfway is the unbiased guess.
-		// The queuer running proves the scheduler ran too: a trip done
-		// after the witness last ran moves the earliest the stop can have
-		// begun. A trip done shortly before the witness woke is the
-		// queuer running first once the stop was over, and proves
-		// nothing about its start. When the proof comes after the tick
-		// would have fired, the tick was late for the usual reasons
-		// before the stop began, and the proof is the best start there is.
-		by := due + p.usualLate()
-		from := p.ranAt
-		for _, t := range p.tripped {
-			if t > from && t < woke-p.threshold() {
-				from = t
-			}
-		}
-		start := from
-		if from < by {
-			start = from + (by-from)/2
-		}
-		p.extend(&p.stopped, start, woke, late)
+	} else if start, end, ok := p.stop(due, woke); ok {
+		p.extend(&p.stopped, start, end, min(late, end-start))
 		// The witness ran, so the scheduler did: the stop is over, and
 		// the next late tick is a stop of its own. (In a saturated
 		// worker ticks 60 ms late follow each other; chained, they ran
@@ -198,6 +190,39 @@ func (p *SchedProbe) witness(due int64) {
 		p.finish(&p.stopped)
 	}
 	p.ranAt = woke
+}
+
+// stop returns the stop that held up the witness's tick due at due until
+// it woke, if there was one. The witness last ran at p.ranAt, and each trip
+// the queuer finished meanwhile proves the scheduler ran then: the stop is
+// the longest stretch between those proofs, if it is at least the
+// threshold; shorter, the scheduler kept running and only the witness's
+// own P was held or busy, which is no stop of the process. A stop that
+// begins when the witness last ran began somewhere before the tick would
+// have fired (when it was due, plus the lateness every tick has anyway: in
+// a saturated worker tens of milliseconds); halfway is the unbiased guess.
+// p.mu must be held.
+func (p *SchedProbe) stop(due, woke int64) (start, end int64, ok bool) {
+	proofs := make([]int64, 0, len(p.tripped)+2)
+	proofs = append(proofs, p.ranAt, woke)
+	for _, t := range p.tripped {
+		if t > p.ranAt && t < woke {
+			proofs = append(proofs, t)
+		}
+	}
+	slices.Sort(proofs)
+	for i := 1; i < len(proofs); i++ {
+		if d := proofs[i] - proofs[i-1]; d > end-start {
+			start, end = proofs[i-1], proofs[i]
+		}
+	}
+	if end-start < p.threshold() {
+		return 0, 0, false
+	}
+	if by := due + p.usualLate(); start == p.ranAt && by > start {
+		start += (min(by, end) - start) / 2
+	}
+	return start, end, true
 }
 
 // usualLate returns the median lateness of the witness's latest quick

@@ -77,3 +77,32 @@ func TestReportedQueuedLagEnds(t *testing.T) {
 		t.Errorf("the ongoing lag %d has no end", ongoing[0].ID)
 	}
 }
+
+// TestStopBetweenProofs checks where the witness puts a stop: in the longest
+// stretch of its wait in which the queuer finished no trip either, and
+// nowhere when the queuer kept finishing trips (only the witness's own P was
+// held or busy).
+func TestStopBetweenProofs(t *testing.T) {
+	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
+	tests := []struct {
+		name       string
+		trips      []int64
+		woke       int64
+		wantOK     bool
+		start, end int64
+	}{
+		{"no trip: halfway to when the tick was due", nil, ms(1350), true, ms(1005), ms(1350)},
+		{"trips before and after", []int64{ms(1020), ms(1330)}, ms(1350), true, ms(1020), ms(1330)},
+		{"trips all along", []int64{ms(1030), ms(1060), ms(1090), ms(1120), ms(1150), ms(1180), ms(1210), ms(1240)}, ms(1260), false, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &SchedProbe{ranAt: ms(1000)}
+			copy(p.tripped[:], tt.trips)
+			start, end, ok := p.stop(ms(1010), tt.woke)
+			if ok != tt.wantOK || start != tt.start || end != tt.end {
+				t.Errorf("stop = %d..%d, %v; want %d..%d, %v", start/1e6, end/1e6, ok, tt.start/1e6, tt.end/1e6, tt.wantOK)
+			}
+		})
+	}
+}
