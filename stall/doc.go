@@ -21,8 +21,9 @@
 //   - A [SchedProbe] measures scheduler stalls, stretches in which runnable
 //     goroutines could not get a processor (CPU saturation, work that cannot
 //     be preempted, GC), by how late its own timer fires and how long it
-//     queues; [SchedStall] turns each into a stall attributed with
-//     [Attribute] to the session that held most of the CPU samples.
+//     queues; [SchedStall] turns each into a stall blamed on the session
+//     whose CPU surged while it lasted (see [CPUUsual]), or else, with
+//     [Attribute], on the session that held most of the CPU samples.
 //
 // Watching a shared loop:
 //

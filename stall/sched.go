@@ -128,15 +128,13 @@ func (p *SchedProbe) Run(ctx context.Context) {
 	// intervals, on a timer of its own: when the witness is late because
 	// the P its timer sits on is held or busy, and other Ps are not, the
 	// queuer's trips show the scheduler running, so that a stop is only
-	// what no trip could get through. The timer is reset at every wake, so
-	// while the witness keeps time it never fires and costs no wake-up.
+	// what no trip could get through. That timer is armed only while the
+	// witness runs late (by half an interval or more): resetting a timer
+	// can wake a thread sleeping in the network poller, which cost an idle
+	// process 0.2 % of a core, and a witness that keeps time needs no help
+	// to place a stop.
 	wake := make(chan struct{}, 1)
 	var wg sync.WaitGroup
-	//
-	// The timer is armed only while the witness runs late (by half an
-	// interval or more): resetting a timer can wake a thread sleeping in
-	// the network poller, which cost an idle process 0.2 % of a core, and
-	// a witness that keeps time needs no help to place a stop.
 	wg.Go(func() {
 		fallback := time.NewTimer(2 * iv)
 		defer fallback.Stop()
