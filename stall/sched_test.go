@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,16 +77,47 @@ func TestSchedProbeMeasuresSaturation(t *testing.T) {
 	if !ok {
 		t.Fatalf("no lag overlaps the %v of saturation; lags %+v", truth, lags)
 	}
-	t.Logf("saturated for %v; lag %v (start %+v, worst wait %v)", truth, lag.Duration(), lag.Start.Sub(begin), lag.Worst)
-	// The lag starts once a runnable goroutine has queued for the
-	// threshold, so it is shorter than the saturation by about that much;
-	// the shared machine may add its own. Generous on the measurement.
-	if lag.Duration() < truth/2 || lag.Worst < 50*time.Millisecond {
-		t.Errorf("lag %v (worst wait %v), want most of the %v of saturation", lag.Duration(), lag.Worst, truth)
+	// Usually one queued lag covers it. On a machine whose other
+	// processes take the cores too (CI runs packages side by side), the
+	// probe's two goroutines may both wait past the threshold, which is
+	// a stop of the process, cut out of the queued lag as a lag of its
+	// own: what is asserted is that the lags cover the saturation.
+	covered := coverage(lags, begin, begin.Add(truth))
+	t.Logf("saturated for %v; lags cover %v, the longest %v (start %+v, worst wait %v)", truth, covered, lag.Duration(), lag.Start.Sub(begin), lag.Worst)
+	// A lag starts once a runnable goroutine has queued for the
+	// threshold, so they cover less than the saturation by about that
+	// much; the shared machine may add its own. Generous on the
+	// measurement.
+	if covered < truth/2 || lag.Worst < 50*time.Millisecond {
+		t.Errorf("lags cover %v (worst wait %v), want most of the %v of saturation", covered, lag.Worst, truth)
 	}
-	if lag.Ongoing || lag.ID == 0 {
-		t.Errorf("lag = %+v, want an ended lag with an ID", lag)
+	for _, l := range lags {
+		if l.Ongoing || l.ID == 0 {
+			t.Errorf("lag = %+v, want ended lags with IDs", l)
+		}
 	}
+}
+
+// coverage returns how much of [from, to] the lags cover, overlaps counted
+// once.
+func coverage(lags []stall.SchedLag, from, to time.Time) time.Duration {
+	var covered time.Duration
+	at := from
+	sorted := slices.SortedFunc(slices.Values(lags), func(a, b stall.SchedLag) int { return a.Start.Compare(b.Start) })
+	for _, l := range sorted {
+		lo, hi := l.Start, l.End
+		if lo.Before(at) {
+			lo = at
+		}
+		if hi.After(to) {
+			hi = to
+		}
+		if hi.After(lo) {
+			covered += hi.Sub(lo)
+			at = hi
+		}
+	}
+	return covered
 }
 
 // Work that cannot be preempted holds every P, and nothing runs, not even
