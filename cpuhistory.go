@@ -160,8 +160,9 @@ func (h *cpuHistory) after(t time.Time) map[string]float64 {
 	defer h.mu.Unlock()
 	for _, w := range h.wins {
 		// Windows follow each other back to back; a few milliseconds
-		// of stopping and restarting the profiler lie between.
-		if w.Start.Before(t.Add(-time.Second)) {
+		// of stopping and restarting the profiler lie between. One that
+		// ends by t is one of those that end at t, however short.
+		if w.Start.Before(t.Add(-250*time.Millisecond)) || !w.Start.Add(w.Duration).After(t) {
 			continue
 		}
 		rates := make(map[string]float64, len(w.BySession))

@@ -40,6 +40,7 @@ type sampleLoop struct {
 
 	history cpuHistory       // the latest CPU windows, for judging holds and lags
 	lags    []stall.SchedLag // ended lags waiting for their CPU windows
+	closing bool             // set by run once Close stopped it: nothing more will come
 }
 
 func newSampleLoop(in *Introspector) (*sampleLoop, error) {
@@ -82,11 +83,15 @@ func (sl *sampleLoop) run(ctx context.Context) {
 			// The CPU window cut short by Close is the last: its
 			// sessions' CPU up to the end goes out in one more sample.
 			wg.Wait()
+			sl.closing = true
 			sl.mu.Lock()
 			last := len(sl.pending) > 0
 			sl.mu.Unlock()
 			if last {
 				sl.tick(time.Now())
+			} else {
+				// Lags still waiting for windows, and the probe's last.
+				sl.reportLags(time.Now(), sampler.CPUWindow{})
 			}
 			return
 		case now := <-t.C:
@@ -124,11 +129,17 @@ func (sl *sampleLoop) tick(now time.Time) {
 	}
 	sl.in.emit(e)
 
-	// Scheduler stalls are the lags the probe measured; the runtime's
-	// latency histogram gives the vitals' percentiles, not their length.
-	// A lag that ended waits for the CPU windows that cover it, to be
-	// blamed on who ran while it lasted: all Ps held means the sampler's
-	// own window closes late too.
+	sl.reportLags(now, win)
+}
+
+// reportLags reports the scheduler stalls: the lags the probe measured (the
+// runtime's latency histogram gives the vitals' percentiles, not their
+// length). A lag that ended waits for the CPU windows that cover it, and the
+// one after, to be blamed on who ran while it lasted: all Ps held means the
+// sampler's own window closes late too. win is the window this tick took,
+// if any. Once the loop is closing nothing more will come, and every lag
+// goes out with what there is.
+func (sl *sampleLoop) reportLags(now time.Time, win sampler.CPUWindow) {
 	fresh := sl.probe.Lags()
 	for _, l := range fresh {
 		sl.history.addLag(l)
@@ -145,7 +156,7 @@ func (sl *sampleLoop) tick(now time.Time) {
 		// An ended lag waits for the window after its own too: a session
 		// whose CPU rose while it lasted is named only if the rise did not
 		// last (see stall.SchedStall).
-		if !lag.Ongoing && sl.cpu != nil && (seen.Covered < lag.Duration()*9/10 || usual.After == nil) && now.Sub(lag.End) < sl.in.cpuWait() {
+		if !lag.Ongoing && !sl.closing && sl.cpu != nil && (seen.Covered < lag.Duration()*9/10 || usual.After == nil) && now.Sub(lag.End) < sl.in.cpuWait() {
 			sl.lags = append(sl.lags, lag)
 			continue
 		}
