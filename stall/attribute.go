@@ -104,7 +104,9 @@ func SchedStall(lag SchedLag, during CPUSeen, usual CPUUsual, procs int) Stall {
 // the lag used that much more, and then went back to its pace (a session
 // that kept its new pace changed it, a job starting, which a stall does not
 // explain). A rise is counted only when it is out of the sampling's noise
-// (three standard deviations of a count that size), and the session is
+// (three standard deviations of the larger of the count and what was
+// expected: a session's count moves that much from window to window), and
+// the session is
 // named only when no other session rose by half as much. confidence is the
 // rise's share of capacity, at most 1. A rise of several times capacity is
 // still a surge: a codec that held every P three times in a window rose by
@@ -121,7 +123,7 @@ func surge(lag time.Duration, during CPUSeen, usual CPUUsual, procs int) (sessio
 		}
 		expected := max(usual.PerSecond[id], usual.After[id]) * during.Windows.Seconds()
 		rise := float64(n) - expected
-		if rise < minAttributionSamples || rise < 3*math.Sqrt(max(expected, 1)) {
+		if rise < minAttributionSamples || rise < 3*math.Sqrt(max(expected, float64(n), 1)) {
 			continue
 		}
 		switch {

@@ -125,4 +125,14 @@ func TestSchedStallSurge(t *testing.T) {
 			}
 		})
 	}
+	// A light session's count moving within its noise is no rise, however
+	// short the stall: 33 samples where the window after had 19 (the truth
+	// harness's pool, blamed for 26 saturation stalls of 50-130 ms when the
+	// noise was judged by the 19 alone).
+	short := stall.SchedLag{ID: 8, Start: start, End: start.Add(58 * time.Millisecond)}
+	light := stall.CPUSeen{BySession: map[string]int64{"pooled": 33, "hog-a": 242, "hog-b": 240}, Total: 515, Period: 10 * time.Millisecond, Windows: 5 * time.Second}
+	lightUsual := stall.CPUUsual{PerSecond: map[string]float64{}, Over: 10 * time.Second, After: map[string]float64{"pooled": 3.8, "hog-a": 57, "hog-b": 50}}
+	if s := stall.SchedStall(short, light, lightUsual, 2); s.Session != "" {
+		t.Errorf("a 58 ms stall blamed on %q (confidence %.2f), want nobody", s.Session, s.Confidence)
+	}
 }
