@@ -153,6 +153,25 @@ func (h *cpuHistory) usual(t time.Time) stall.CPUUsual {
 	return u
 }
 
+// usualKey names the windows usual(t) reads: the first's and the last's
+// start. Lags with the same key have the same usual rates.
+func (h *cpuHistory) usualKey(t time.Time) [2]time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var k [2]time.Time
+	from := t.Add(-usualOver)
+	for _, w := range h.wins {
+		if w.Start.Before(from) || w.Start.Add(w.Duration).After(t) {
+			continue
+		}
+		if k[0].IsZero() {
+			k[0] = w.Start
+		}
+		k[1] = w.Start
+	}
+	return k
+}
+
 // after returns each session's CPU samples per second in the window that
 // began when the windows ending at t ended, or nil if it has not come.
 func (h *cpuHistory) after(t time.Time) map[string]float64 {

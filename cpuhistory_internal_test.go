@@ -31,6 +31,13 @@ func TestCPUHistoryUsualAndAfter(t *testing.T) {
 	if u.Over != 20*time.Second || u.PerSecond["hog"] != 50 || u.PerSecond["codec"] != 0 {
 		t.Errorf("usual = %+v, want 20s of windows, hog at 50/s, codec at its median 0", u)
 	}
+	// Lags whose usual rates read the same windows share them.
+	if a, b := h.usualKey(t0.Add(20*time.Second+500*time.Millisecond)), h.usualKey(t0.Add(20*time.Second+900*time.Millisecond)); a != b {
+		t.Errorf("usualKey differs within one window: %v, %v", a, b)
+	}
+	if a, b := h.usualKey(t0.Add(20*time.Second+500*time.Millisecond)), h.usualKey(t0.Add(21*time.Second+500*time.Millisecond)); a == b {
+		t.Errorf("usualKey is %v before and after a window ended", a)
+	}
 	stallEnd := t0.Add(21*time.Second + 3*time.Millisecond)
 	after := h.after(stallEnd)
 	if after == nil || after["hog"] != 50 || after["codec"] != 0 {

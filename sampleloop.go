@@ -147,19 +147,30 @@ func (sl *sampleLoop) reportLags(now time.Time, win sampler.CPUWindow) {
 	sl.history.lagsTaken(time.Now())
 	lags := append(sl.lags, fresh...)
 	sl.lags = sl.lags[:0]
+	// A session's usual rate reads every session of a minute of windows:
+	// it is read once a lag is ready, and once for the lags that share
+	// the windows before them (a saturated second has dozens).
+	usuals := map[[2]time.Time]stall.CPUUsual{}
 	for _, lag := range lags {
 		seen := sl.history.seen(lag.Start, lag.End)
-		usual := sl.history.usual(lag.Start)
+		var after map[string]float64
 		if seen.Covered > 0 {
-			usual.After = sl.history.after(seen.Last)
+			after = sl.history.after(seen.Last)
 		}
 		// An ended lag waits for the window after its own too: a session
 		// whose CPU rose while it lasted is named only if the rise did not
 		// last (see stall.SchedStall).
-		if !lag.Ongoing && !sl.closing && sl.cpu != nil && (seen.Covered < lag.Duration()*9/10 || usual.After == nil) && now.Sub(lag.End) < sl.in.cpuWait() {
+		if !lag.Ongoing && !sl.closing && sl.cpu != nil && (seen.Covered < lag.Duration()*9/10 || after == nil) && now.Sub(lag.End) < sl.in.cpuWait() {
 			sl.lags = append(sl.lags, lag)
 			continue
 		}
+		key := sl.history.usualKey(lag.Start)
+		usual, ok := usuals[key]
+		if !ok {
+			usual = sl.history.usual(lag.Start)
+			usuals[key] = usual
+		}
+		usual.After = after
 		if seen.Covered == 0 {
 			// An ongoing lag's windows are not in yet: the latest
 			// window stands in for them.
