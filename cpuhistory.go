@@ -124,21 +124,14 @@ func (h *cpuHistory) usual(t time.Time) stall.CPUUsual {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var u stall.CPUUsual
-	from := t.Add(-usualOver)
-	var wins []sampler.CPUWindow
-	for _, w := range h.wins {
-		if w.Start.Before(from) || w.Start.Add(w.Duration).After(t) {
-			continue
-		}
-		u.Over += w.Duration
-		wins = append(wins, w)
-	}
+	wins := h.before(t)
 	if len(wins) == 0 {
 		return u
 	}
 	u.PerSecond = make(map[string]float64)
 	rates := make([]float64, len(wins))
 	for _, w := range wins {
+		u.Over += w.Duration
 		for id := range w.BySession {
 			if _, done := u.PerSecond[id]; done {
 				continue
@@ -158,18 +151,27 @@ func (h *cpuHistory) usual(t time.Time) stall.CPUUsual {
 func (h *cpuHistory) usualKey(t time.Time) [2]time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var k [2]time.Time
-	from := t.Add(-usualOver)
-	for _, w := range h.wins {
-		if w.Start.Before(from) || w.Start.Add(w.Duration).After(t) {
-			continue
-		}
-		if k[0].IsZero() {
-			k[0] = w.Start
-		}
-		k[1] = w.Start
+	wins := h.before(t)
+	if len(wins) == 0 {
+		return [2]time.Time{}
 	}
-	return k
+	return [2]time.Time{wins[0].Start, wins[len(wins)-1].Start}
+}
+
+// before returns the windows that ended by t, back to usualOver before it,
+// oldest first: the windows a session's usual rate is read from. h.mu must
+// be held.
+func (h *cpuHistory) before(t time.Time) []sampler.CPUWindow {
+	from := t.Add(-usualOver)
+	lo := slices.IndexFunc(h.wins, func(w sampler.CPUWindow) bool { return !w.Start.Before(from) })
+	if lo < 0 {
+		return nil
+	}
+	hi := lo
+	for hi < len(h.wins) && !h.wins[hi].Start.Add(h.wins[hi].Duration).After(t) {
+		hi++
+	}
+	return h.wins[lo:hi]
 }
 
 // after returns each session's CPU samples per second in the window that

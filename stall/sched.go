@@ -68,7 +68,6 @@ type SchedProbe struct {
 	mu       sync.Mutex
 	worst    int64      // longest single wait since the last Worst, nanoseconds
 	done     []SchedLag // lags ended and not yet taken
-	stopped  lagRun     // the witness's lag in progress, if stopped.active
 	queued   lagRun     // the queuer's lag in progress, if queued.active
 	stops    []span     // the witness's latest lags, to cut out of the queuer's
 	ranAt    int64      // monotonic time the witness last ran
@@ -159,8 +158,7 @@ func (p *SchedProbe) Run(ctx context.Context) {
 		case <-ctx.Done():
 			wg.Wait()
 			p.mu.Lock()
-			p.finish(&p.stopped)
-			p.finish(&p.queued)
+			p.finishQueued()
 			p.mu.Unlock()
 			return
 		case due := <-t.C:
@@ -186,16 +184,14 @@ func (p *SchedProbe) witness(due int64) {
 	p.worst = max(p.worst, late)
 	p.lastLate = late
 	if late < p.threshold() {
-		p.finish(&p.stopped)
 		p.usual[p.nusual%len(p.usual)] = late
 		p.nusual++
 	} else if start, end, ok := p.stop(due, woke); ok {
-		p.extend(&p.stopped, start, end, min(late, end-start))
 		// The witness ran, so the scheduler did: the stop is over, and
 		// the next late tick is a stop of its own. (In a saturated
 		// worker ticks 60 ms late follow each other; chained, they ran
 		// into a spin's stop and made it 150 ms longer.)
-		p.finish(&p.stopped)
+		p.stopped(lagRun{start: start, end: end, worst: min(late, end-start)})
 	}
 	p.ranAt = woke
 }
@@ -258,7 +254,7 @@ func (p *SchedProbe) trip() (witnessLate int64) {
 	p.tripped[0] = g1
 	p.worst = max(p.worst, queued)
 	if queued < p.threshold() {
-		p.finish(&p.queued)
+		p.finishQueued()
 	} else {
 		p.extend(&p.queued, g0, g1, queued)
 	}
@@ -289,44 +285,42 @@ func (p *SchedProbe) threshold() int64 {
 	return int64(p.Threshold)
 }
 
-// finish ends the lag in progress in r, if any. A queued lag loses the
-// stretches the witness measured as stopped: those are lags of their own,
-// and what is left of it on either side is a lag if it is still long
-// enough. p.mu must be held.
-func (p *SchedProbe) finish(r *lagRun) {
-	l := *r
+// stopped keeps a stop the witness measured, and ends the queued lag
+// around it where it began: what the queuer measured after it is a lag of
+// its own, so the queued lag's ongoing reports never run through a stop.
+// p.mu must be held.
+func (p *SchedProbe) stopped(l lagRun) {
+	p.stops = append(p.stops, span{l.start, l.end})
+	if len(p.stops) > maxStops {
+		p.stops = p.stops[len(p.stops)-maxStops:]
+	}
+	p.keep(l)
+	if q := p.queued; q.active && q.start < l.end && q.end > l.start {
+		p.queued = lagRun{}
+		if q.end > l.end {
+			p.queued = lagRun{active: true, start: l.end, end: q.end, worst: min(q.worst, q.end-l.end)}
+		}
+		q.end = min(q.end, l.start)
+		q.worst = min(q.worst, max(q.end-q.start, 0))
+		if q.end-q.start >= p.threshold() || q.id != 0 {
+			p.keep(q)
+		}
+	}
+}
+
+// finishQueued ends the queued lag in progress, if any. It loses the
+// stretches the witness measured as stopped (a trip that spanned a stop
+// may have begun the lag before it): those are lags of their own, and what
+// is left on either side is a lag if it is still long enough. p.mu must be
+// held.
+func (p *SchedProbe) finishQueued() {
+	l := p.queued
 	if !l.active {
 		return
 	}
-	*r = lagRun{}
-	if r == &p.stopped {
-		p.stops = append(p.stops, span{l.start, l.end})
-		if len(p.stops) > maxStops {
-			p.stops = p.stops[len(p.stops)-maxStops:]
-		}
-		p.keep(l)
-		// The queued lag around the stop ends where the stop began, and
-		// what the queuer measured after it is a lag of its own: so the
-		// queued lag's ongoing reports never run through a stop.
-		if q := p.queued; q.active && q.start < l.end && q.end > l.start {
-			p.queued = lagRun{}
-			if q.end > l.end {
-				p.queued = lagRun{active: true, start: l.end, end: q.end, worst: min(q.worst, q.end-l.end)}
-			}
-			q.end = min(q.end, l.start)
-			q.worst = min(q.worst, max(q.end-q.start, 0))
-			if q.end-q.start >= p.threshold() || q.id != 0 {
-				p.keep(q)
-			}
-		}
-		return
-	}
+	p.queued = lagRun{}
 	pieces := []span{{l.start, l.end}}
-	cut := p.stops
-	if s := p.stopped; s.active {
-		cut = append(cut[:len(cut):len(cut)], span{s.start, s.end})
-	}
-	for _, c := range cut {
+	for _, c := range p.stops {
 		var next []span
 		for _, q := range pieces {
 			if c.end <= q.start || c.start >= q.end {
@@ -383,10 +377,7 @@ func (p *SchedProbe) Lags() []SchedLag {
 	defer p.mu.Unlock()
 	out := p.done
 	p.done = nil
-	for _, r := range []*lagRun{&p.stopped, &p.queued} {
-		if !r.active {
-			continue
-		}
+	if r := &p.queued; r.active {
 		if n := r.end - r.start; n >= r.nextReport {
 			if r.id == 0 {
 				r.id = newID()

@@ -12,30 +12,33 @@ import (
 func TestQueuedLagLosesTheStops(t *testing.T) {
 	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
 	tests := []struct {
-		name    string
-		queued  span
-		stop    span
-		stopEnd bool // the stop ended before the queued lag did
-		want    []span
+		name     string
+		queued   span
+		stop     span
+		stopLate bool // the stop is measured while the queued lag goes on
+		want     []span
 	}{
-		{"stop inside", span{ms(1000), ms(2000)}, span{ms(1300), ms(1600)}, true,
+		{"stop inside", span{ms(1000), ms(2000)}, span{ms(1300), ms(1600)}, false,
 			[]span{{ms(1300), ms(1600)}, {ms(1000), ms(1300)}, {ms(1600), ms(2000)}}},
-		{"stop still going", span{ms(1000), ms(2000)}, span{ms(1300), ms(1600)}, false,
-			[]span{{ms(1000), ms(1300)}, {ms(1600), ms(2000)}}},
-		{"short remains dropped", span{ms(1000), ms(1400)}, span{ms(1020), ms(1370)}, true,
+		{"stop measured while the queued lag goes on", span{ms(1000), ms(2000)}, span{ms(1300), ms(1600)}, true,
+			[]span{{ms(1300), ms(1600)}, {ms(1000), ms(1300)}, {ms(1600), ms(2000)}}},
+		{"short remains dropped", span{ms(1000), ms(1400)}, span{ms(1020), ms(1370)}, false,
 			[]span{{ms(1020), ms(1370)}}},
-		{"no overlap", span{ms(1000), ms(1400)}, span{ms(3000), ms(3300)}, true,
+		{"no overlap", span{ms(1000), ms(1400)}, span{ms(3000), ms(3300)}, false,
 			[]span{{ms(3000), ms(3300)}, {ms(1000), ms(1400)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &SchedProbe{}
-			p.extend(&p.stopped, tt.stop.start, tt.stop.end, tt.stop.end-tt.stop.start)
-			if tt.stopEnd {
-				p.finish(&p.stopped)
+			stop := lagRun{start: tt.stop.start, end: tt.stop.end, worst: tt.stop.end - tt.stop.start}
+			if !tt.stopLate {
+				p.stopped(stop)
 			}
 			p.extend(&p.queued, tt.queued.start, tt.queued.end, ms(300))
-			p.finish(&p.queued)
+			if tt.stopLate {
+				p.stopped(stop)
+			}
+			p.finishQueued()
 			var got []span
 			for _, l := range p.done {
 				got = append(got, span{monoOf(l.Start), monoOf(l.End)})
@@ -66,9 +69,8 @@ func TestReportedQueuedLagEnds(t *testing.T) {
 	if len(ongoing) != 1 || !ongoing[0].Ongoing {
 		t.Fatalf("ongoing report %+v", ongoing)
 	}
-	p.extend(&p.stopped, ms(1010), ms(1390), ms(380))
-	p.finish(&p.stopped)
-	p.finish(&p.queued)
+	p.stopped(lagRun{start: ms(1010), end: ms(1390), worst: ms(380)})
+	p.finishQueued()
 	var found bool
 	for _, l := range p.Lags() {
 		found = found || (l.ID == ongoing[0].ID && !l.Ongoing)

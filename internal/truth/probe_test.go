@@ -4,6 +4,7 @@ package truth
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -54,10 +55,7 @@ func TestSchedProbeBesideLoad(t *testing.T) {
 		}
 		spun.Wait()
 		time.Sleep(300 * time.Millisecond)
-		from, to := starts[0], ends[0]
-		for k := range procs() {
-			from, to = maxTime(from, starts[k]), minTime(to, ends[k])
-		}
+		from, to := slices.MaxFunc(starts, time.Time.Compare), slices.MinFunc(ends, time.Time.Compare)
 		var best stall.SchedLag
 		for _, l := range p.Lags() {
 			if l.End.After(from) && l.Start.Before(to) && l.Duration() > best.Duration() {
@@ -72,18 +70,4 @@ func TestSchedProbeBesideLoad(t *testing.T) {
 			t.Errorf("a spin of %v measured as %v", spin, best.Duration())
 		}
 	}
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
