@@ -138,38 +138,27 @@ func (f Frame) String() string {
 }
 
 // topFrame returns the line of the session's own code that a sample landed
-// on: the leaf-most frame outside the runtime, this module's machinery and
-// the standard library ("spinning in time.Now" says less than the line that
-// called it). It falls back to the leaf-most frame outside the machinery,
-// then to the leaf-most frame of all. Locations list the leaf first, and a
-// location's lines list the innermost inlined call first.
+// on: the leaf-most frame of the lowest rank (frames.Rank: the worker's own
+// code, then a dependency, then the standard library; "spinning in
+// time.Now" says less than the line that called it), else the leaf-most
+// frame of all. Locations list the leaf first, and a location's lines list
+// the innermost inlined call first.
 func topFrame(s *profile.Sample) Frame {
-	var firstOwn, first *profile.Line
+	var pick *profile.Line
+	best := frames.RankMachinery
 	for _, loc := range s.Location {
 		for i := range loc.Line {
 			ln := &loc.Line[i]
 			if ln.Function == nil {
 				continue
 			}
-			if first == nil {
-				first = ln
-			}
-			if frames.Machinery(ln.Function.Name) {
-				continue
-			}
-			if !frames.Std(ln.Function.Filename) {
-				return Frame{Function: ln.Function.Name, File: ln.Function.Filename, Line: ln.Line}
-			}
-			if firstOwn == nil {
-				firstOwn = ln
+			if r := frames.Rank(ln.Function.Name, ln.Function.Filename); pick == nil || r < best {
+				pick, best = ln, r
 			}
 		}
 	}
-	if firstOwn != nil {
-		first = firstOwn
-	}
-	if first != nil {
-		return Frame{Function: first.Function.Name, File: first.Function.Filename, Line: first.Line}
+	if pick != nil {
+		return Frame{Function: pick.Function.Name, File: pick.Function.Filename, Line: pick.Line}
 	}
 	if len(s.Location) > 0 {
 		return Frame{Function: fmt.Sprintf("0x%x", s.Location[0].Address)}

@@ -126,27 +126,18 @@ func (p *GoroutineProfile) Stacks(session string, n int) []GoroutineStack {
 	return out
 }
 
-// ownFrame returns the leaf-most frame of fs outside the machinery and the
-// standard library, else outside the machinery, else the leaf, formatted.
+// ownFrame returns the leaf-most frame of fs of the lowest rank
+// (frames.Rank: the worker's own code, then a dependency, then the standard
+// library), else the leaf, formatted.
 func ownFrame(fs []goprof.Frame) string {
-	pick := -1
-	for i, f := range fs {
-		if frames.Machinery(f.Function) {
-			continue
-		}
-		if !frames.Std(f.File) {
-			pick = i
-			break
-		}
-		if pick < 0 {
-			pick = i
-		}
+	if len(fs) == 0 {
+		return "unknown"
 	}
-	if pick < 0 {
-		if len(fs) == 0 {
-			return "unknown"
+	pick, best := 0, frames.RankMachinery
+	for i, f := range fs {
+		if r := frames.Rank(f.Function, f.File); r < best {
+			pick, best = i, r
 		}
-		pick = 0
 	}
 	return frames.Format(fs[pick].File, fs[pick].Line, fs[pick].Function)
 }

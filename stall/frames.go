@@ -24,11 +24,11 @@ func (f frame) String() string {
 }
 
 // describe turns a leaf-first stack into a Stall's Frame and Stack. The
-// stack starts at the leaf-most frame that is not machinery (see skipFrame).
-// The frame is the first of those outside the standard library (and outside
-// the machinery, which may recur above the leaf), because
-// "blocked in time.Sleep" says less than the line that called it; it falls
-// back to the stack's first frame when every frame is standard.
+// stack starts at the leaf-most frame that is not machinery (see
+// frames.Machinery). The frame is the leaf-most of the worker's own code if
+// there is one, else of a dependency, else of the standard library (see
+// frames.Rank): "blocked in unix.Read" or "in time.Sleep" says less than
+// the worker's line that called it.
 func describe(fs []frame) (top string, stack []string) {
 	i := 0
 	for i < len(fs) && frames.Machinery(fs[i].fn) {
@@ -38,11 +38,10 @@ func describe(fs []frame) (top string, stack []string) {
 	if len(fs) == 0 {
 		return "", nil
 	}
-	topAt := 0
+	topAt, best := 0, frames.RankMachinery+1
 	for j, f := range fs {
-		if !frames.Std(f.file) && !frames.Machinery(f.fn) {
-			topAt = j
-			break
+		if r := frames.Rank(f.fn, f.file); r < best {
+			topAt, best = j, r
 		}
 	}
 	n := min(len(fs), maxStack)

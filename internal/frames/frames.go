@@ -12,6 +12,7 @@ package frames
 import (
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -112,4 +113,42 @@ func Std(file string) bool {
 	// with a module path, whose first element has a dot.
 	first, _, _ := strings.Cut(file, "/")
 	return !strings.Contains(first, ".")
+}
+
+// How near a frame is to the worker's own code, nearest first: the line to
+// report is the leaf-most frame of the lowest rank in a stack. A session
+// blocked in a database driver's read is reported at the worker's call of
+// the driver, not inside it: the operator fixes their own code.
+const (
+	RankOwn        = iota // the main module (or package main)
+	RankDependency        // any other module
+	RankStandard          // the standard library and golang.org/x
+	RankMachinery         // see Machinery
+)
+
+// mainModule is the module path of the running binary's main package, ""
+// when the binary carries no module information.
+var mainModule = func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Path == "command-line-arguments" {
+		return ""
+	}
+	return bi.Main.Path
+}()
+
+// Rank returns how near the frame of function fn in file is to the worker's
+// own code: RankOwn, RankDependency, RankStandard or RankMachinery.
+func Rank(fn, file string) int {
+	if Machinery(fn) {
+		return RankMachinery
+	}
+	pkg := strings.TrimSuffix(Package(fn), "_test")
+	switch {
+	case pkg == "main",
+		mainModule != "" && (pkg == mainModule || strings.HasPrefix(pkg, mainModule+"/")):
+		return RankOwn
+	case Std(file), strings.HasPrefix(pkg, "golang.org/x/"):
+		return RankStandard
+	}
+	return RankDependency
 }

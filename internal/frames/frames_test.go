@@ -61,3 +61,33 @@ func TestStd(t *testing.T) {
 		t.Errorf("Std(%q) = true for this test's file", self)
 	}
 }
+
+func TestRank(t *testing.T) {
+	std := StdPrefix + "time/sleep.go"
+	if StdPrefix == "?" {
+		t.Skip("the standard library's files cannot be told in this binary")
+	}
+	tests := []struct {
+		fn, file string
+		want     int
+	}{
+		{"main.main", "/src/worker/main.go", RankOwn},
+		{"main.(*room).mix", "/src/worker/room.go", RankOwn},
+		// This test binary's main module is this module: its demo and
+		// harness are the worker's own code, its wrappers machinery.
+		{modulePkg + "/internal/truth.(*blocker).prepare.func1", "/m/internal/truth/block.go", RankOwn},
+		{modulePkg + "/cmd/densitydemo.main", "/m/cmd/densitydemo/main.go", RankOwn},
+		{modulePkg + "/stall_test.stallLoopReadsPipe", "/m/stall/reuse_unix_test.go", RankOwn},
+		{modulePkg + "/stall.(*Loop).Enter", "/m/stall/loop.go", RankMachinery},
+		{"github.com/lib/pq.(*conn).recv", "/go/pkg/mod/github.com/lib/pq@v1.10.9/conn.go", RankDependency},
+		{"golang.org/x/sys/unix.read", "/go/pkg/mod/golang.org/x/sys@v0.50.0/unix/zsyscall_linux.go", RankStandard},
+		{"time.Sleep", std, RankStandard},
+		{"runtime.gopark", StdPrefix + "runtime/proc.go", RankMachinery},
+		{"internal/poll.(*FD).Read", StdPrefix + "internal/poll/fd_unix.go", RankMachinery},
+	}
+	for _, tt := range tests {
+		if got := Rank(tt.fn, tt.file); got != tt.want {
+			t.Errorf("Rank(%q, %q) = %d, want %d", tt.fn, tt.file, got, tt.want)
+		}
+	}
+}
