@@ -296,21 +296,26 @@ func (w *world) codec(start time.Time, clk spinClock) {
 // spinEpisode has one goroutine per P spin together for d.
 func (w *world) spinEpisode(clk spinClock, id string, d time.Duration) Spin {
 	arrivals, starts, ends := make([]time.Time, procs()), make([]time.Time, procs()), make([]time.Time, procs())
+	cpus := make([]time.Duration, procs())
 	var wg sync.WaitGroup
 	g := clk.group(procs())
 	t0 := time.Now()
 	for p := range procs() {
 		wg.Go(func() {
-			var cpu time.Duration
-			arrivals[p], starts[p], ends[p], cpu = g.spin(p, d)
-			w.mon.add(id, cpu)
+			arrivals[p], starts[p], ends[p], cpus[p] = g.spin(p, d)
+			w.mon.add(id, cpus[p])
 		})
 	}
 	wg.Wait()
 	s := Spin{Session: id, Planned: d, Start: starts[0], End: ends[0], FirstHeld: arrivals[0], LastHeld: ends[0]}
+	for _, c := range cpus {
+		s.ThreadCPU += c
+	}
 	defer func() {
-		w.logf("truth: spin of %v: gathered in %v, spun %v (some P held %v before and %v after)", d, s.Start.Sub(t0).Round(time.Millisecond), s.Dur().Round(time.Millisecond),
-			s.Start.Sub(s.FirstHeld).Round(time.Millisecond), s.LastHeld.Sub(s.End).Round(time.Millisecond))
+		w.logf("truth: spin of %v: gathered in %v, spun %v (some P held %v before and %v after), the threads ran %v of %v",
+			d, s.Start.Sub(t0).Round(time.Millisecond), s.Dur().Round(time.Millisecond),
+			s.Start.Sub(s.FirstHeld).Round(time.Millisecond), s.LastHeld.Sub(s.End).Round(time.Millisecond),
+			s.ThreadCPU.Round(time.Millisecond), (s.LastHeld.Sub(s.FirstHeld) * time.Duration(procs())).Round(time.Millisecond))
 	}()
 	for p := range procs() {
 		if starts[p].After(s.Start) {

@@ -67,22 +67,22 @@ func (c spinClock) group(n int) *spinGroup {
 // others held their Ps in the assembly, 125 ms in a saturated worker), and
 // not a locked thread's hand-offs while meeting (preempted, a locked
 // goroutine waits for its own thread, and the members held the Ps so long
-// that nothing ran for 70 ms before the spin began). So the CPU is the
-// loop's length by the counter, not the thread's clock: the loop cannot be
-// preempted, and a thread the OS took away for a while counts a little
-// more than it used.
+// that nothing ran for 70 ms before the spin began). So the CPU is read
+// from the thread's clock with a raw system call, which keeps the P. It
+// can be well short of the loop's length: the P is held all along, but the
+// OS may run other threads, of this process or others, on the CPU meanwhile.
 func (g *spinGroup) spin(p int, d time.Duration) (arrived, start, end time.Time, cpu time.Duration) {
 	g.meet(p)
 	c := g.clk
 	runtime.LockOSThread()
-	arrived, a := time.Now(), ticks()
+	arrived, c0 := time.Now(), rawThreadCPU()
 	s, e := spinTogether(&g.arrived, uint64(g.n), uint64(c.perNs*float64(d)), ticks()+uint64(c.perNs*float64(100*time.Millisecond)))
-	now, at := time.Now(), ticks()
+	c1, now, at := rawThreadCPU(), time.Now(), ticks()
 	runtime.UnlockOSThread()
 	back := func(tick uint64) time.Time {
 		return now.Add(-time.Duration(float64(at-tick) / c.perNs))
 	}
-	return arrived, back(s), back(e), time.Duration(float64(e-a) / c.perNs)
+	return arrived, back(s), back(e), c1 - c0
 }
 
 // meet returns when every member is running at once. Each beats while it

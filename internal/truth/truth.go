@@ -77,6 +77,11 @@ type Spin struct {
 	// its P while it waited for the others, and LastHeld when the last
 	// one left it: some P was held from FirstHeld to LastHeld.
 	FirstHeld, LastHeld time.Time
+	// ThreadCPU is the CPU the spinners' threads used in the assembly, by
+	// their clocks. Every P is held for the whole spin, but the OS may run
+	// other threads on the CPUs meanwhile; the profiler, which samples
+	// CPU time, sees only this much of the spin.
+	ThreadCPU time.Duration
 }
 
 // Dur is the length of the stall.
