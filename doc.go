@@ -47,8 +47,9 @@
 //     in which no P ran the scheduler is timed on its own; one that times
 //     trips through the run queue, for saturation) and blamed on the
 //     session whose CPU surged while the stall lasted (by about the stall's
-//     length on every P, and only for a while), else on the session that
-//     dominated the CPU.
+//     length on every P, and only for a while), else on a session that
+//     held at least half of the CPU samples and twice as many as any other,
+//     else on none.
 //   - goroutines per session, and for a session whose goroutines grow,
 //     where the largest groups of them are parked (line and wait reason).
 //

@@ -23,7 +23,8 @@
 //     be preempted, GC), by how late its own timer fires and how long it
 //     queues; [SchedStall] turns each into a stall blamed on the session
 //     whose CPU surged while it lasted (see [CPUUsual]), or else, with
-//     [Attribute], on the session that held most of the CPU samples.
+//     [Attribute], on a session that held at least half of the CPU
+//     samples and twice as many as any other (else on none).
 //
 // Watching a shared loop:
 //
