@@ -113,11 +113,12 @@ func (sl *sampleLoop) tick(now time.Time) {
 		SchedP50: v.SchedLatencyP50, SchedP99: v.SchedLatencyP99, SchedMax: v.SchedLatencyMax,
 		MutexWaitPerSec: v.MutexWaitRate,
 	}
-	win, haveWin := sl.takeWindow()
+	win, unsampled, haveWin := sl.takeWindow()
 	if haveWin {
 		e.CPU = events.CPUWindow{
 			Duration: win.Duration, Span: win.Span, CPUTime: win.CPUTime, Period: win.Period, Total: win.Total,
 			Unlabelled: win.Unlabelled, Sessions: win.BySession, Unavailable: win.Unavailable, Owner: win.Owner,
+			Unsampled: unsampled,
 		}
 	}
 	if epoch := sl.in.sessionEpoch(); !now.Before(sl.nextGorAt) || (!now.Before(sl.soonGorAt) && sl.goroutinesMoved(v.Goroutines, epoch)) {
@@ -192,28 +193,40 @@ func (sl *sampleLoop) reportLags(now time.Time, win sampler.CPUWindow) {
 
 // takeWindow returns the CPU windows delivered since the last tick, merged
 // into one: normally there is exactly one, but a slow stop under saturation
-// can deliver none in one tick and two in the next.
-func (sl *sampleLoop) takeWindow() (sampler.CPUWindow, bool) {
+// can deliver none in one tick and two in the next, and a window cut short
+// by another caller's StopCPUProfile comes with the one stood aside after
+// it. unsampled is the process's CPU time in the unavailable windows among
+// them (another caller held the profiler): the merge keeps the sampled
+// window's shares, and that CPU, which no share divides, is stated rather
+// than lost (events.CPUWindow.Unsampled).
+func (sl *sampleLoop) takeWindow() (w sampler.CPUWindow, unsampled time.Duration, ok bool) {
 	sl.mu.Lock()
 	ws := sl.pending
 	sl.pending = nil
 	if sl.quietAside(time.Now()) {
+		// Another profiler's profiles (ProfileUploads) cover this time.
 		ws = slices.DeleteFunc(ws, func(w sampler.CPUWindow) bool { return w.Unavailable != "" })
 	}
 	sl.mu.Unlock()
 	if len(ws) == 0 {
-		return sampler.CPUWindow{}, false
+		return sampler.CPUWindow{}, 0, false
 	}
-	w := ws[0]
+	for _, x := range ws {
+		if x.Unavailable != "" {
+			unsampled += x.CPUTime
+		}
+	}
+	w = ws[0]
 	for _, x := range ws[1:] {
 		w = mergeWindows(w, x)
 	}
-	return w, true
+	return w, unsampled, true
 }
 
 func mergeWindows(a, b sampler.CPUWindow) sampler.CPUWindow {
 	// An unavailable window's CPU time has no shares to divide it: it is
-	// left out of the merge, as its samples are.
+	// left out of the merge, as its samples are (takeWindow counts it as
+	// unsampled).
 	if a.Unavailable != "" {
 		return b
 	}

@@ -417,6 +417,7 @@ func decodeSample(f *fieldSet, c *SampleCounts) Sample {
 		e.CPU = CPUWindow{
 			Duration: w.ms("dur_ms"), Span: w.ms("span_ms"), CPUTime: w.ms("cpu_ms"), Period: w.ms("period_ms"), Total: w.int("total"),
 			Unlabelled: w.int("unlabelled"), Unavailable: w.str("unavailable"), Owner: w.str("owner"),
+			Unsampled: w.ms("unsampled_cpu_ms"),
 		}
 		if s := w.get("sessions"); s.IsObject() {
 			c.CPU, c.cpuObj = readCounts(s, c.CPU), true

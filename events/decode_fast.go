@@ -48,6 +48,7 @@ const (
 	fUnavailable
 	fOwner
 	fCPUSessions
+	fUnsampled
 	fSessionID
 	fAgent
 	fTenant
@@ -442,6 +443,8 @@ func (r *fastRecord) cpu(c *SampleCounts) bool {
 		case "owner":
 			w.Owner, ok = p.ownStr()
 			ok = ok && r.once(fOwner)
+		case "unsampled_cpu_ms":
+			ok = r.ms(&w.Unsampled, fUnsampled)
 		case "sessions":
 			c.CPU, ok = p.counts(c.CPU)
 			c.cpuObj = true

@@ -214,6 +214,26 @@ type CPUWindow struct {
 	// has it; in a valid one, whose profile the samples were read from.
 	// Empty when introspection ran the window itself.
 	Owner string
+	// Unsampled is the process's CPU time (getrusage) in the time this
+	// sample accounts for that no sample of introspection's covers: while
+	// another caller held the CPU profiler or had stopped introspection's
+	// profile. No session's share of it is known, so it is in no session's
+	// CPU time: readers add it up and say how much of the process's CPU
+	// the sessions' figures leave out. For an unavailable window it is its
+	// CPUTime; a valid window carries the unavailable ones merged into its
+	// sample. Zero in recordings that predate it, where an unavailable
+	// window's CPUTime is the figure.
+	Unsampled time.Duration
+}
+
+// UnsampledCPU returns the process's CPU time in the window that no
+// sample covers (see Unsampled), reading older recordings' unavailable
+// windows as wholly unsampled.
+func (w CPUWindow) UnsampledCPU() time.Duration {
+	if w.Unsampled == 0 && w.Unavailable != "" {
+		return w.CPUTime
+	}
+	return w.Unsampled
 }
 
 // Scale returns the factor by which CPU time in the window is scaled to
@@ -272,6 +292,9 @@ func (w CPUWindow) attr() slog.Attr {
 	}
 	if w.Owner != "" {
 		as = append(as, slog.String("owner", w.Owner))
+	}
+	if w.Unsampled > 0 {
+		as = append(as, slog.Float64("unsampled_cpu_ms", Millis(w.Unsampled)))
 	}
 	return slog.Attr{Key: "cpu", Value: slog.GroupValue(as...)}
 }

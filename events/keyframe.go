@@ -28,6 +28,11 @@ type WorkerState struct {
 	SlowWindowMs float64 `json:"slow_window_ms,omitempty"`
 	// Kind is [WorkerStart.WorkerKind]; omitted when empty.
 	Kind string `json:"kind,omitempty"`
+	// CPUNs is the process's CPU time over the CPU windows so far, in
+	// nanoseconds, and UnsampledCPUNs the part of it no sample covered
+	// (see CPUWindow.Unsampled); omitted when zero and in older keyframes.
+	CPUNs          int64 `json:"cpu_ns,omitempty"`
+	UnsampledCPUNs int64 `json:"unsampled_cpu_ns,omitempty"`
 }
 
 // KeySession is one live session in a [Keyframe]: everything the fold keeps

@@ -37,6 +37,11 @@ type Report struct {
 	gor map[string]*gorTrack // goroutine counts over the session's life
 
 	scratch events.SampleCounts // Line's, reused
+
+	// The process's CPU over the whole input and the part no sample
+	// covered, across worker restarts (see CPUAccount).
+	cpuNs, unsampledNs int64
+	unsampledBy        CPUAccount // only its Owners
 }
 
 // hotShare is the share of one CPU window's samples above which a session
@@ -180,6 +185,12 @@ func (r *Report) sample(t time.Time, e events.Sample, counts *events.SampleCount
 	if e.Sessions > 0 {
 		r.share.add(t, e.RSSBytes/uint64(e.Sessions))
 	}
+	if e.CPU.Duration > 0 || e.CPU.Unavailable != "" {
+		addWindowCPU(&r.cpuNs, &r.unsampledNs, e.CPU)
+		if e.CPU.UnsampledCPU() > 0 {
+			r.unsampledBy.addOwner(e.CPU.Owner)
+		}
+	}
 	if e.CPU.Valid() {
 		hot := hotSamples(e.CPU.Total)
 		for _, c := range counts.CPU {
@@ -241,6 +252,19 @@ func (r *Report) sample(t time.Time, e events.Sample, counts *events.SampleCount
 			g.peak, g.peakAt = n, t
 		}
 	}
+}
+
+// CPU returns the process's CPU time over the whole input, the sum of the
+// sessions' cpu_seconds, and the part of the process's CPU that no sample
+// covered, which no session's figure holds.
+func (r *Report) CPU() CPUAccount {
+	a := cpuAccount(r.cpuNs, r.unsampledNs)
+	a.Owners = slices.Clone(r.unsampledBy.Owners)
+	for _, ss := range r.state.inStartOrder() {
+		a.SessionsCPUS += float64(ss.CPUNanos)
+	}
+	a.SessionsCPUS = round3(a.SessionsCPUS / 1e9)
+	return a
 }
 
 // Rows returns a row for every session of the input, in start order: the

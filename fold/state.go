@@ -258,6 +258,7 @@ func (s *State) sample(t time.Time, e events.Sample, counts *events.SampleCounts
 // session.
 func (s *State) cpuWindow(w events.CPUWindow, counts []events.SessionCount) {
 	s.cpu = w
+	addWindowCPU(&s.worker.CPUNs, &s.worker.UnsampledCPUNs, w)
 	s.cpuCounts = s.cpuCounts[:0]
 	valid := w.Valid()
 	rate := rateOf(w)

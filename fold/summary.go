@@ -108,7 +108,11 @@ type Summary struct {
 	RSS         RSSSummary       `json:"rss"`
 	Stalls      int              `json:"stalls"`
 	TopCPU      []Row            `json:"top_cpu"`
-	WorstStalls []Stall          `json:"worst_stalls"`
+	// CPU is the process's CPU time over the input, the sessions' sum, and
+	// what no sample covered (in no session's cpu_seconds); nil when every
+	// window was sampled.
+	CPU         *CPUAccount `json:"cpu,omitempty"`
+	WorstStalls []Stall     `json:"worst_stalls"`
 	// StallGroups are the stalls grouped by where they happened, the
 	// most blocked time first, at most SummaryTop.
 	StallGroups []StallGroup `json:"stall_groups"`
@@ -165,6 +169,9 @@ func (r *Report) Summary() Summary {
 	}
 	if s.TopCPU == nil {
 		s.TopCPU = []Row{}
+	}
+	if a := r.CPU(); a.UnsampledCPUS > 0 {
+		s.CPU = &a
 	}
 	s.Findings = r.findings(briefs, stalls, s.RSS)
 	return s

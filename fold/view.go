@@ -79,7 +79,14 @@ type Header struct {
 	// profiler: with CPUUnavailable, the CPU column reads "cpu: owned by
 	// <CPUOwner>" rather than going blank; without it, the CPU figures were
 	// read from that profiler's own profiles.
-	CPUOwner      string    `json:"cpu_owner,omitempty"`
+	CPUOwner string `json:"cpu_owner,omitempty"`
+	// UnsampledCPUS is the part of the worker's CPU time so far that no
+	// CPU sample covered: another caller held the CPU profiler. The
+	// sessions' cpu_seconds leave it out (see CPUAccount). ProcessCPUS is
+	// the worker's CPU time over its CPU windows so far (getrusage), the
+	// figure it is part of. Both are omitted while nothing went unsampled.
+	ProcessCPUS   float64   `json:"process_cpu_s,omitempty"`
+	UnsampledCPUS float64   `json:"unsampled_cpu_s,omitempty"`
 	CPUHistory    []float64 `json:"process_cpu_history"` // ProcessCPUPct of the last minute's windows
 	SchedP50Ms    float64   `json:"sched_p50_ms"`
 	SchedP99Ms    float64   `json:"sched_p99_ms"`
@@ -186,6 +193,10 @@ func (s *State) View(at time.Time) View {
 		}
 	}
 	h.CPUUnavailable, h.CPUOwner = s.cpu.Unavailable, s.cpu.Owner
+	acct := cpuAccount(s.worker.CPUNs, s.worker.UnsampledCPUNs)
+	if acct.UnsampledCPUS > 0 {
+		h.ProcessCPUS, h.UnsampledCPUS = acct.ProcessCPUS, acct.UnsampledCPUS
+	}
 	if s.cpu.Valid() {
 		h.CPUPct = round1(pct(s.cpu.Total-s.cpu.Unlabelled, s.cpu.Total))
 		h.ProcessCPUPct = round1(s.cpu.ProcessCPUPct())

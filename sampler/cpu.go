@@ -396,16 +396,29 @@ func (s *CPUSampler) collectStolen(ctx context.Context, buf *profileBuffer, arme
 func (s *CPUSampler) standAside(ctx context.Context, start time.Time, reason, owner string, n int, led *ledger, deliver func(CPUWindow)) {
 	timer := time.NewTimer(s.windowLen())
 	defer timer.Stop()
+	later := owner == ownerLater
+	if later {
+		owner = ""
+	}
 	for range n {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
+		if later && owner == "" {
+			// Whoever stopped the profile starts its own right after,
+			// and may stop it again before the window ends (a profile of
+			// a few seconds in a window of five): look for it early, at
+			// most twice, while it runs.
+			owner = s.lookEarly(ctx, timer.C)
+		}
+		if owner != ownerDone {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
 		}
 		now := time.Now()
 		cpu, ok := ProcessCPU()
 		o := owner
-		if o == ownerLater {
+		if later && (o == "" || o == ownerDone) {
 			// Whoever stopped the profile has likely started its own by
 			// now: name it if so.
 			o = ""
@@ -413,6 +426,7 @@ func (s *CPUSampler) standAside(ctx context.Context, start time.Time, reason, ow
 				s.foundAt, o = now, s.found
 			}
 		}
+		owner = o
 		w := CPUWindow{Start: start, Duration: now.Sub(start), Unavailable: reason, Owner: o}
 		led.close(&w, now, cpu, ok)
 		deliver(w)
@@ -422,8 +436,44 @@ func (s *CPUSampler) standAside(ctx context.Context, start time.Time, reason, ow
 	}
 }
 
-// ownerLater asks standAside to look for the owner when its window ends.
+// ownerLater asks standAside to look for the owner of the profile running
+// while it stands aside: early in its first window and when it ends.
 const ownerLater = "\x00later"
+
+// ownerDone is lookEarly's answer when the window's timer fired while it
+// looked: the window is over.
+const ownerDone = "\x00done"
+
+// ownerLooks are when lookEarly looks for the owner, from the start of the
+// stand-aside: a caller that stopped our profile to start its own has done
+// so within milliseconds, and the second look covers a writer goroutine
+// that waited for a CPU. Each look is a goroutine dump (see
+// CPUProfileOwner), so there are two.
+var ownerLooks = [...]time.Duration{20 * time.Millisecond, 250 * time.Millisecond}
+
+// lookEarly looks for the owner of the running profile at ownerLooks,
+// before the window's timer fires; it returns ownerDone if the timer fired
+// first (it has been drained), "" if no owner was found or ctx ended.
+func (s *CPUSampler) lookEarly(ctx context.Context, windowEnd <-chan time.Time) string {
+	begin := time.Now()
+	for _, at := range ownerLooks {
+		t := time.NewTimer(max(at-time.Since(begin), 0))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ""
+		case <-windowEnd:
+			t.Stop()
+			return ownerDone
+		case <-t.C:
+		}
+		if o := CPUProfileOwner(); o != "" {
+			s.found, s.foundAt = o, time.Now()
+			return o
+		}
+	}
+	return ""
+}
 
 // otherOwner names the profiler holding the CPU profiler, looked up at most
 // once a minute (see CPUProfileOwner).

@@ -394,3 +394,52 @@ func TestCPUSamplerLastWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUNamesTheOwnerOfAShortProfile: the application stops the sampler's
+// window and takes a profile shorter than a window (a black-box run's app
+// profiled 4 s inside a 5 s window). The window the sampler stands aside
+// for must name who took the profiler, found while its profile ran, not
+// looked for only when the window ends and the profile is gone.
+func TestCPUNamesTheOwnerOfAShortProfile(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const window = time.Second
+	ch, wait := collect(ctx, NewCPUSampler(CPUOptions{Window: window}))
+	defer func() { cancel(); wait() }()
+
+	for {
+		w := next(t, ch, 5*time.Second)
+		if w.Unavailable != "" {
+			t.Fatalf("window unavailable: %s", w.Unavailable)
+		}
+		if wait := 200*time.Millisecond - time.Since(w.Start.Add(w.Duration)); wait > 0 {
+			time.Sleep(wait)
+			break
+		}
+	}
+	pprof.StopCPUProfile() // ends the sampler's window
+	user := newProfileBuffer()
+	if err := pprof.StartCPUProfile(user); err != nil {
+		t.Fatalf("starting our own profile after stopping the sampler's: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	pprof.StopCPUProfile()
+
+	if cut := next(t, ch, 5*time.Second); cut.Unavailable != "" {
+		t.Fatalf("cut window unavailable: %s", cut.Unavailable)
+	}
+	aside := next(t, ch, 5*time.Second)
+	if !strings.Contains(aside.Unavailable, "stopped by another caller") {
+		t.Fatalf("after the cut window: Unavailable = %q, want the stand-aside reason", aside.Unavailable)
+	}
+	if aside.Owner == "" {
+		t.Errorf("the stand-aside window names no owner; the application's profile ran for 300ms of it")
+	}
+	if aside.CPUTime <= 0 && runtime.GOOS == "linux" {
+		t.Errorf("the stand-aside window measured no process CPU")
+	}
+	t.Logf("stand-aside: %v, owner %q, process CPU %v", aside.Duration, aside.Owner, aside.CPUTime)
+	if w := next(t, ch, 5*time.Second); w.Unavailable != "" {
+		t.Errorf("sampling did not resume after the profile ended: %s", w.Unavailable)
+	}
+}

@@ -87,6 +87,13 @@ func (a *app) sessions(c *cobra.Command, args []string, f sessionsFlags) error {
 		err = writeSessionsCSV(a.out, rows)
 	default:
 		err = sessionsTable(rows, in).write(a.out)
+		if t := r.CPU().Text(); t != "" && err == nil {
+			_, err = fmt.Fprintf(a.out, "\n%s\n", t)
+		}
+	}
+	if t := r.CPU().Text(); t != "" && (f.json || f.csv) {
+		// Rows only on stdout; the reader of the sum is told here.
+		fmt.Fprintf(a.err, "openrtc-replay: note: %s\n", t)
 	}
 	a.warnDamage(in)
 	return err

@@ -206,6 +206,10 @@ func writeSummary(w io.Writer, s fold.Summary, in *input) error {
 		fmt.Fprintf(&b, "  rss trend   %s\n", rssTrendText(s.RSS))
 	}
 	fmt.Fprintf(&b, "  stalls      %d\n", s.Stalls)
+	if s.CPU != nil && s.CPU.Text() != "" {
+		t := s.CPU.Text()
+		fmt.Fprintf(&b, "  cpu         %s\n", t)
+	}
 
 	b.WriteString("\ntop sessions by CPU\n")
 	if len(s.TopCPU) == 0 {

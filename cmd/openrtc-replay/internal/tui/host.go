@@ -44,13 +44,20 @@ func HostLine(h fold.Header) string {
 // 115 % of one core), and the share of it the sessions used, which is what
 // the cpu% column splits between them. Cores, not a percent, so the two
 // never read alike.
+//
+// When some of the worker's CPU went unsampled (another caller held the CPU
+// profiler), it says how much, since the cpu_s column leaves it out.
 func CPUText(h fold.Header) string {
+	unsampled := ""
+	if h.UnsampledCPUS >= 0.05 {
+		unsampled = fmt.Sprintf(" · %.1f s of %.1f s CPU unsampled, in no cpu_s", h.UnsampledCPUS, h.ProcessCPUS)
+	}
 	if h.CPUUnavailable != "" {
-		return clean(h.CPUStatus())
+		return clean(h.CPUStatus()) + unsampled
 	}
 	t := fmt.Sprintf("cpu %.2f cores, %.1f%% of it in sessions", h.ProcessCPUPct/100, h.CPUPct)
 	if h.CPUOwner != "" {
 		t += " (from " + clean(h.CPUOwner) + "'s profiles)"
 	}
-	return t
+	return t + unsampled
 }
