@@ -91,7 +91,7 @@ func SchedStall(lag SchedLag, during CPUSeen, usual CPUUsual, procs int) Stall {
 		Blocked: lag.Duration(),
 		Ongoing: lag.Ongoing,
 	}
-	s.Session, s.Confidence = surge(lag.Duration(), during, usual, procs)
+	s.Session, s.Confidence = surge(lag.Duration(), lag.CPU, during, usual, procs)
 	if s.Session == "" {
 		s.Session, s.Confidence = Attribute(during.BySession, during.Total)
 	}
@@ -100,7 +100,10 @@ func SchedStall(lag SchedLag, during CPUSeen, usual CPUUsual, procs int) Stall {
 
 // surge names the session whose CPU rose above its usual rate, and above its
 // rate in the window after, over during's windows by at least half of what
-// the lag stands for on every P (capacity): a session that took every P for
+// the lag stands for on every P (capacity; or of the CPU the process used
+// while it lasted, cpu, when that was measured and is less: goroutines that
+// hold every P while the OS runs other processes' threads use only what
+// they are given): a session that took every P for
 // the lag used that much more, and then went back to its pace (a session
 // that kept its new pace changed it, a job starting, which a stall does not
 // explain). A rise is counted only when it is out of the sampling's noise
@@ -111,11 +114,14 @@ func SchedStall(lag SchedLag, during CPUSeen, usual CPUUsual, procs int) Stall {
 // rise's share of capacity, at most 1. A rise of several times capacity is
 // still a surge: a codec that held every P three times in a window rose by
 // three stalls' worth.
-func surge(lag time.Duration, during CPUSeen, usual CPUUsual, procs int) (session string, confidence float64) {
+func surge(lag, cpu time.Duration, during CPUSeen, usual CPUUsual, procs int) (session string, confidence float64) {
 	if usual.Over < minUsual || usual.After == nil || during.Windows <= 0 || during.Period <= 0 || procs <= 0 {
 		return "", 0
 	}
 	capacity := float64(lag) * float64(procs) / float64(during.Period) // samples
+	if cpu > 0 {
+		capacity = min(capacity, float64(cpu)/float64(during.Period))
+	}
 	var top, second float64
 	for id, n := range during.BySession {
 		if id == "" {

@@ -125,6 +125,28 @@ func TestSchedStallSurge(t *testing.T) {
 			}
 		})
 	}
+	// Every P held, but the OS ran other processes' threads on the CPUs
+	// for half of it: the process used 300 ms of CPU in the 300 ms lag on
+	// 2 Ps (the probe measures it), and the codec's rise is what it was
+	// given. Unmeasured, its 28 samples are short of half of 60.
+	squeezed := lag
+	squeezed.CPU = 300 * time.Millisecond
+	half := window(map[string]int64{"hog-a": 118, "hog-b": 95, "codec": 28, "": 20})
+	if s := stall.SchedStall(squeezed, half, usual, 2); s.Session != "codec" {
+		t.Errorf("a spin given half the CPU blamed on %q, want codec", s.Session)
+	}
+	if s := stall.SchedStall(lag, half, usual, 2); s.Session != "" {
+		t.Errorf("with the lag's CPU unmeasured, blamed on %q, want nobody", s.Session)
+	}
+	// The OS took the CPUs from the whole process (a CPU quota): it used
+	// 10 ms in the lag, and a hog's count moving within its noise is still
+	// no rise.
+	throttled := lag
+	throttled.CPU = 10 * time.Millisecond
+	if s := stall.SchedStall(throttled, window(map[string]int64{"hog-a": 150, "hog-b": 100, "codec": 1}), usual, 2); s.Session != "" {
+		t.Errorf("a throttled process's stall blamed on %q, want nobody", s.Session)
+	}
+
 	// A light session's count moving within its noise is no rise, however
 	// short the stall: 33 samples where the window after had 19 (the truth
 	// harness's pool, blamed for 26 saturation stalls of 50-130 ms when the

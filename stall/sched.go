@@ -75,6 +75,7 @@ type SchedProbe struct {
 	nusual   int
 	tripped  [8]int64 // when the queuer's latest trips were done, latest first
 	lastLate int64    // how late the witness's latest tick was
+	cpuAt    int64    // the process's CPU time when the witness last ran; -1: unknown
 }
 
 // span is a stretch of monotonic time.
@@ -90,6 +91,12 @@ type SchedLag struct {
 	// Worst is the longest wait the probe itself had in the lag: how late
 	// its timer fired or how long it queued for a processor.
 	Worst time.Duration
+	// CPU is the CPU time the whole process used while the witness waited
+	// through the lag, zero where it was not measured (a lag of the
+	// queuer's). A lag in which every P was held by goroutines the OS
+	// then kept off the CPUs (other processes, a CPU quota) used less
+	// than its length on every P.
+	CPU time.Duration
 	// Ongoing is set for a lag still going on.
 	Ongoing bool
 }
@@ -102,6 +109,7 @@ type lagRun struct {
 	active     bool
 	start, end int64 // monotonic
 	worst      int64
+	cpu        int64  // the process's CPU time over the lag; 0: not measured
 	id         uint64 // 0 until the lag is first reported
 	nextReport int64  // the length due the next ongoing report
 }
@@ -115,8 +123,12 @@ const maxStops = 8
 // Run measures until ctx is done.
 func (p *SchedProbe) Run(ctx context.Context) {
 	iv := p.interval()
+	cpu, ok := processCPU()
+	if !ok {
+		cpu = -1
+	}
 	p.mu.Lock()
-	p.ranAt = monoNow()
+	p.ranAt, p.cpuAt = monoNow(), cpu
 	p.mu.Unlock()
 	// The witness wakes the queuer after each tick rather than the queuer
 	// keeping a ticker of its own: one timer wake-up per tick, and a
@@ -177,6 +189,10 @@ func (p *SchedProbe) Run(ctx context.Context) {
 // (monotonic): how late it fired.
 func (p *SchedProbe) witness(due int64) {
 	woke := monoNow()
+	cpu, ok := processCPU()
+	if !ok {
+		cpu = -1
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	due = max(due, p.ranAt)
@@ -191,9 +207,14 @@ func (p *SchedProbe) witness(due int64) {
 		// the next late tick is a stop of its own. (In a saturated
 		// worker ticks 60 ms late follow each other; chained, they ran
 		// into a spin's stop and made it 150 ms longer.)
-		p.stopped(lagRun{start: start, end: end, worst: min(late, end-start)})
+		r := lagRun{start: start, end: end, worst: min(late, end-start)}
+		if cpu >= 0 && p.cpuAt >= 0 {
+			// Over the whole wait, of which the stop is the most.
+			r.cpu = max(cpu-p.cpuAt, 1)
+		}
+		p.stopped(r)
 	}
-	p.ranAt = woke
+	p.ranAt, p.cpuAt = woke, cpu
 }
 
 // stop returns the stop that held up the witness's tick due at due until
@@ -363,7 +384,7 @@ func (p *SchedProbe) keep(r lagRun) {
 		r.id = newID()
 	}
 	if len(p.done) < 64 { // a reader that stopped taking must not grow this
-		p.done = append(p.done, SchedLag{ID: r.id, Start: wallOf(r.start), End: wallOf(r.end), Worst: time.Duration(r.worst)})
+		p.done = append(p.done, SchedLag{ID: r.id, Start: wallOf(r.start), End: wallOf(r.end), Worst: time.Duration(r.worst), CPU: time.Duration(r.cpu)})
 	}
 }
 

@@ -138,24 +138,30 @@ func TestSchedProbeMeasuresNonPreemptibleSpin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	var spins, lags []time.Duration
+	var spins, lags, cpus []time.Duration
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) != 4 || f[0] != "spin" || f[2] != "lag" {
+		if len(f) != 6 || f[0] != "spin" || f[2] != "lag" || f[4] != "cpu" {
 			continue
 		}
 		spin, err1 := time.ParseDuration(f[1])
 		lag, err2 := time.ParseDuration(f[3])
-		if err1 == nil && err2 == nil {
-			spins, lags = append(spins, spin), append(lags, lag)
+		cpu, err3 := time.ParseDuration(f[5])
+		if err1 == nil && err2 == nil && err3 == nil {
+			spins, lags, cpus = append(spins, spin), append(lags, lag), append(cpus, cpu)
 		}
 	}
 	if len(spins) == 0 {
 		t.Fatalf("child printed no measurement:\n%s", out)
 	}
 	for i := range spins {
-		t.Logf("spun %v, lag %v (%+.1f%%)", spins[i], lags[i], 100*(float64(lags[i])/float64(spins[i])-1))
+		t.Logf("spun %v, lag %v (%+.1f%%), the process's CPU meanwhile %v", spins[i], lags[i], 100*(float64(lags[i])/float64(spins[i])-1), cpus[i])
+		// The spinner ran on the process's one P all along: the CPU the
+		// probe measured over the lag is mostly its own.
+		if runtime.GOOS == "linux" && lags[i] > 0 && cpus[i] <= 0 {
+			t.Errorf("a lag of %v with no CPU measured", lags[i])
+		}
 		// The truth is the spinner's own clock. A late tick cannot be
 		// shorter than the spin minus one interval; the box may add.
 		if lags[i] < spins[i]-15*time.Millisecond {
@@ -195,10 +201,10 @@ func spinChild() {
 		time.Sleep(150 * time.Millisecond)
 		lag, ok := lagCovering(p.Lags(), begin, begin.Add(spin))
 		if !ok {
-			fmt.Printf("spin %v lag 0s\n", spin)
+			fmt.Printf("spin %v lag 0s cpu 0s\n", spin)
 			continue
 		}
-		fmt.Printf("spin %v lag %v\n", spin, lag.Duration())
+		fmt.Printf("spin %v lag %v cpu %v\n", spin, lag.Duration(), lag.CPU)
 	}
 }
 
