@@ -110,7 +110,9 @@ func SchedStall(lag SchedLag, during CPUSeen, usual CPUUsual, procs int) Stall {
 // (three standard deviations of the larger of the count and what was
 // expected: a session's count moves that much from window to window), and
 // the session is
-// named only when no other session rose by half as much. confidence is the
+// named only when no other session rose by half as much. When the others'
+// counts all rose together (the process got more of the machine), the
+// expectations rise with them. confidence is the
 // rise's share of capacity, at most 1. A rise of several times capacity is
 // still a surge: a codec that held every P three times in a window rose by
 // three stalls' worth.
@@ -122,12 +124,39 @@ func surge(lag, cpu time.Duration, during CPUSeen, usual CPUUsual, procs int) (s
 	if cpu > 0 {
 		capacity = min(capacity, float64(cpu)/float64(during.Period))
 	}
+	expect := func(id string) float64 {
+		return max(usual.PerSecond[id], usual.After[id]) * during.Windows.Seconds()
+	}
+	// When the process as a whole got more CPU than usual (the machine's
+	// other load eased), every session's count rose with it: the
+	// expectations are scaled by how much the others rose, leaving out
+	// the session that rose most, which may be the surge. Never scaled
+	// down: a spin takes its CPU from the others, and a session light
+	// enough to be within its noise must stay there.
+	var cand string
+	var candRise float64
+	for id, n := range during.BySession {
+		if r := float64(n) - expect(id); id != "" && (cand == "" || r > candRise || (r == candRise && id < cand)) {
+			cand, candRise = id, r
+		}
+	}
+	var rest, restExpected float64
+	for id, n := range during.BySession {
+		if id != "" && id != cand {
+			rest += float64(n)
+			restExpected += expect(id)
+		}
+	}
+	scale := 1.0
+	if restExpected > 0 && rest > restExpected {
+		scale = rest / restExpected
+	}
 	var top, second float64
 	for id, n := range during.BySession {
 		if id == "" {
 			continue
 		}
-		expected := max(usual.PerSecond[id], usual.After[id]) * during.Windows.Seconds()
+		expected := expect(id) * scale
 		rise := float64(n) - expected
 		if rise < minAttributionSamples || rise < 3*math.Sqrt(max(expected, float64(n), 1)) {
 			continue

@@ -111,6 +111,12 @@ func TestSchedStallSurge(t *testing.T) {
 		{"three spins in a window", window(map[string]int64{"hog-a": 100, "hog-b": 80, "codec": 185}), usual, "codec"},
 		// A hog's count moving within its noise is no rise.
 		{"hog noise", window(map[string]int64{"hog-a": 150, "hog-b": 100, "codec": 1}), usual, ""},
+		// The machine's other load eased: the process got a third more
+		// CPU, and every hog's count rose with it, beyond its noise,
+		// beside the codec's spin. The others' rise is the process's,
+		// not a surge of theirs.
+		{"load eased, a spin", window(map[string]int64{"hog-a": 165, "hog-b": 135, "codec": 54}), usual, "codec"},
+		{"load eased, no spin", window(map[string]int64{"hog-a": 165, "hog-b": 135, "codec": 1}), usual, ""},
 		// Unlabelled samples never win.
 		{"runtime rose", window(map[string]int64{"hog-a": 125, "hog-b": 100, "": 90}), usual, ""},
 	}
