@@ -12,14 +12,22 @@ import (
 //
 //  1. sessions that are slow now (stalled within the slow window), then
 //     those that stalled earlier: by stalls, then the worst stall. Only
-//     stalls the session caused count: a holder that waited for a CPU
-//     (cause waiting-for-cpu) was the victim, and ranks after the
-//     outliers below;
+//     stalls the session caused count: its holds that blocked or ran, and
+//     those still going on. A hold whose holder waited for a CPU (cause
+//     waiting-for-cpu) was not its fault; nor, as far as anything says,
+//     a hold that ended with its final report still to come
+//     ([Row.PendingStalls]) or whose final report gave no cause
+//     ([Row.UnknownStalls]);
 //  2. CPU outliers: a cpu_pct of at least [HotCPUPct] and four times the
 //     median session's, highest first;
 //  3. goroutine outliers: at least [LeakGoroutines] goroutines and three
 //     times the median session's, most first;
-//  4. the rest, by cpu_pct, then mem_mb.
+//  4. sessions whose stalls are all undecided or victims, with some
+//     undecided (cause still to come, or unknown), most first;
+//  5. sessions whose only stalls waited for a CPU (victims), most first:
+//     their status is "slow" as OpenRTC's is, for the slow window after
+//     the stall, but they rank below every culprit;
+//  6. the rest, by cpu_pct, then mem_mb.
 //
 // Ties go to the session id, as in every sort.
 const SortAttention = "attention"
@@ -38,6 +46,7 @@ const (
 	tierStalled
 	tierCPU
 	tierGoroutines
+	tierUndecided
 	tierVictim
 	tierRest
 )
@@ -75,7 +84,7 @@ func (a attention) manyGoroutines(r *Row) bool {
 
 // rank returns a row's tier and, within it, a score: higher sorts first.
 func (a attention) rank(r *Row) (tier int, score float64) {
-	caused := r.Stalls - r.StarvedStalls
+	caused := r.Caused()
 	switch {
 	case r.Status == StatusSlow && caused > 0:
 		return tierSlow, float64(caused)*1e6 + r.WorstStall
@@ -85,10 +94,19 @@ func (a attention) rank(r *Row) (tier int, score float64) {
 		return tierCPU, r.CPUPct
 	case a.manyGoroutines(r):
 		return tierGoroutines, float64(*r.Goroutines)
+	case r.PendingStalls+r.UnknownStalls > 0:
+		return tierUndecided, float64(r.PendingStalls + r.UnknownStalls)
 	case r.StarvedStalls > 0:
 		return tierVictim, float64(r.StarvedStalls)
 	}
 	return tierRest, r.CPUPct*1e6 + r.MemMB
+}
+
+// Caused returns how many of the row's stalls count against it: all of
+// them but those whose holder waited for a CPU and those whose cause is
+// still to come or was never decided.
+func (r *Row) Caused() int {
+	return max(r.Stalls-r.StarvedStalls-r.PendingStalls-r.UnknownStalls, 0)
 }
 
 // sortAttention sorts rows for SortAttention: each row ranked once, then
@@ -139,7 +157,7 @@ func ViewFindings(v View) []Finding {
 		if kind == tierSlow {
 			kind = tierStalled
 		}
-		if tier == tierRest || tier == tierVictim || count[kind] == maxPerSection {
+		if tier == tierRest || tier == tierVictim || tier == tierUndecided || count[kind] == maxPerSection {
 			continue
 		}
 		count[kind]++
@@ -150,7 +168,7 @@ func ViewFindings(v View) []Finding {
 			if tier == tierSlow {
 				now = ", slow now"
 			}
-			caused := r.Stalls - r.StarvedStalls
+			caused := r.Caused()
 			f := finding(SectionBlocking, id, v.Time, "%s stalled a shared loop or section %s, worst %s%s",
 				id, times(caused), msString(r.WorstStall), now)
 			f.Short = fmt.Sprintf("%s stalled %s, worst %s%s", id, timesShort(caused), msString(r.WorstStall), now)

@@ -407,3 +407,39 @@ func NewCursorAt(set *recorder.Set, t time.Time) (*Cursor, error) {
 	}
 	return c, nil
 }
+
+// EndedRows returns the final row of every session that ended at or before
+// to, as far back as the keyframe the fold of from resumes at (see
+// [Lookback]), by session id. A session's row goes on changing for a
+// while after its end: the CPU window it ended in, which arrives seconds
+// later, is still credited to it (see [State]), so a view at the moment a
+// session ended shows its CPU figures short of its last window. These are
+// the figures the session's row ends with, those of `sessions`.
+func EndedRows(set *recorder.Set, from, to time.Time) (map[string]Row, error) {
+	r := NewReport()
+	var sc *recorder.Scanner
+	if pos, ok := set.KeyframeAtOrBefore(from.Add(-Lookback)); ok {
+		sc = set.ScanFrom(pos, time.Time{})
+	} else {
+		sc = set.ScanRange(time.Time{}, time.Time{})
+	}
+	for sc.Next() {
+		rec := sc.Record()
+		// Past the slow window after to, no CPU window is credited to a
+		// session that ended by to any more.
+		if rec.Time.After(to.Add(r.state.slowWindow())) {
+			break
+		}
+		_ = r.Line(rec.Line) // bad lines are counted; the reader reports damage
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	out := map[string]Row{}
+	for _, row := range r.Rows() {
+		if !row.End.IsZero() && !row.End.After(to) {
+			out[row.SessionID] = row
+		}
+	}
+	return out, nil
+}

@@ -44,11 +44,24 @@ type Stall struct {
 	Wait      string             `json:"wait,omitempty"`
 	HoldCPUMs *float64           `json:"hold_cpu_ms,omitempty"`
 	StarvedBy map[string]float64 `json:"starved_by,omitempty"`
+	// CauseUnknown marks a stall whose final report gave no cause in a
+	// list where other stalls have one (so the worker judged causes): no
+	// goroutine profile caught the holder parked and its CPU samples did
+	// not decide (none were taken over the hold, or they fit neither a
+	// holder that ran nor one that waited for a CPU). A scheduler stall,
+	// one still ongoing, one derived from polled snapshots and any stall of
+	// a recording that judges no cause (an older worker's) are not marked.
+	// [StallList.Stalls] sets it.
+	CauseUnknown bool `json:"cause_unknown,omitempty"`
 }
 
 // Victim reports whether the holder was not at fault: it waited for a CPU
 // that other sessions were using.
 func (s Stall) Victim() bool { return s.Cause == events.CauseWaitingForCPU }
+
+// Undecided reports whether the stall ended with nothing saying why its
+// hold lasted (see [Stall.CauseUnknown]).
+func (s Stall) Undecided() bool { return s.CauseUnknown }
 
 // Blocked returns the stall's longest reported duration.
 func (s Stall) Blocked() time.Duration { return events.FromMillis(s.BlockedMs) }
@@ -158,6 +171,14 @@ func (l *StallList) Len() int { return len(l.stalls) }
 // is shared with the list until the next Add.
 func (l *StallList) Stalls() []Stall {
 	sort.SliceStable(l.stalls, func(i, j int) bool { return l.stalls[i].At.Before(l.stalls[j].At) })
+	judged := false
+	for i := range l.stalls {
+		judged = judged || l.stalls[i].Cause != ""
+	}
+	for i := range l.stalls {
+		st := &l.stalls[i]
+		st.CauseUnknown = judged && st.Cause == "" && !st.Ongoing && !st.Derived && st.Source != events.SourceScheduler
+	}
 	for i, s := range l.stalls {
 		if s.ID != 0 {
 			l.byID[s.ID] = i

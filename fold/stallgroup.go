@@ -29,14 +29,33 @@ type StallGroup struct {
 	// Victims counts the stalls whose holder waited for a CPU (see
 	// [Stall.Victim]): the place was held, but not by the holder's fault.
 	Victims int `json:"victims,omitempty"`
+	// StarvedBy names the sessions that had the CPU while the victims
+	// waited for it, most blame first (each victim's stall weighs each of
+	// them by its share of the CPU samples during the hold), at most three.
+	StarvedBy []string `json:"starved_by,omitempty"`
+	// Undecided counts the stalls that ended with no cause known (see
+	// [Stall.Undecided]).
+	Undecided int `json:"undecided,omitempty"`
+	// CausedMs is the blocked time of the stalls that count against their
+	// holders: all but the victims' and the undecided ones. Groups are
+	// ordered by it first, so a place where holders only waited for a CPU
+	// comes after every place where one did something slow.
+	CausedMs float64 `json:"caused_ms"`
 }
 
-// GroupStalls groups stalls by where they happened (see [StallGroup]),
-// the group of most blocked time first, ties to the earlier group.
+// AllVictims reports whether every stall of the group waited for a CPU.
+func (g StallGroup) AllVictims() bool { return g.Count > 0 && g.Victims == g.Count }
+
+// GroupStalls groups stalls by where they happened (see [StallGroup]): the
+// group whose stalls count against their holders for the most blocked
+// time first ([StallGroup.CausedMs]), then by blocked time in all, ties to
+// the earlier group. The groups where holders only waited for a CPU, or
+// nothing decided why, come last.
 func GroupStalls(stalls []Stall) []StallGroup {
 	byKey := map[string]int{}
 	var groups []StallGroup
 	perSession := []map[string]int{}
+	blame := []map[string]float64{}
 	for _, st := range stalls {
 		key := st.Source + "\x00" + st.Frame + "\x00" + strings.Join(st.Stack, "\x00")
 		i, ok := byKey[key]
@@ -45,6 +64,7 @@ func GroupStalls(stalls []Stall) []StallGroup {
 			byKey[key] = i
 			groups = append(groups, StallGroup{Source: st.Source, Frame: st.Frame, Stack: st.Stack, First: st.At, Last: st.At})
 			perSession = append(perSession, map[string]int{})
+			blame = append(blame, nil)
 		}
 		g := &groups[i]
 		g.Count++
@@ -59,8 +79,19 @@ func GroupStalls(stalls []Stall) []StallGroup {
 			g.Last = st.At
 		}
 		perSession[i][st.SessionID]++
-		if st.Victim() {
+		switch {
+		case st.Victim():
 			g.Victims++
+			for id, pct := range st.StarvedBy {
+				if blame[i] == nil {
+					blame[i] = map[string]float64{}
+				}
+				blame[i][id] += pct / 100 * st.BlockedMs
+			}
+		case st.Undecided():
+			g.Undecided++
+		default:
+			g.CausedMs += st.BlockedMs
 		}
 	}
 	for i := range groups {
@@ -78,9 +109,13 @@ func GroupStalls(stalls []Stall) []StallGroup {
 		for _, id := range g.Sessions {
 			g.SessionStalls = append(g.SessionStalls, n[id])
 		}
-		g.TotalMs = round1(g.TotalMs)
+		g.TotalMs, g.CausedMs = round1(g.TotalMs), round1(g.CausedMs)
+		g.StarvedBy = mostBlamed(blame[i], 3)
 	}
 	sort.SliceStable(groups, func(a, b int) bool {
+		if groups[a].CausedMs != groups[b].CausedMs {
+			return groups[a].CausedMs > groups[b].CausedMs
+		}
 		if groups[a].TotalMs != groups[b].TotalMs {
 			return groups[a].TotalMs > groups[b].TotalMs
 		}
@@ -90,6 +125,25 @@ func GroupStalls(stalls []Stall) []StallGroup {
 		return []StallGroup{}
 	}
 	return groups
+}
+
+// mostBlamed returns up to n ids of blame, the most blamed first, ties by
+// id; nil when there are none.
+func mostBlamed(blame map[string]float64, n int) []string {
+	if len(blame) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(blame))
+	for id := range blame {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if blame[ids[i]] != blame[ids[j]] {
+			return blame[ids[i]] > blame[ids[j]]
+		}
+		return ids[i] < ids[j]
+	})
+	return ids[:min(n, len(ids))]
 }
 
 // GroupOf returns the index in groups of the group st belongs to, or -1.

@@ -27,11 +27,10 @@ type State struct {
 	worker     events.WorkerState
 	config     events.Config
 	sessions   map[string]*session
-	recent     []*session // ended within the slow window, newest last
-	ended      []*session // every ended session, when KeepEnded
-	openStalls map[uint64]*session
-	starvedIDs map[uint64]bool // open stalls whose holder waited for a CPU
-	last       events.Sample   // the latest sample, without its maps
+	recent     []*session            // ended within the slow window, newest last
+	ended      []*session            // every ended session, when KeepEnded
+	openStalls map[uint64]*openStall // stalls whose final report is still to come
+	last       events.Sample         // the latest sample, without its maps
 	haveSample bool
 	lastAt     time.Time           // time of the latest sample
 	cpu        events.CPUWindow    // the latest CPU window, valid or not, without its map
@@ -40,6 +39,7 @@ type State struct {
 	peaks      shareSeries         // the memory share of the samples, for peak_mb
 	scratch    events.SampleCounts // ApplyLine's, reused
 	dropped    int64
+	judged     bool // a stall report carried a cause: the worker judges them
 	stopped    bool
 	now        time.Time // time of the latest event applied
 	seq        int64     // start order
@@ -60,6 +60,40 @@ type session struct {
 	// report over the whole recording.
 	endShare  uint64
 	endCPUPct float64
+	// unknown counts the session's holds whose final report gave no
+	// cause (see [Row.UnknownStalls]). A keyframe does not keep it: a
+	// fold resumed from one counts only the holds since.
+	unknown int
+}
+
+// openStall is a stall reported ongoing whose final report has not come
+// yet. Its hold may still be going on, or it may have ended with the final
+// report still to come: a hold whose holder no profile found parked is
+// reported finally only once the CPU samples of the hold are in, seconds
+// after it ended (see [OngoingGrace]).
+type openStall struct {
+	ss *session // nil when the stall came from a keyframe
+	// due is when the next ongoing report would come if the hold still
+	// went on: the watchdog reports a hold again each time its length
+	// doubles, so at its start plus twice the length last reported. Zero
+	// when unknown (a stall from a keyframe).
+	due   time.Time
+	cause string // the latest report's cause; "" while nothing says
+}
+
+// OngoingGrace is how late a hold's next ongoing report may be before the
+// fold holds that the hold has ended. The watchdog reports a hold as it
+// crosses the threshold and again each time its length doubles, at most
+// half a threshold late in a healthy process and a scheduler lag late in a
+// saturated one; a hold not reported again by its start plus twice the
+// length last reported plus OngoingGrace has ended, even if its final
+// report (which may wait seconds for the CPU samples of the hold) has not
+// come yet.
+const OngoingGrace = 250 * time.Millisecond
+
+// held reports whether the hold of o may still be going on at time at.
+func (o *openStall) held(at time.Time) bool {
+	return o.due.IsZero() || !at.After(o.due.Add(OngoingGrace))
 }
 
 // cpuCount is one session's samples in a CPU window. id is the session's own
@@ -71,7 +105,7 @@ type cpuCount struct {
 
 // New returns an empty State.
 func New() *State {
-	return &State{sessions: make(map[string]*session), openStalls: make(map[uint64]*session), starvedIDs: make(map[uint64]bool)}
+	return &State{sessions: make(map[string]*session), openStalls: make(map[uint64]*openStall)}
 }
 
 // Now returns the time of the latest event applied.
@@ -147,8 +181,7 @@ func (s *State) workerStart(t time.Time, e events.WorkerStart) {
 	s.worker = events.WorkerState{Name: e.Worker, Started: t, MaxSessions: e.MaxSessions, Kind: e.WorkerKind}
 	s.config = e.Config
 	s.haveSample, s.last, s.cpu, s.cpuCounts, s.cpuHistory = false, events.Sample{}, events.CPUWindow{}, nil, nil
-	s.openStalls = make(map[uint64]*session)
-	clear(s.starvedIDs)
+	s.openStalls = make(map[uint64]*openStall)
 	s.stopped, s.dropped = false, 0
 }
 
@@ -376,14 +409,17 @@ func (s *State) slow(t time.Time, e events.SlowSession) {
 		if ss != nil {
 			ss.Stalls++
 		}
-	} else if prev != nil {
-		ss = prev
+	} else if prev.ss != nil {
+		ss = prev.ss
 	}
 	// A holder that waited for a CPU is the stall's victim. The latest
 	// report's cause is the stall's: a stall counted starved by an
 	// ongoing report is uncounted if its final report says otherwise.
+	if e.Cause != "" {
+		s.judged = true
+	}
 	victim := e.Cause == events.CauseWaitingForCPU
-	wasVictim := e.StallID != 0 && s.starvedIDs[e.StallID]
+	wasVictim := seen && e.StallID != 0 && prev.cause == events.CauseWaitingForCPU
 	if ss != nil && victim != wasVictim && e.Cause != "" {
 		if victim {
 			ss.Starved++
@@ -392,15 +428,25 @@ func (s *State) slow(t time.Time, e events.SlowSession) {
 		}
 	}
 	if e.Ongoing && e.StallID != 0 {
-		s.openStalls[e.StallID] = ss
-		if victim {
-			s.starvedIDs[e.StallID] = true
-		} else if e.Cause != "" {
-			delete(s.starvedIDs, e.StallID)
+		o := prev
+		if o == nil {
+			o = &openStall{}
+			s.openStalls[e.StallID] = o
 		}
+		o.ss = ss
+		if e.Cause != "" {
+			o.cause = e.Cause
+		}
+		start := e.Start
+		if start.IsZero() {
+			start = t.Add(-e.Blocked) // recordings before Start was written
+		}
+		o.due = start.Add(2 * e.Blocked)
 	} else {
 		delete(s.openStalls, e.StallID)
-		delete(s.starvedIDs, e.StallID)
+		if ss != nil && e.Cause == "" && e.Source != events.SourceScheduler {
+			ss.unknown++
+		}
 	}
 	if ss == nil {
 		return
@@ -412,6 +458,27 @@ func (s *State) slow(t time.Time, e events.SlowSession) {
 	if until := t.Add(s.slowWindow()); until.After(ss.SlowUntil) {
 		ss.SlowUntil = until
 	}
+}
+
+// openCounts returns how many stalls are still held at time at, and how
+// many ended with their final report still to come and no cause yet, in
+// all and per session (nil when none).
+func (s *State) openCounts(at time.Time) (held, pending int, bySession map[*session]int) {
+	for _, o := range s.openStalls {
+		switch {
+		case o.held(at):
+			held++
+		case o.cause == "":
+			pending++
+			if o.ss != nil {
+				if bySession == nil {
+					bySession = make(map[*session]int)
+				}
+				bySession[o.ss]++
+			}
+		}
+	}
+	return held, pending, bySession
 }
 
 // keyframe replaces the live state with the keyframe's. Sessions the fold
@@ -438,10 +505,12 @@ func (s *State) keyframe(t time.Time, e events.Keyframe) {
 	if e.Worker.SlowWindowMs > 0 {
 		s.config.SlowWindow = events.FromMillis(e.Worker.SlowWindowMs)
 	}
-	s.openStalls = make(map[uint64]*session, len(e.OpenStalls))
-	clear(s.starvedIDs)
+	// A keyframe keeps only the ids of the open stalls: until their next
+	// report, their holder and whether the hold still goes on are unknown,
+	// and they count as ongoing.
+	s.openStalls = make(map[uint64]*openStall, len(e.OpenStalls))
 	for _, id := range e.OpenStalls {
-		s.openStalls[id] = nil
+		s.openStalls[id] = &openStall{}
 	}
 	if e.Last != nil {
 		s.last, s.haveSample, s.lastAt = *e.Last, true, t

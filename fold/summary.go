@@ -113,13 +113,20 @@ type Summary struct {
 	// window was sampled.
 	CPU         *CPUAccount `json:"cpu,omitempty"`
 	WorstStalls []Stall     `json:"worst_stalls"`
-	// StallGroups are the stalls grouped by where they happened, the
-	// most blocked time first, at most SummaryTop.
-	StallGroups []StallGroup `json:"stall_groups"`
-	Findings    []Finding    `json:"findings"`
+	// StallGroups are the stalls grouped by where they happened, in the
+	// order of [GroupStalls] (the places whose stalls count against their
+	// holders first), at most SummaryTop; MoreStallGroups and MoreStalls
+	// count the places and stalls left out (slow --group lists them).
+	StallGroups     []StallGroup `json:"stall_groups"`
+	MoreStallGroups int          `json:"more_stall_groups,omitempty"`
+	MoreStalls      int          `json:"more_stalls,omitempty"`
+	Findings        []Finding    `json:"findings"`
 }
 
-// SummaryTop is how many sessions and stalls the summary lists.
+// SummaryTop is how many sessions by CPU, worst stalls and places of
+// stalls the summary lists. The findings name every holder of a blocking
+// stall whatever their number (see blockingFindings): the first
+// maxPerSection one a finding each, the rest in one finding.
 const SummaryTop = 5
 
 // Summary returns the post-mortem of everything folded so far. Inputs and
@@ -143,6 +150,10 @@ func (r *Report) Summary() Summary {
 	}
 	s.StallGroups = GroupStalls(stalls)
 	if len(s.StallGroups) > SummaryTop {
+		for _, g := range s.StallGroups[SummaryTop:] {
+			s.MoreStallGroups++
+			s.MoreStalls += g.Count
+		}
 		s.StallGroups = s.StallGroups[:SummaryTop]
 	}
 	if !r.first.IsZero() {
@@ -235,6 +246,7 @@ func (r *Report) findings(rows []brief, stalls []Stall, rss RSSSummary) []Findin
 	out = append(out, cpuFindings(rows, r.hot)...)
 	out = append(out, schedulerFindings(stalls)...)
 	out = append(out, starvedFindings(stalls)...)
+	out = append(out, undecidedFindings(stalls)...)
 	// Memory pressure is the share per session climbing, peak climbing
 	// everywhere; RSS that only follows the number of sessions is not.
 	if rss.Trend == "rising" && rss.ShareTrend == "rising" {
@@ -279,8 +291,10 @@ func blockingFindings(stalls []Stall) []Finding {
 	groups := map[string]*stallGroup{}
 	var order []*stallGroup
 	for _, st := range stalls {
-		if st.Source == "scheduler" || st.Victim() {
-			continue // a holder that waited for the CPU is not a culprit
+		if st.Source == "scheduler" || st.Victim() || st.Undecided() {
+			// A holder that waited for the CPU is not a culprit; one
+			// that nothing judged is not known to be (undecidedFindings).
+			continue
 		}
 		key := st.SessionID + "\x00" + st.Source
 		g := groups[key]
@@ -308,48 +322,99 @@ func blockingFindings(stalls []Stall) []Finding {
 	})
 	var out []Finding
 	for _, g := range order[:min(len(order), maxPerSection)] {
+		out = append(out, blockingFinding(g))
+	}
+	if rest := order[min(len(order), maxPerSection):]; len(rest) > 0 {
+		out = append(out, moreBlocking(rest))
+	}
+	return out
+}
+
+// maxNamed bounds the culprits the "more" blocking finding names one by
+// one; past it, it counts the rest and points to slow --group.
+const maxNamed = 20
+
+// moreBlocking is the one finding for the holders of blocking stalls past
+// the first maxPerSection: every one of them named (up to maxNamed), with
+// where and how long at worst, so that no culprit is missing from the
+// summary. Its session and moment are the worst of them.
+func moreBlocking(rest []*stallGroup) Finding {
+	worst := rest[0]
+	var names, short []string
+	for i, g := range rest {
+		if g.worst.BlockedMs > worst.worst.BlockedMs {
+			worst = g
+		}
+		if i >= maxNamed {
+			continue
+		}
 		who := g.session
 		if who == "" {
 			who = "an unattributed holder"
 		}
-		where := ""
-		if g.worst.Frame != "" {
-			where = " at " + g.worst.Frame
+		what := fmt.Sprintf("%s %s, worst %s", g.source, timesShort(g.n), msString(g.worst.BlockedMs))
+		if fr := ShortFrame(g.worst.Frame); fr != "" {
+			what += " at " + fr
 		}
-		if !g.measured && g.totalMs == 0 {
-			// Polled, not measured: a snapshot said the session was slow.
-			f := finding(SectionBlocking, g.session, g.worst.At,
-				"%s was reported slow on %s %s, for %s of polls (derived from polled snapshots: how long it blocked and on which line are unknown)",
-				who, g.source, times(g.n), g.slowFor.Round(time.Second))
-			f.Short = fmt.Sprintf("%s slow on %s %s (polled)", who, g.source, timesShort(g.n))
-			out = append(out, f)
-			continue
-		}
-		if !g.measured {
-			where = " (derived from polled snapshots: no line)"
-		}
-		f := finding(SectionBlocking, g.session, g.worst.At,
-			"%s blocked %s %s (%s in all), worst %s%s",
-			who, g.source, times(g.n), msString(g.totalMs), msString(g.worst.BlockedMs), where)
-		held := fmt.Sprintf("held %s %s up to %s", g.source, timesShort(g.n), msString(g.worst.BlockedMs))
-		if g.n == 1 {
-			held = fmt.Sprintf("held %s once for %s", g.source, msString(g.worst.BlockedMs))
-		}
-		f.Short = who + " " + held
-		if fr := ShortFrame(g.worst.Frame); fr != "" && g.worst.FrameFrom == events.FrameLeave {
-			f.Short += " (left at " + fr + ", no stack)"
-		} else if fr != "" {
-			f.Short += " at " + fr
-		}
-		out = append(out, f)
+		names = append(names, fmt.Sprintf("%s (%s)", who, what))
+		short = append(short, who)
 	}
-	return out
+	tail := ""
+	if len(rest) > maxNamed {
+		tail = fmt.Sprintf(", and %d more (slow --group lists them all)", len(rest)-maxNamed)
+	}
+	f := finding(SectionBlocking, worst.session, worst.worst.At,
+		"%s also blocked shared loops or sections: %s%s",
+		plural(len(rest), "more holder", "more holders"), strings.Join(names, "; "), tail)
+	f.Short = fmt.Sprintf("%s blocked too: %s", plural(len(rest), "more", "more"), strings.Join(short, ", "))
+	if len(rest) > maxNamed {
+		f.Short += fmt.Sprintf(" +%d", len(rest)-maxNamed)
+	}
+	return f
+}
+
+// blockingFinding is the finding of one holder's stalls on one place.
+func blockingFinding(g *stallGroup) Finding {
+	who := g.session
+	if who == "" {
+		who = "an unattributed holder"
+	}
+	where := ""
+	if g.worst.Frame != "" {
+		where = " at " + g.worst.Frame
+	}
+	if !g.measured && g.totalMs == 0 {
+		// Polled, not measured: a snapshot said the session was slow.
+		f := finding(SectionBlocking, g.session, g.worst.At,
+			"%s was reported slow on %s %s, for %s of polls (derived from polled snapshots: how long it blocked and on which line are unknown)",
+			who, g.source, times(g.n), g.slowFor.Round(time.Second))
+		f.Short = fmt.Sprintf("%s slow on %s %s (polled)", who, g.source, timesShort(g.n))
+		return f
+	}
+	if !g.measured {
+		where = " (derived from polled snapshots: no line)"
+	}
+	f := finding(SectionBlocking, g.session, g.worst.At,
+		"%s blocked %s %s (%s in all), worst %s%s",
+		who, g.source, times(g.n), msString(g.totalMs), msString(g.worst.BlockedMs), where)
+	held := fmt.Sprintf("held %s %s up to %s", g.source, timesShort(g.n), msString(g.worst.BlockedMs))
+	if g.n == 1 {
+		held = fmt.Sprintf("held %s once for %s", g.source, msString(g.worst.BlockedMs))
+	}
+	f.Short = who + " " + held
+	if fr := ShortFrame(g.worst.Frame); fr != "" && g.worst.FrameFrom == events.FrameLeave {
+		f.Short += " (left at " + fr + ", no stack)"
+	} else if fr != "" {
+		f.Short += " at " + fr
+	}
+	return f
 }
 
 func schedulerFindings(stalls []Stall) []Finding {
 	var n int
 	var worst Stall
 	blame := map[string]float64{}
+	count := map[string]int{} // stalls put on each session; "" for none
 	for _, st := range stalls {
 		if st.Source != "scheduler" {
 			continue
@@ -358,6 +423,7 @@ func schedulerFindings(stalls []Stall) []Finding {
 		if st.BlockedMs > worst.BlockedMs {
 			worst = st
 		}
+		count[st.SessionID]++
 		if st.SessionID != "" {
 			blame[st.SessionID] += st.Confidence * st.BlockedMs
 		}
@@ -371,16 +437,48 @@ func schedulerFindings(stalls []Stall) []Finding {
 			culprit = id
 		}
 	}
-	tail := "not attributed to a session: GC or the whole process was busy"
-	if culprit != "" {
-		tail = "mostly while " + culprit + " ran"
+	// Say how many were put on whom, the most first, and how many on no
+	// session: "2 put on pool-client, 20 on no session".
+	ids := make([]string, 0, len(count))
+	for id := range count {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if count[ids[i]] != count[ids[j]] {
+			return count[ids[i]] > count[ids[j]]
+		}
+		return ids[i] < ids[j]
+	})
+	var parts []string
+	for i, id := range ids {
+		if i == maxPerSection {
+			rest := 0
+			for _, id := range ids[i:] {
+				rest += count[id]
+			}
+			parts = append(parts, fmt.Sprintf("%d on %s", rest, plural(len(ids)-i, "other session", "other sessions")))
+			break
+		}
+		verb := "on"
+		if i == 0 {
+			verb = "put on"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s %s", count[id], verb, id))
+	}
+	var tail string
+	switch {
+	case len(ids) == 0:
+		tail = "none put on a session: GC or the whole process was busy"
+	case count[""] > 0:
+		tail = strings.Join(parts, ", ") + fmt.Sprintf(", %d on no session", count[""])
+	default:
+		tail = strings.Join(parts, ", ")
 	}
 	f := finding(SectionCPUHot, culprit, worst.At,
-		"the scheduler lagged %s, worst %s, %s", times(n), msString(worst.BlockedMs), tail)
-	f.Short = fmt.Sprintf("the scheduler lagged %s, worst %s", timesShort(n), msString(worst.BlockedMs))
-	if culprit != "" {
-		f.Short += ", mostly while " + culprit + " ran"
-	}
+		"the scheduler lagged %s, worst %s; %s", times(n), msString(worst.BlockedMs), tail)
+	f.Short = fmt.Sprintf("the scheduler lagged %s, worst %s; %s", timesShort(n), msString(worst.BlockedMs), tail)
 	return []Finding{f}
 }
 
@@ -429,6 +527,32 @@ func starvedFindings(stalls []Stall) []Finding {
 		"%s of shared loops by %s waited for a CPU, not their holders' fault (worst %s, %s on %s): %s",
 		plural(n, "hold", "holds"), plural(len(holders), "session", "sessions"), msString(worst.BlockedMs), orNone(worst.SessionID), worst.Source, tail)
 	f.Short = fmt.Sprintf("%s waited for a CPU (victims, not culprits): %s", plural(n, "hold", "holds"), tail)
+	return []Finding{f}
+}
+
+// undecidedFindings says how many holds ended with no cause known, by whom
+// and where: they are not counted as culprits, nor cleared as victims.
+func undecidedFindings(stalls []Stall) []Finding {
+	var n int
+	var worst Stall
+	holders := map[string]bool{}
+	for _, st := range stalls {
+		if !st.Undecided() {
+			continue
+		}
+		n++
+		holders[st.SessionID] = true
+		if st.BlockedMs > worst.BlockedMs {
+			worst = st
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	f := finding(SectionBlocking, worst.SessionID, worst.At,
+		"%s of shared loops by %s ended with no cause known (worst %s, %s on %s): no goroutine profile caught the holder and its CPU samples did not decide; not counted as culprits (slow prints them cause=unknown)",
+		plural(n, "hold", "holds"), plural(len(holders), "session", "sessions"), msString(worst.BlockedMs), orNone(worst.SessionID), worst.Source)
+	f.Short = fmt.Sprintf("%s with no cause known (not counted as culprits)", plural(n, "hold", "holds"))
 	return []Finding{f}
 }
 

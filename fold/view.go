@@ -2,6 +2,7 @@ package fold
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -95,10 +96,17 @@ type Header struct {
 	GCPauseMs     float64   `json:"gc_pause_ms"`
 	MutexWaitMsPS float64   `json:"mutex_wait_ms_per_s"`
 	Stalls        int64     `json:"stalls"`
-	OngoingStalls int       `json:"ongoing_stalls"`
-	Dropped       int64     `json:"dropped_events,omitempty"`
-	Stopped       bool      `json:"stopped,omitempty"`
-	SampleAgeS    float64   `json:"sample_age_s"` // how old the latest sample is at Time
+	// OngoingStalls counts the stalls whose hold may still be going on:
+	// reported ongoing, and not overdue for their next ongoing report
+	// (see [OngoingGrace]).
+	OngoingStalls int `json:"ongoing_stalls"`
+	// PendingStalls counts the stalls whose hold has ended but whose final
+	// report, which says why the hold lasted, is still to come: it waits
+	// for the CPU samples of the hold, seconds after its end.
+	PendingStalls int     `json:"pending_stalls,omitempty"`
+	Dropped       int64   `json:"dropped_events,omitempty"`
+	Stopped       bool    `json:"stopped,omitempty"`
+	SampleAgeS    float64 `json:"sample_age_s"` // how old the latest sample is at Time
 }
 
 // Row is one session of the view. Field names and meanings follow OpenRTC's
@@ -138,7 +146,21 @@ type Row struct {
 	WorstStall float64 `json:"worst_stall_ms"`
 	// StarvedStalls counts the stalls of Stalls the session held while it
 	// waited for a CPU: it was their victim, and the CPU went elsewhere.
-	StarvedStalls int       `json:"starved_stalls,omitempty"`
+	StarvedStalls int `json:"starved_stalls,omitempty"`
+	// PendingStalls counts the stalls of Stalls whose hold has ended with
+	// nothing yet saying why it lasted: their final report, with the
+	// cause, is still to come (see [Header.PendingStalls]). They count
+	// neither against the session nor for it until it comes.
+	PendingStalls int `json:"pending_stalls,omitempty"`
+	// UnknownStalls counts the stalls of Stalls whose final report gave
+	// no cause: no goroutine profile caught the holder parked and its CPU
+	// samples did not decide (none were taken, or they fit neither a
+	// holder that ran nor one that waited for a CPU). Nothing says whether
+	// the hold was its fault; like PendingStalls, they count neither way.
+	// Counted only from a worker that judges causes (some stall report
+	// carried one): an older worker's stalls all lack one, and count
+	// against their holders.
+	UnknownStalls int       `json:"unknown_stalls,omitempty"`
 	Status        string    `json:"status"`
 	Pinned        bool      `json:"pinned"`
 	Start         time.Time `json:"start"`
@@ -169,6 +191,23 @@ func (h Header) CPUStatus() string {
 	return ""
 }
 
+// OpenStallsText says, for the header, how many stalls are still going on
+// and how many ended with their cause still to come: "(2 ongoing, 120
+// awaiting their cause)"; "" when there are none.
+func (h Header) OpenStallsText() string {
+	var parts []string
+	if h.OngoingStalls > 0 {
+		parts = append(parts, fmt.Sprintf("%d ongoing", h.OngoingStalls))
+	}
+	if h.PendingStalls > 0 {
+		parts = append(parts, fmt.Sprintf("%d awaiting their cause", h.PendingStalls))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
 // View returns the top view at time at, normally the time of the latest
 // event applied (see [State.Now]). Sessions are in start order; sort them
 // with [SortRows].
@@ -181,7 +220,8 @@ func (s *State) View(at time.Time) View {
 	}
 	h.ActiveSessions = len(s.sessions)
 	h.SessionsBegun, h.SessionsFailed, h.Stalls = s.worker.Begun, s.worker.Failed, s.worker.Stalls
-	h.OngoingStalls, h.Dropped, h.Stopped = len(s.openStalls), s.dropped, s.stopped
+	held, pending, pendingBy := s.openCounts(at)
+	h.OngoingStalls, h.PendingStalls, h.Dropped, h.Stopped = held, pending, s.dropped, s.stopped
 	if s.haveSample {
 		l := s.last
 		h.RSSBytes, h.HeapBytes, h.Goroutines = l.RSSBytes, l.HeapBytes, l.Goroutines
@@ -210,6 +250,7 @@ func (s *State) View(at time.Time) View {
 	cpu := s.cpuSessions()
 	for _, ss := range s.liveInOrder() {
 		r := s.row(ss, at)
+		r.PendingStalls = pendingBy[ss]
 		if haveShare {
 			r.MemBytes = share
 			r.MemMB = float64(share) / mib
@@ -228,6 +269,7 @@ func (s *State) View(at time.Time) View {
 			// share of it, so that the rows sum to the header's CPU in
 			// sessions as the header's doc says.
 			r := s.row(ss, at)
+			r.PendingStalls = pendingBy[ss]
 			if s.cpu.Valid() {
 				r.CPUPct = round1(pct(cpu[ss.SessionID], s.cpu.Total))
 			}
@@ -249,9 +291,11 @@ func (s *State) AllRows(at time.Time) []Row {
 	tenants, gors := make([]string, len(all)), make([]int, len(all))
 	share, haveShare := s.share()
 	cpu := s.cpuSessions()
+	_, _, pendingBy := s.openCounts(at)
 	for i, ss := range all {
 		r := &rows[i]
 		s.fillRow(r, ss, at, &tenants[i], &gors[i])
+		r.PendingStalls = pendingBy[ss]
 		switch {
 		case !ss.end.IsZero():
 			r.MemBytes, r.MemMB, r.CPUPct = ss.endShare, float64(ss.endShare)/mib, ss.endCPUPct
@@ -324,6 +368,11 @@ func (s *State) fillRow(r *Row, ss *session, at time.Time, tenant *string, gor *
 		Stalls: ss.Stalls, WorstStall: ss.WorstStall, StarvedStalls: ss.Starved, Start: ss.Start, End: ss.end, Outcome: ss.outcome,
 		GorPeak: ss.GorPeak, MaxCPUPct: round1(ss.MaxCPUPct),
 		Status: StatusActive, GorStacks: ss.GorStacks,
+	}
+	if s.judged {
+		// Holds with no cause are undecided only from a worker that
+		// judges causes; an older worker's stalls all lack one.
+		r.UnknownStalls = ss.unknown
 	}
 	if ss.Tenant != "" {
 		if tenant == nil {

@@ -31,7 +31,9 @@ func (a *app) exportCmd() *cobra.Command {
 session per moment, the rows top --json shows, each with the moment's time
 first. CSV has a header line with the JSON field names; JSON lines have one
 object per row. The view is stepped forward through the recording, never
-re-read from its start.`,
+re-read from its start. A session's last row, "ended" or "errored", carries
+its final figures (cpu_seconds, peaks, stalls), those sessions prints: the
+CPU window a session ended in is read a few seconds after its end.`,
 		Example: `  openrtc-replay export --every 10s --format csv -o top.csv rec.zst
   openrtc-replay export --since 03:10 --until 03:15 --status slow rec.zst
   openrtc-replay export --format jsonl --every 1m rec/ | jq -c '{time, session_id, mem_mb}'`,
@@ -118,6 +120,13 @@ func (a *app) export(c *cobra.Command, args []string, f exportFlags) error {
 	if err != nil {
 		return err
 	}
+	// An ended row carries the session's final figures: the CPU window it
+	// ended in is credited to it only when it arrives, after the views
+	// that show it ended.
+	finals, err := fold.EndedRows(in.set, from, to)
+	if err != nil {
+		return err
+	}
 	bar := a.newProgress(in, "exporting")
 	for t := from; !t.After(to); t = t.Add(f.every) {
 		if err := a.ctx.Err(); err != nil {
@@ -128,6 +137,9 @@ func (a *app) export(c *cobra.Command, args []string, f exportFlags) error {
 		}
 		v := cur.View()
 		for _, r := range f.rows.apply(v.Sessions) {
+			if fin, ok := finals[r.SessionID]; ok && !r.End.IsZero() && fin.End.Equal(r.End) {
+				r = withFinalFigures(r, fin)
+			}
 			if err := write(t, r); err != nil {
 				return err
 			}
@@ -150,6 +162,16 @@ func (a *app) export(c *cobra.Command, args []string, f exportFlags) error {
 	}
 	a.warnDamage(in)
 	return nil
+}
+
+// withFinalFigures returns the ended row r with the cumulative figures of
+// fin, the session's final row: what it used and held over its whole life.
+// The row's moment-bound figures (mem_mb, cpu_pct) stay the view's.
+func withFinalFigures(r, fin fold.Row) fold.Row {
+	r.CPUSeconds, r.MaxCPUPct, r.GorPeak = fin.CPUSeconds, fin.MaxCPUPct, fin.GorPeak
+	r.PeakBytes, r.PeakMB = fin.PeakBytes, fin.PeakMB
+	r.Stalls, r.WorstStall, r.StarvedStalls, r.UnknownStalls = fin.Stalls, fin.WorstStall, fin.StarvedStalls, fin.UnknownStalls
+	return r
 }
 
 func exportCSV(t time.Time, r fold.Row) []string {

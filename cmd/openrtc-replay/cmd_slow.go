@@ -41,9 +41,17 @@ its full length. "left at FRAME (no stack caught)" means no goroutine
 profile caught the holder: the frame is where it let go, not the line that
 blocked. The line ends with why the hold lasted: cause=blocked (and on
 what), cause=running, or cause=waiting-for-cpu, not the holder's fault, with
-the sessions that had the CPU. With --follow, slow keeps reading a recording (or a
-directory of rotated ones, or a log) that is still being written, like
-tail -f, and prints each report as it arrives: an ongoing one says "so far".`,
+the sessions that had the CPU; cause=unknown when nothing decided (no
+goroutine profile caught the holder and its CPU samples did not say). A
+scheduler stall has no cause, nor has an ongoing one yet.
+
+With --group, each place says how many of its stalls were victims (their
+holder waited for a CPU, and who had it) and how many have no known cause,
+and the places whose stalls count against their holders come first.
+
+With --follow, slow keeps reading a recording (or a directory of rotated
+ones, or a log) that is still being written, like tail -f, and prints each
+report as it arrives: an ongoing one says "so far".`,
 		Example: `  openrtc-replay slow rec.zst
   openrtc-replay slow --min 100ms --since 03:10 --until 03:15 rec.zst
   openrtc-replay slow --session job-c1d550 --json rec.zst | jq .frame
@@ -280,6 +288,9 @@ func causeText(s fold.Stall) string {
 		}
 		return t
 	}
+	if s.Undecided() {
+		return "unknown"
+	}
 	return ""
 }
 
@@ -308,15 +319,38 @@ func writeGroup(b *strings.Builder, g fold.StallGroup, loc *time.Location) {
 		}
 		who = append(who, fmt.Sprintf("%s %d", id, g.SessionStalls[i]))
 	}
-	fmt.Fprintf(b, "  %s %s, %s in all, worst %s at %s; %s → %s; by %s\n", orDash(g.Source), timesText(g.Count),
+	fmt.Fprintf(b, "  %s %s, %s in all, worst %s at %s; %s → %s; by %s%s\n", orDash(g.Source), timesText(g.Count),
 		msText(g.TotalMs), msText(g.Worst.BlockedMs), g.Worst.At.In(loc).Format(timeLayout),
-		g.First.In(loc).Format("15:04:05"), g.Last.In(loc).Format("15:04:05"), strings.Join(who, ", "))
+		g.First.In(loc).Format("15:04:05"), g.Last.In(loc).Format("15:04:05"), strings.Join(who, ", "), groupCauseText(g))
 	if g.Frame != "" {
 		fmt.Fprintf(b, "      at %s\n", g.Frame)
 	}
 	for _, fr := range g.Stack {
 		fmt.Fprintf(b, "      %s\n", fr)
 	}
+}
+
+// groupCauseText says, for a place's line, how many of its stalls were not
+// their holders' fault (they waited for a CPU, and who had it) and how many
+// nothing decided; "" when every stall counts against its holder.
+func groupCauseText(g fold.StallGroup) string {
+	var parts []string
+	switch {
+	case g.AllVictims():
+		parts = append(parts, "all waited for a CPU (victims, not the holders' fault)")
+	case g.Victims > 0:
+		parts = append(parts, fmt.Sprintf("%d waited for a CPU (victims, not the holders' fault)", g.Victims))
+	}
+	if g.Victims > 0 && len(g.StarvedBy) > 0 {
+		parts[len(parts)-1] += ": " + strings.Join(g.StarvedBy, ", ") + " had it"
+	}
+	if g.Undecided > 0 {
+		parts = append(parts, fmt.Sprintf("%d with no cause known", g.Undecided))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, "; ")
 }
 
 func timesText(n int) string {

@@ -37,9 +37,17 @@ worker, on which loop and line, worst first, reading of each worker's files
 only the frames of the window.
 
 An input without a single introspection record (an application's own slog
-log) has nothing to judge: summary says so in its one finding (section
-no-records) and exits with status 2, as for any input that is not a
-recording.`,
+log) has nothing to judge: summary says so in one line on standard error
+and exits with status 2, as for any input that is not a recording; with
+--json it prints the summary with its one finding (section no-records),
+and exits with status 2 too.
+
+The findings name every session that caused a blocking stall: the three
+that blocked longest a finding each, the others in one finding ("N more
+holders also blocked ..."). Holds whose holder only waited for a CPU are not
+among them (a finding of their own names who had the CPU), nor are holds
+whose cause is unknown (one finding counts them). "stalls by place" lists
+at most 5 places and says how many more there are.`,
 		Example: `  openrtc-replay summary rec.zst
   openrtc-replay summary /var/lib/worker/rec/
   openrtc-replay summary --json rec.zst | jq -r '.findings[].runbook'
@@ -70,7 +78,12 @@ func (a *app) summary(c *cobra.Command, args []string, f summaryFlags) error {
 	s := r.Summary()
 	s.Inputs, s.Damage = in.inputs(), in.damageNotes()
 	if len(s.Findings) == 1 && s.Findings[0].Section == fold.SectionNoRecords {
-		a.code = exitBadArgs // nothing to judge: not a recording of introspection
+		// Nothing to judge: not a recording of introspection.
+		if !f.json {
+			return badInput(fmt.Errorf("%s: no introspection records: none of its %s is an event of openrtc-introspect (an application's own log?); replay the recording the worker wrote (Options.Record)",
+				in.title(), plural(int(s.Lines), "line")))
+		}
+		a.code = exitBadArgs
 	}
 	if f.json {
 		err = writeJSON(a.out, s)
@@ -223,12 +236,15 @@ func writeSummary(w io.Writer, s fold.Summary, in *input) error {
 		indent(&b, t)
 	}
 
-	b.WriteString("\nstalls by place (the most blocked time first; slow --group lists them all)\n")
+	fmt.Fprintf(&b, "\nstalls by place (holders' own stalls first, the most blocked time first; %d at most: slow --group lists them all)\n", fold.SummaryTop)
 	if len(s.StallGroups) == 0 {
 		b.WriteString("  none\n")
 	}
 	for _, g := range s.StallGroups {
 		writeGroup(&b, g, loc)
+	}
+	if s.MoreStallGroups > 0 {
+		fmt.Fprintf(&b, "  and %s more (%s): slow --group lists them all\n", plural(s.MoreStallGroups, "place"), plural(s.MoreStalls, "stall"))
 	}
 
 	b.WriteString("\nfindings\n")

@@ -18,11 +18,12 @@ func TestSummaryNoRecords(t *testing.T) {
 {"time":"2026-11-27T03:00:01Z","level":"WARN","msg":"slow upstream","ms":900}
 `))
 	r := runArgs(t, "summary", log)
-	if r.code != exitBadArgs || !strings.Contains(r.out, "no introspection records in the input: nothing to judge") {
-		t.Errorf("summary of an app log: exit %d\n%s", r.code, r.out)
+	if r.code != exitBadArgs || !strings.Contains(r.err, "app.jsonl: no introspection records: none of its 2 lines is an event of openrtc-introspect") {
+		t.Errorf("summary of an app log: exit %d\n%s", r.code, r.err)
 	}
-	if strings.Contains(r.out, "look outside the worker") {
-		t.Errorf("an app log judged as a healthy worker:\n%s", r.out)
+	// One clear line, not a page of dashes ("time range - → - (0s)").
+	if r.out != "" || strings.Count(r.err, "\n") != 1 {
+		t.Errorf("an app log's summary printed a page:\n%s%s", r.out, r.err)
 	}
 	r = runArgs(t, "summary", "--json", log)
 	var s fold.Summary

@@ -60,8 +60,8 @@ func writeView(w io.Writer, v fold.View, p viewPlace) error {
 			sessions, h.Stalls, cpu, mib(h.RSSBytes), mib(h.HeapBytes), f2(h.SchedP99Ms), f2(h.SchedMaxMs),
 			h.GCCycles, f2(h.GCPauseMs))
 	}
-	if h.OngoingStalls > 0 {
-		fmt.Fprintf(&b, " (%d ongoing)", h.OngoingStalls)
+	if t := h.OpenStallsText(); t != "" {
+		b.WriteString(" " + t)
 	}
 	if h.Dropped > 0 {
 		fmt.Fprintf(&b, " · %d events dropped", h.Dropped)

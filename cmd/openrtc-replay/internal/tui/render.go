@@ -145,8 +145,8 @@ func (m *model) header() []string {
 		fmt.Fprintf(&b, "/%d", h.MaxSessions)
 	}
 	fmt.Fprintf(&b, " · stalls %d", h.Stalls)
-	if h.OngoingStalls > 0 {
-		b.WriteString(styleStall.Render(fmt.Sprintf(" (%d ongoing)", h.OngoingStalls)))
+	if t := h.OpenStallsText(); t != "" {
+		b.WriteString(styleStall.Render(" " + t))
 	}
 	if h.Kind == fold.KindOpenRTC {
 		// A Python worker: no heap, goroutines or scheduler of ours; its

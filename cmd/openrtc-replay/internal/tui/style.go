@@ -197,6 +197,8 @@ func causeText(st fold.Stall) string {
 		return " · blocked (" + clean(st.Wait) + ")"
 	case st.Cause != "":
 		return " · " + clean(st.Cause)
+	case st.Undecided():
+		return " · cause unknown"
 	}
 	return ""
 }
