@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -195,4 +198,24 @@ func profileError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("X-Go-Pprof", "1")
 	w.Header().Del("Content-Disposition")
 	http.Error(w, msg, status)
+}
+
+// warnPprofHandler warns on the console, once at Start, when net/http/pprof
+// is linked in and its /debug/pprof/profile is on http.DefaultServeMux
+// while introspection is to hold the CPU profiler: a scraper or go tool
+// pprof hitting it would get "cpu profiling already in use", and
+// introspection cannot see that failed start to make room for it.
+func (in *Introspector) warnPprofHandler() {
+	if in.opts.DisableCPU || in.opts.CPUOwner != "" || !pprofOnDefaultMux() {
+		return
+	}
+	slog.New(in.console).Warn("introspect: net/http/pprof serves /debug/pprof/profile on http.DefaultServeMux, which fails with \"cpu profiling already in use\" while introspection samples CPU: serve in.CPUProfileHandler() at that path on a mux of your own (README: Beside other profilers)")
+}
+
+// pprofOnDefaultMux reports whether http.DefaultServeMux routes net/http/pprof's
+// CPU profile path to a handler of its own: importing net/http/pprof
+// registers one there.
+func pprofOnDefaultMux() bool {
+	_, pattern := http.DefaultServeMux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/debug/pprof/profile"}})
+	return strings.HasSuffix(pattern, "/debug/pprof/profile")
 }

@@ -343,3 +343,26 @@ func TestHideSessionLabelBesideOwner(t *testing.T) {
 		t.Errorf("stall attributed to %q, want job-private", final.SessionID)
 	}
 }
+
+// This test binary imports net/http/pprof, which registers its CPU profile
+// handler on http.DefaultServeMux: Start says so on the console, with the
+// handler to serve instead, unless another profiler is declared the owner.
+func TestStartWarnsOfNetHTTPPprof(t *testing.T) {
+	for _, o := range []introspect.Options{{}, {CPUOwner: "pyroscope-go"}} {
+		var buf syncBuffer
+		o.Socket = introspect.SocketOff
+		o.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+		in, err := introspect.Start(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Close()
+		buf.mu.Lock()
+		out := buf.buf.String()
+		buf.mu.Unlock()
+		warned := strings.Contains(out, "in.CPUProfileHandler()")
+		if want := o.CPUOwner == ""; warned != want {
+			t.Errorf("CPUOwner %q: warned %v, want %v:\n%s", o.CPUOwner, warned, want, out)
+		}
+	}
+}

@@ -83,9 +83,17 @@
 // column names the owner, memory and stalls go on, and the owner's uploads,
 // routed through [ProfileUploads], fill the CPU column from its profiles.
 // Options.HideSessionLabel keeps the unbounded session id out of the
-// labels other profilers see. A pprof.StopCPUProfile call by the
-// application ends the window introspection is running; introspection then
-// stands aside while the application's profile runs.
+// labels other profilers see. A plain pprof.StartCPUProfile elsewhere in
+// the process fails while introspection samples back to back, and
+// introspection cannot see it fail: take profiles from CPUProfile or
+// CPUProfileHandler, or declare the profiler with Options.CPUOwner (Start
+// warns on the console when net/http/pprof's handler is on
+// http.DefaultServeMux). A pprof.StopCPUProfile call by the application
+// ends the window introspection is running, and the application's
+// StartCPUProfile after it wins; introspection then stands aside while the
+// application's profile runs, names who started it, and states the
+// process's CPU of that time as unsampled (the header's unsampled_cpu_s,
+// the sample's cpu.unsampled_cpu_ms): it is in no session's cpu_seconds.
 //
 // Every finding is a log/slog record (see package events): lifecycle and
 // stalls at INFO and WARN on the console, so `grep slow-session` works as it

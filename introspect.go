@@ -115,6 +115,7 @@ func Start(opts Options) (*Introspector, error) {
 		},
 	})
 
+	in.warnPprofHandler()
 	sl, err := newSampleLoop(in)
 	if err != nil {
 		in.closeServer()

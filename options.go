@@ -43,13 +43,21 @@ type Options struct {
 	CPUWindow time.Duration
 
 	// CPUEvery, when longer than CPUWindow, samples CPU in one window per
-	// CPUEvery instead of back to back, which leaves the profiler free for
-	// the application's own CPU profiles between windows and runs it a
-	// fraction of the time (Introspector.CPUProfile shares the windows
-	// without that). cpu_pct then describes the latest window, cpu_seconds
-	// is estimated by scaling each window to CPUEvery, and a scheduler stall
-	// outside a window is not attributed. Zero means back-to-back windows,
-	// which cover nearly all the time.
+	// CPUEvery instead of back to back, which leaves the profiler free
+	// between windows and runs it a fraction of the time. cpu_pct then
+	// describes the latest window, cpu_seconds is estimated by scaling each
+	// window to CPUEvery, and a scheduler stall outside a window is not
+	// attributed. Zero means back-to-back windows, which cover nearly all
+	// the time.
+	//
+	// It does not make room for another profiler: a StartCPUProfile that
+	// lands in a gap wins, one that lands in a window fails, and a profiler
+	// that retries every 10 s beside CPUEvery 10s meets the same point of
+	// the cycle at every try (measured: all or none of its tries). A
+	// profiler that gets in keeps the profiler while it restarts back to
+	// back, and introspection's CPU goes unsampled (stated, not lost).
+	// Take profiles from Introspector.CPUProfile, or declare the profiler
+	// with CPUOwner, instead.
 	CPUEvery time.Duration
 
 	// DisableCPU leaves the CPU profiler alone: no per-session CPU, no
@@ -69,7 +77,12 @@ type Options struct {
 	// through [ProfileUploads], CPU is attributed from its
 	// profiles. Without it introspection finds the owner by itself (from
 	// the goroutine that started the running profile) and backs off, but a
-	// profiler started after introspection costs one of its windows.
+	// profiler started after introspection fails to start (or, if it stops
+	// introspection's profile first, costs one of its windows), and the
+	// CPU of the time introspection stands aside is in no session's
+	// cpu_seconds (stated as unsampled). It is also the way for a library
+	// that only calls pprof.StartCPUProfile, which would otherwise never
+	// get the profiler.
 	CPUOwner string
 
 	// HideSessionLabel keeps the session id out of the profiles that other

@@ -61,10 +61,18 @@
 //
 // So, to take your own CPU profile while a sampler runs, call
 // pprof.StopCPUProfile() first and then pprof.StartCPUProfile(w): the
-// sampler stays out of the way until your profile stops. A plain
-// StartCPUProfile without the StopCPUProfile fails with "cpu profiling already
-// in use" for as long as a sampler window runs, as it would with any other
-// profile running.
+// sampler stays out of the way until your profile stops, and names who
+// started it (it looks 20 and 250 ms into the window it stands aside for,
+// while the profile runs). A plain StartCPUProfile without the
+// StopCPUProfile fails with "cpu profiling already in use" for as long as
+// sampler windows run back to back, as it would with any other profile
+// running, and the sampler cannot see that failure to make room.
+// CPUOptions.Every leaves gaps between windows, where a start may land.
+//
+// Every window the sampler stands aside for carries CPUTime, the process's
+// CPU while it stood aside: no session's share of it is known, so those who
+// total the sessions' CPU must state it, not drop it (the root package
+// records it as the sample's unsampled CPU).
 //
 // One race remains that the runtime/pprof API gives no way to close: if the
 // application's StopCPUProfile begins just before a sampler window ends, but
