@@ -549,9 +549,11 @@ func undecidedFindings(stalls []Stall) []Finding {
 	if n == 0 {
 		return nil
 	}
-	f := finding(SectionBlocking, worst.SessionID, worst.At,
-		"%s of shared loops by %s ended with no cause known (worst %s, %s on %s): no goroutine profile caught the holder and its CPU samples did not decide; not counted as culprits (slow prints them cause=unknown)",
-		plural(n, "hold", "holds"), plural(len(holders), "session", "sessions"), msString(worst.BlockedMs), orNone(worst.SessionID), worst.Source)
+	// No session is named: the holders are neither culprits nor cleared,
+	// and a finding's session is where the operator is sent first.
+	f := finding(SectionBlocking, "", worst.At,
+		"%s of shared loops by %s ended with no cause known (worst %s, on %s): no goroutine profile caught the holder and its CPU samples did not decide; not counted as culprits (slow prints them cause=unknown)",
+		plural(n, "hold", "holds"), plural(len(holders), "session", "sessions"), msString(worst.BlockedMs), worst.Source)
 	f.Short = fmt.Sprintf("%s with no cause known (not counted as culprits)", plural(n, "hold", "holds"))
 	return []Finding{f}
 }
