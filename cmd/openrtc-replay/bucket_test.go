@@ -207,7 +207,7 @@ func TestVerifyBucket(t *testing.T) {
 	u := bucketOf(t, map[string]string{"w1": "corrupt.zst", "w2": "stalls.zst"})
 	r := runArgs(t, "verify", u)
 	if r.code != exitFailed || !strings.Contains(r.out, "corrupt.zst: damaged, readable") ||
-		!strings.Contains(r.out, "frame at offset 7606") || !strings.Contains(r.out, "stalls.zst: intact") {
+		!strings.Contains(r.out, "frame at offset 7615") || !strings.Contains(r.out, "stalls.zst: intact") {
 		t.Errorf("verify of a bucket: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 	if r := runArgs(t, "verify", u+"nosuch/"); r.code != exitBadArgs {
