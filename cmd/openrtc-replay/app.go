@@ -94,7 +94,7 @@ process's in cores, cpu% a session's share of it.
 
 Exit status: 0 done, 1 failed (live: no worker; verify: damaged but
 readable), 2 bad input (missing file, not a recording, time outside the
-recording, bad flag; summary: no introspection records; verify: unreadable).`
+recording, bad flag, no introspection records; verify: unreadable).`
 	root.Version = version()
 	root.SilenceErrors = true
 	root.SilenceUsage = true

@@ -75,7 +75,7 @@ func (a *app) export(c *cobra.Command, args []string, f exportFlags) error {
 	if f.every <= 0 {
 		return usageErr(c, "--every %s: want a positive duration such as 1s", f.every)
 	}
-	in, err := a.open(c, args)
+	in, err := a.openEvents(c, args)
 	if err != nil {
 		return err
 	}

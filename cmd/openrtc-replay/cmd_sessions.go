@@ -62,7 +62,7 @@ func (a *app) sessions(c *cobra.Command, args []string, f sessionsFlags) error {
 	if f.sort != sortStart && !fold.ValidSort(f.sort) {
 		return usageErr(c, "--sort %q: want %s or one of %s", f.sort, sortStart, strings.Join(fold.SortKeys, ", "))
 	}
-	in, err := a.open(c, args)
+	in, err := a.openEvents(c, args)
 	if err != nil {
 		return err
 	}

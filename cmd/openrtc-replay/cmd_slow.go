@@ -82,7 +82,7 @@ func (a *app) slow(c *cobra.Command, args []string, f slowFlags) error {
 		}
 		return a.follow(c, args, f)
 	}
-	in, err := a.open(c, args)
+	in, err := a.openEvents(c, args)
 	if err != nil {
 		return err
 	}

@@ -80,8 +80,7 @@ func (a *app) summary(c *cobra.Command, args []string, f summaryFlags) error {
 	if len(s.Findings) == 1 && s.Findings[0].Section == fold.SectionNoRecords {
 		// Nothing to judge: not a recording of introspection.
 		if !f.json {
-			return badInput(fmt.Errorf("%s: no introspection records: none of its %s is an event of openrtc-introspect (an application's own log?); replay the recording the worker wrote (Options.Record)",
-				in.title(), plural(int(s.Lines), "line")))
+			return noEvents(in.title(), int(s.Lines))
 		}
 		a.code = exitBadArgs
 	}

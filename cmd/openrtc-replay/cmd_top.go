@@ -130,7 +130,7 @@ func (a *app) top(c *cobra.Command, args []string, f topFlags) error {
 	if f.follow && (f.once || f.json) {
 		return usageErr(c, "--follow is for the interactive screen, not --once or --json (see slow --follow for a script)")
 	}
-	in, err := a.open(c, args)
+	in, err := a.openEvents(c, args)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tidwall/gjson"
 
 	"github.com/openrtc-go/introspect/cmd/openrtc-replay/internal/tui"
+	"github.com/openrtc-go/introspect/events"
 	"github.com/openrtc-go/introspect/fold"
 	"github.com/openrtc-go/introspect/recorder"
 )
@@ -73,6 +75,41 @@ func (a *app) open(c *cobra.Command, args []string) (*input, error) {
 		}
 	}
 	return in, nil
+}
+
+// openEvents is open for a command that shows what introspection recorded:
+// inputs that hold none of its events (an application's own slog log) are
+// bad input, said in one line, not an empty table.
+func (a *app) openEvents(c *cobra.Command, args []string) (*input, error) {
+	in, err := a.open(c, args)
+	if err != nil {
+		return nil, err
+	}
+	if n, ok := in.holdsEvents(); !ok {
+		in.close()
+		return nil, noEvents(in.title(), n)
+	}
+	return in, nil
+}
+
+// noEvents is the bad input of inputs that hold no event of introspection.
+func noEvents(title string, lines int) error {
+	return badInput(fmt.Errorf("%s: no introspection records: none of its %s is an event of openrtc-introspect (an application's own log?); replay the recording the worker wrote (Options.Record)",
+		title, plural(lines, "line")))
+}
+
+// holdsEvents reports whether the inputs hold an event of introspection,
+// and how many lines it read to find out: a recording's first record is
+// one, so only a file that holds none is read through.
+func (in *input) holdsEvents() (lines int, ok bool) {
+	sc := in.set.Scan()
+	for sc.Next() {
+		lines++
+		if slices.Contains(events.Kinds, gjson.GetBytes(sc.Record().Line, "msg").Str) {
+			return lines, true
+		}
+	}
+	return lines, false
 }
 
 // addWorkerFlag adds --worker to a command that reads inputs.

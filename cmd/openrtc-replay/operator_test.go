@@ -25,6 +25,13 @@ func TestSummaryNoRecords(t *testing.T) {
 	if r.out != "" || strings.Count(r.err, "\n") != 1 {
 		t.Errorf("an app log's summary printed a page:\n%s%s", r.out, r.err)
 	}
+	// The other views say so too, rather than print an empty table.
+	for _, args := range [][]string{{"top", "--once"}, {"slow"}, {"sessions"}, {"export"}} {
+		r := runArgs(t, append(args, log)...)
+		if r.code != exitBadArgs || r.out != "" || !strings.Contains(r.err, "app.jsonl: no introspection records") {
+			t.Errorf("%v of an app log: exit %d\n%s%s", args, r.code, r.out, r.err)
+		}
+	}
 	r = runArgs(t, "summary", "--json", log)
 	var s fold.Summary
 	if err := json.Unmarshal([]byte(r.out), &s); err != nil {
