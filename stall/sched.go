@@ -222,10 +222,12 @@ func (p *SchedProbe) witness(due int64) {
 // the queuer finished meanwhile proves the scheduler ran then: the stop is
 // the longest stretch between those proofs, if it is at least the
 // threshold; shorter, the scheduler kept running and only the witness's
-// own P was held or busy, which is no stop of the process. A stop that
-// begins when the witness last ran began somewhere before the tick would
-// have fired (when it was due, plus the lateness every tick has anyway: in
-// a saturated worker tens of milliseconds); halfway is the unbiased guess.
+// own P was held or busy, which is no stop of the process. A stop whose
+// stretch begins before the tick was due (when the witness last ran, or
+// when the queuer finished its trip after it) began somewhere before the
+// tick would have fired (when it was due, plus the lateness every tick has
+// anyway: in a saturated worker tens of milliseconds); halfway is the
+// unbiased guess.
 // p.mu must be held.
 func (p *SchedProbe) stop(due, woke int64) (start, end int64, ok bool) {
 	proofs := make([]int64, 0, len(p.tripped)+2)
@@ -244,7 +246,10 @@ func (p *SchedProbe) stop(due, woke int64) (start, end int64, ok bool) {
 	if end-start < p.threshold() {
 		return 0, 0, false
 	}
-	if by := due + p.usualLate(); start == p.ranAt && by > start {
+	// Whether the stretch begins when the witness last ran or when the
+	// queuer finished the trip it woke it for, the stop began before the
+	// next proof would have come: the tick, due plus its usual lateness.
+	if by := due + p.usualLate(); by > start {
 		start += (min(by, end) - start) / 2
 	}
 	return start, end, true
