@@ -34,10 +34,11 @@
 //     are real, and show a leak first.
 //   - CPU: each session's share of the process's CPU time in the latest
 //     window (cpu_pct: its labelled CPU profiler samples over all of the
-//     window's samples), and its cumulative CPU time (cpu_seconds: each
-//     window's share times the process's CPU time as getrusage measured
-//     it, so the sessions' figures add up to the process's CPU less the
-//     unlabelled part). See "Sharing the CPU profiler" below.
+//     window's samples), and its cumulative CPU time (cpu_seconds: what
+//     its samples stand for, 10ms each; the sessions' figures add up to
+//     the process's CPU as getrusage measured it less the unlabelled part,
+//     less what no sample covered, which the views state). See "Sharing
+//     the CPU profiler" below.
 //   - stalls: holds of named loops and mutexes over the slow threshold
 //     (50ms by default), reported while they last with the holder's stack
 //     and why the hold lasted: the holder blocked (on what), ran, or waited

@@ -33,6 +33,10 @@ type WorkerState struct {
 	// (see CPUWindow.Unsampled); omitted when zero and in older keyframes.
 	CPUNs          int64 `json:"cpu_ns,omitempty"`
 	UnsampledCPUNs int64 `json:"unsampled_cpu_ns,omitempty"`
+	// MissedCPUNs is the part of CPUNs that the samples of sampled windows
+	// missed (see CPUWindow.MissedCPU); omitted when zero and in older
+	// keyframes.
+	MissedCPUNs int64 `json:"missed_cpu_ns,omitempty"`
 }
 
 // KeySession is one live session in a [Keyframe]: everything the fold keeps

@@ -28,55 +28,84 @@ type CPUAccount struct {
 	// UnsampledPct the same in percent of ProcessCPUS.
 	UnsampledCPUS float64 `json:"unsampled_cpu_s"`
 	UnsampledPct  float64 `json:"unsampled_pct"`
+	// MissedCPUS is the part of ProcessCPUS that the samples missed while
+	// the profiler ran (see events.CPUWindow.MissedCPU): threads that run
+	// in short bursts are sampled short, and a session's cpu_seconds counts
+	// its samples, not a share of the process's total, so this is in no
+	// session's figure either. MissedPct is the same in percent.
+	MissedCPUS float64 `json:"missed_cpu_s"`
+	MissedPct  float64 `json:"missed_pct"`
 	// Owners name who held the CPU profiler while it went unsampled, where
 	// introspection found out; empty when nobody could be named.
 	Owners []string `json:"unsampled_owners,omitempty"`
 }
 
-// windowCPU returns the process's CPU time over a window's span and the part
-// of it no sample covered. A sampled window's CPU is scaled to its span as
-// the sessions' is (events.CPUWindow.SessionCPU); one without the measured
-// total counts samples.
-func windowCPU(w events.CPUWindow) (process, unsampled time.Duration) {
+// windowCPU returns the process's CPU time over a window's span, the part
+// of it no sample covered (another caller had the profiler), and the part
+// the window's samples missed while it ran. A sampled window's CPU is
+// scaled to its span as the sessions' is (events.CPUWindow.SessionCPU); one
+// without the measured total counts samples.
+func windowCPU(w events.CPUWindow) (process, unsampled, missed time.Duration) {
 	unsampled = w.UnsampledCPU()
 	if !w.Valid() {
-		return unsampled, unsampled
+		return unsampled, unsampled, 0
 	}
 	c := float64(w.CPUTime)
 	if w.CPUTime <= 0 {
 		c = float64(w.Total) * float64(w.Period)
 	}
-	return time.Duration(math.Round(c*w.Scale())) + w.Unsampled, w.Unsampled
+	return time.Duration(math.Round(c*w.Scale())) + w.Unsampled, w.Unsampled, w.MissedCPU()
 }
 
-// add folds one window's CPU into the account's nanosecond counters.
-func addWindowCPU(cpuNs, unsampledNs *int64, w events.CPUWindow) {
-	p, u := windowCPU(w)
-	*cpuNs += int64(p)
-	*unsampledNs += int64(u)
+// cpuCounters are the account's nanosecond counters.
+type cpuCounters struct{ process, unsampled, missed *int64 }
+
+// add folds one window's CPU into the counters.
+func (c cpuCounters) add(w events.CPUWindow) {
+	p, u, m := windowCPU(w)
+	*c.process += int64(p)
+	*c.unsampled += int64(u)
+	*c.missed += int64(m)
 }
 
 // cpuAccount is the account of the counters.
-func cpuAccount(cpuNs, unsampledNs int64) CPUAccount {
-	a := CPUAccount{ProcessCPUS: round3(float64(cpuNs) / 1e9), UnsampledCPUS: round3(float64(unsampledNs) / 1e9)}
+func cpuAccount(cpuNs, unsampledNs, missedNs int64) CPUAccount {
+	a := CPUAccount{ProcessCPUS: round3(float64(cpuNs) / 1e9), UnsampledCPUS: round3(float64(unsampledNs) / 1e9),
+		MissedCPUS: round3(float64(missedNs) / 1e9)}
 	if cpuNs > 0 {
 		a.UnsampledPct = round1(float64(unsampledNs) * 100 / float64(cpuNs))
+		a.MissedPct = round1(float64(missedNs) * 100 / float64(cpuNs))
 	}
 	return a
 }
 
+// minMissedPct is the share of the process's CPU the samples must miss
+// before Text mentions it: a percent or two is the sampling's own noise.
+const minMissedPct = 3
+
 // Text says in one line how much of the process's CPU the sessions'
-// cpu_seconds leave out, and why; "" when none.
+// cpu_seconds leave out, and why; "" when nothing worth saying.
 func (a CPUAccount) Text() string {
-	if a.UnsampledCPUS < 0.0005 {
+	var parts []string
+	if a.UnsampledCPUS >= 0.0005 {
+		who := "another caller held the CPU profiler"
+		if len(a.Owners) > 0 {
+			who = strings.Join(a.Owners, ", ") + " held the CPU profiler"
+		}
+		parts = append(parts, fmt.Sprintf("%.1f s that no sample covered (%s)", a.UnsampledCPUS, who))
+	}
+	if a.MissedPct >= minMissedPct {
+		parts = append(parts, fmt.Sprintf("%.1f s that the samples missed (threads that run in short bursts are sampled short)", a.MissedCPUS))
+	}
+	if len(parts) == 0 {
 		return ""
 	}
-	who := "another caller held the CPU profiler"
-	if len(a.Owners) > 0 {
-		who = strings.Join(a.Owners, ", ") + " held the CPU profiler"
+	left := a.UnsampledCPUS + a.MissedCPUS
+	if a.MissedPct < minMissedPct {
+		left = a.UnsampledCPUS
 	}
-	return fmt.Sprintf("cpu_s leaves out %.1f s of the process's %.1f s CPU (%.1f %%) that no sample covered (%s): no session's share of it is known",
-		a.UnsampledCPUS, a.ProcessCPUS, a.UnsampledPct, who)
+	return fmt.Sprintf("cpu_s leaves out %.1f s of the process's %.1f s CPU (%.1f %%): %s; no session's share of it is known",
+		left, a.ProcessCPUS, 100*left/max(a.ProcessCPUS, 1e-9), strings.Join(parts, "; "))
 }
 
 // addOwner keeps the name of who held the profiler while CPU went unsampled.

@@ -40,8 +40,8 @@ type Report struct {
 
 	// The process's CPU over the whole input and the part no sample
 	// covered, across worker restarts (see CPUAccount).
-	cpuNs, unsampledNs int64
-	unsampledBy        CPUAccount // only its Owners
+	cpuNs, unsampledNs, missedNs int64
+	unsampledBy                  CPUAccount // only its Owners
 }
 
 // hotShare is the share of one CPU window's samples above which a session
@@ -186,7 +186,7 @@ func (r *Report) sample(t time.Time, e events.Sample, counts *events.SampleCount
 		r.share.add(t, e.RSSBytes/uint64(e.Sessions))
 	}
 	if e.CPU.Duration > 0 || e.CPU.Unavailable != "" {
-		addWindowCPU(&r.cpuNs, &r.unsampledNs, e.CPU)
+		cpuCounters{&r.cpuNs, &r.unsampledNs, &r.missedNs}.add(e.CPU)
 		if e.CPU.UnsampledCPU() > 0 {
 			r.unsampledBy.addOwner(e.CPU.Owner)
 		}
@@ -258,7 +258,7 @@ func (r *Report) sample(t time.Time, e events.Sample, counts *events.SampleCount
 // sessions' cpu_seconds, and the part of the process's CPU that no sample
 // covered, which no session's figure holds.
 func (r *Report) CPU() CPUAccount {
-	a := cpuAccount(r.cpuNs, r.unsampledNs)
+	a := cpuAccount(r.cpuNs, r.unsampledNs, r.missedNs)
 	a.Owners = slices.Clone(r.unsampledBy.Owners)
 	for _, ss := range r.state.inStartOrder() {
 		a.SessionsCPUS += float64(ss.CPUNanos)

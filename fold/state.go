@@ -291,7 +291,7 @@ func (s *State) sample(t time.Time, e events.Sample, counts *events.SampleCounts
 // session.
 func (s *State) cpuWindow(w events.CPUWindow, counts []events.SessionCount) {
 	s.cpu = w
-	addWindowCPU(&s.worker.CPUNs, &s.worker.UnsampledCPUNs, w)
+	cpuCounters{&s.worker.CPUNs, &s.worker.UnsampledCPUNs, &s.worker.MissedCPUNs}.add(w)
 	s.cpuCounts = s.cpuCounts[:0]
 	valid := w.Valid()
 	rate := rateOf(w)
@@ -312,9 +312,8 @@ func (s *State) cpuWindow(w events.CPUWindow, counts []events.SessionCount) {
 		if !valid {
 			continue
 		}
-		// The samples give the session's share, the window's measured
-		// process CPU time the total (see events.CPUWindow.SessionCPU).
-		// Cumulative samples are scaled to the window's span, as the
+		// A session's CPU time is what its samples stand for (see
+		// events.CPUWindow.SessionCPU). Cumulative samples are scaled to the window's span, as the
 		// CPU time is, for keyframes read by older versions.
 		n := c.N
 		if rate.scale != 1 {
@@ -340,21 +339,16 @@ func (s *State) cpuWindow(w events.CPUWindow, counts []events.SessionCount) {
 // window's value, which copied the window for every session on CPU (a fifth
 // of the fold's time in the CPU windows of a day).
 type windowRate struct {
-	scale, total, cpuTime, period float64
-	measured                      bool
+	scale, period float64
 }
 
 func rateOf(w events.CPUWindow) windowRate {
-	return windowRate{scale: w.Scale(), total: float64(w.Total), cpuTime: float64(w.CPUTime),
-		period: float64(w.Period), measured: w.CPUTime > 0 && w.Total > 0}
+	return windowRate{scale: w.Scale(), period: float64(w.Period)}
 }
 
 // nanos is w.SessionCPU(n) in nanoseconds: its arithmetic, in its order,
 // so the figures are the same to the bit.
 func (r windowRate) nanos(n int64) int64 {
-	if r.measured {
-		return int64(math.Round(float64(n) / r.total * r.cpuTime * r.scale))
-	}
 	return int64(math.Round(float64(n) * r.period * r.scale))
 }
 

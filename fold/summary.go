@@ -181,7 +181,7 @@ func (r *Report) Summary() Summary {
 	if s.TopCPU == nil {
 		s.TopCPU = []Row{}
 	}
-	if a := r.CPU(); a.UnsampledCPUS > 0 {
+	if a := r.CPU(); a.UnsampledCPUS > 0 || a.MissedPct >= minMissedPct {
 		s.CPU = &a
 	}
 	s.Findings = r.findings(briefs, stalls, s.RSS)

@@ -86,8 +86,12 @@ type Header struct {
 	// sessions' cpu_seconds leave it out (see CPUAccount). ProcessCPUS is
 	// the worker's CPU time over its CPU windows so far (getrusage), the
 	// figure it is part of. Both are omitted while nothing went unsampled.
+	// MissedCPUS is the part the samples missed while the profiler ran
+	// (threads that run in short bursts are sampled short), also left out
+	// of every cpu_seconds; omitted while under 3 % of ProcessCPUS.
 	ProcessCPUS   float64   `json:"process_cpu_s,omitempty"`
 	UnsampledCPUS float64   `json:"unsampled_cpu_s,omitempty"`
+	MissedCPUS    float64   `json:"missed_cpu_s,omitempty"`
 	CPUHistory    []float64 `json:"process_cpu_history"` // ProcessCPUPct of the last minute's windows
 	SchedP50Ms    float64   `json:"sched_p50_ms"`
 	SchedP99Ms    float64   `json:"sched_p99_ms"`
@@ -134,10 +138,10 @@ type Row struct {
 	// runtime, GC, goroutines outside any session) sum to 100. It ranks
 	// sessions within the process; it is not a share of a core.
 	CPUPct float64 `json:"cpu_pct"`
-	// CPUSeconds is the session's cumulative CPU time: each window's share
-	// of the process's CPU time as getrusage measured it over the window's
-	// span, so the live and ended sessions' figures add up to the
-	// process's CPU time less the unlabelled share.
+	// CPUSeconds is the session's cumulative CPU time: what its samples
+	// stand for (events.CPUWindow.SessionCPU), so the live and ended
+	// sessions' figures add up to the process's CPU time less the
+	// unlabelled share and less what no sample covered (CPUAccount).
 	CPUSeconds float64 `json:"cpu_seconds"`
 	Goroutines *int    `json:"goroutines"`      // null until a goroutine profile counted it
 	GorPeak    int     `json:"goroutines_peak"` // high-water mark of Goroutines
@@ -233,9 +237,12 @@ func (s *State) View(at time.Time) View {
 		}
 	}
 	h.CPUUnavailable, h.CPUOwner = s.cpu.Unavailable, s.cpu.Owner
-	acct := cpuAccount(s.worker.CPUNs, s.worker.UnsampledCPUNs)
+	acct := cpuAccount(s.worker.CPUNs, s.worker.UnsampledCPUNs, s.worker.MissedCPUNs)
 	if acct.UnsampledCPUS > 0 {
 		h.ProcessCPUS, h.UnsampledCPUS = acct.ProcessCPUS, acct.UnsampledCPUS
+	}
+	if acct.MissedPct >= minMissedPct {
+		h.ProcessCPUS, h.MissedCPUS = acct.ProcessCPUS, acct.MissedCPUS
 	}
 	if s.cpu.Valid() {
 		h.CPUPct = round1(pct(s.cpu.Total-s.cpu.Unlabelled, s.cpu.Total))

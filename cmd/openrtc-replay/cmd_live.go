@@ -35,7 +35,7 @@ with its kind).
 
 The columns mean what they mean in top (see top --help): cpu% is a
 session's share of the process's CPU time in the latest CPU window, cpu_s its
-CPU time, the sessions' shares of the process's getrusage total; the header
+CPU time, what its profiler samples stand for (10 ms each); the header
 gives the process's CPU in cores and the share of it in sessions, or says
 "cpu: owned by <who>" when another profiler holds the CPU profiler.
 

@@ -29,8 +29,8 @@ func (a *app) sessionsCmd() *cobra.Command {
 		Use:   "sessions [REC...]",
 		Short: "One row per session over the whole input: life, outcome, memory, CPU, goroutines, stalls",
 		Long: `sessions lists every session of the input, one row each: id, agent, tenant,
-start, end, duration, outcome, peak memory share, CPU seconds (its shares of
-the process's CPU time, as getrusage counted it, window by window), highest
+start, end, duration, outcome, peak memory share, CPU seconds (what its CPU
+profiler samples stand for, 10 ms each, window by window), highest
 cpu% (share of the process's CPU in one window),
 goroutines high-water mark, stalls, the worst stall, and for a session whose
 goroutines grew, where the largest group of them was parked when they last

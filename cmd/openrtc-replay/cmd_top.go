@@ -84,9 +84,9 @@ latest CPU window: the rows plus the unlabelled rest (runtime, GC, goroutines
 outside any session) make 100, and the header's cpu% is the rows' sum, the
 same share ("in sessions"). The process's own CPU (JSON process_cpu_pct) is in percent of one
 core, 200 for two busy cores, measured with getrusage. cpu_s (cpu_seconds) is
-a session's cumulative CPU time: each window's share times the process's CPU
-time over it, so the sessions' cpu_s add up to the process's CPU time less
-the unlabelled part. mem(MiB) (JSON mem_mb, OpenRTC's name; exact in
+a session's cumulative CPU time: what its samples stand for, 10 ms each, so
+the sessions' cpu_s add up to the process's CPU time less the unlabelled part
+and less what no sample covered (the header says how much when it matters). mem(MiB) (JSON mem_mb, OpenRTC's name; exact in
 mem_bytes) is RSS divided equally among the live sessions, so the rows sum
 to RSS.
 

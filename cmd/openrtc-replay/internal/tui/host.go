@@ -46,11 +46,15 @@ func HostLine(h fold.Header) string {
 // never read alike.
 //
 // When some of the worker's CPU went unsampled (another caller held the CPU
-// profiler), it says how much, since the cpu_s column leaves it out.
+// profiler) or the samples missed a notable part of it, it says how much,
+// since the cpu_s column leaves it out.
 func CPUText(h fold.Header) string {
 	unsampled := ""
 	if h.UnsampledCPUS >= 0.05 {
 		unsampled = fmt.Sprintf(" · %.1f s of %.1f s CPU unsampled, in no cpu_s", h.UnsampledCPUS, h.ProcessCPUS)
+	}
+	if h.MissedCPUS >= 0.05 {
+		unsampled += fmt.Sprintf(" · %.1f s of %.1f s CPU missed by the samples, in no cpu_s", h.MissedCPUS, h.ProcessCPUS)
 	}
 	if h.CPUUnavailable != "" {
 		return clean(h.CPUStatus()) + unsampled
