@@ -152,18 +152,29 @@ func socketPath(ctx context.Context, f liveFlags) (string, error) {
 		return found[0], nil
 	}
 	// Say what each one is: OpenRTC's Python worker serves top.sock by
-	// default, beside ours.
+	// default, beside ours. A socket nobody answers on is a worker that
+	// died without removing it: with one worker answering, that is the one.
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	var names []string
+	var names, answering []string
 	for _, p := range found {
 		name := strings.TrimSuffix(filepath.Base(p), ".sock")
 		if b, err := live.Fetch(ctx, p); err != nil {
 			name += " (not answering)"
-		} else if _, kind, err := live.Decode(b, time.Now()); err == nil {
-			name += " (" + live.KindName(kind) + ")"
+		} else {
+			answering = append(answering, p)
+			if _, kind, err := live.Decode(b, time.Now()); err == nil {
+				name += " (" + live.KindName(kind) + ")"
+			}
 		}
 		names = append(names, name)
+	}
+	if len(answering) == 1 {
+		return answering[0], nil
+	}
+	if len(answering) == 0 {
+		return "", &exitError{code: exitFailed, err: fmt.Errorf("no worker is answering in %s (%s: left by workers that died); start the worker, or pass --socket PATH",
+			dir, strings.Join(names, ", "))}
 	}
 	return "", &exitError{code: exitBadArgs, err: fmt.Errorf("several workers serve a live view in %s: %s; pass --worker NAME or --socket PATH",
 		dir, strings.Join(names, ", "))}

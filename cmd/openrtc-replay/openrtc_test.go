@@ -356,3 +356,36 @@ func TestRecordStopsOnSignal(t *testing.T) {
 		os.Remove(out)
 	}
 }
+
+// A worker killed with -9 leaves its socket behind. With one worker still
+// answering beside it, live reads that one; with none, it says the sockets
+// are left over.
+func TestLiveSkipsStaleSockets(t *testing.T) {
+	xdg := shortTempDir(t)
+	t.Setenv("XDG_RUNTIME_DIR", xdg)
+	dir := filepath.Join(xdg, "openrtc-"+strconv.Itoa(os.Geteuid()))
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(dir, "dead.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	startOpenRTCStandIn(t, dir)
+	if r := runArgs(t, "live", "--once"); r.code != 0 || !strings.Contains(r.out, "OpenRTC (Python) worker") {
+		t.Fatalf("live beside a dead worker's socket: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if err := os.Remove(filepath.Join(dir, "top.sock")); err != nil {
+		t.Fatal(err)
+	}
+	l, err = net.Listen("unix", filepath.Join(dir, "top.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	r := runArgs(t, "live", "--once")
+	oneLineErr(t, r, 1, "no worker is answering")
+}
