@@ -209,7 +209,10 @@ func (in *Introspector) warnPprofHandler() {
 	if in.opts.DisableCPU || in.opts.CPUOwner != "" || !pprofOnDefaultMux() {
 		return
 	}
-	slog.New(in.console).Warn("introspect: net/http/pprof serves /debug/pprof/profile on http.DefaultServeMux, which fails with \"cpu profiling already in use\" while introspection samples CPU: serve in.CPUProfileHandler() at that path on a mux of your own (README: Beside other profilers)")
+	// Importing net/http/pprof registers it whether or not the mux is
+	// ever served (the demo serves a mux of its own), so the warning says
+	// when it applies rather than that something is wrong.
+	slog.New(in.console).Warn("introspect: net/http/pprof is linked in: if this process serves http.DefaultServeMux, its /debug/pprof/profile fails with \"cpu profiling already in use\" while introspection samples CPU; serve in.CPUProfileHandler() at that path on a mux of your own (README: Beside other profilers)")
 }
 
 // pprofOnDefaultMux reports whether http.DefaultServeMux routes net/http/pprof's
