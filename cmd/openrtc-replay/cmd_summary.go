@@ -189,7 +189,7 @@ func writeSummary(w io.Writer, s fold.Summary, in *input) error {
 		b.WriteString("  schema      some records are of a newer schema: their unknown fields were skipped\n")
 	}
 	for _, wl := range s.Workers {
-		end := "no clean stop (crash or kill)"
+		end := "no stop recorded (still being written, or the worker crashed or was killed)"
 		switch {
 		case wl.Stopped:
 			end = "stopped cleanly"

@@ -23,7 +23,7 @@ func TestSummaryStoppedForSpace(t *testing.T) {
 	}{
 		{events.DropFinalPrefix + "write error: rec.zst at offset 91069: no space left on device", "stopped, 37 records dropped for lack of space"},
 		{events.DropFinalPrefix + "write error: rec.zst: input/output error", "stopped, 37 records dropped because writing failed (write error: rec.zst: input/output error)"},
-		{"write error: rec.zst: no space left on device", "no clean stop (crash or kill)"},
+		{"write error: rec.zst: no space left on device", "no stop recorded (still being written, or the worker crashed or was killed)"},
 	} {
 		path := filepath.Join(t.TempDir(), "rec.zst")
 		now := t0
