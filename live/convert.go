@@ -50,11 +50,14 @@ type Converter struct {
 
 // workerRun is what the Converter keeps of the worker being polled.
 type workerRun struct {
-	pid    int
-	kind   string
-	open   map[string]*openSession
-	last   time.Time // of the previous snapshot
-	failed int64
+	pid  int
+	kind string
+	open map[string]*openSession
+	last time.Time // of the previous snapshot
+	// lastCPU is when the latest derived CPU window ended: the first
+	// snapshot, or the latest whose sessions' CPU grew.
+	lastCPU time.Time
+	failed  int64
 }
 
 type openSession struct {
@@ -192,11 +195,30 @@ func (c *Converter) Snapshot(s Snapshot, fetched time.Time) []Stamped {
 		}
 	}
 
-	// The sample, with the CPU each session used since the previous one.
+	// The sample, with the CPU each session used since the CPU last grew.
+	// Our worker's cumulative figures grow once per CPU window (5 s), not
+	// once per poll: a window per poll would read as nothing, then as
+	// twenty cores.
 	smp := events.Sample{RSSBytes: h.RSSBytes, Sessions: len(rows), Goroutines: h.Goroutines,
 		Runnable: -1, Running: -1, Waiting: -1, HeapBytes: h.HeapBytes}
-	if elapsed := fetched.Sub(run.last); !run.last.IsZero() && elapsed > 0 {
+	for _, r := range rows {
+		if r.Goroutines != nil {
+			if smp.GoroutinesBySession == nil {
+				smp.GoroutinesBySession = make(map[string]int, len(rows))
+			}
+			smp.GoroutinesBySession[r.SessionID] = *r.Goroutines
+		}
+	}
+	if run.lastCPU.IsZero() {
+		run.lastCPU = fetched
+	}
+	if elapsed := fetched.Sub(run.lastCPU); !run.last.IsZero() && elapsed > 0 {
 		w := events.CPUWindow{Duration: elapsed, Period: cpuPeriod, Total: int64(elapsed / cpuPeriod)}
+		if h.ProcessCPUPct > 0 {
+			// Our worker says what the whole process used: the rows'
+			// growth is its labelled part.
+			w.Total = int64(h.ProcessCPUPct / 100 * float64(elapsed) / float64(cpuPeriod))
+		}
 		var used int64
 		for _, r := range rows {
 			o := run.open[r.SessionID]
@@ -214,9 +236,12 @@ func (c *Converter) Snapshot(s Snapshot, fetched time.Time) []Stamped {
 				used += n
 			}
 		}
-		w.Total = max(w.Total, used)
-		w.Unlabelled = w.Total - used
-		smp.CPU = w
+		if used > 0 {
+			w.Total = max(w.Total, used)
+			w.Unlabelled = w.Total - used
+			smp.CPU = w
+			run.lastCPU = fetched
+		}
 	}
 	out = c.add(out, fetched, smp)
 	run.last = fetched
