@@ -41,9 +41,10 @@ const DefaultProfileSeconds = 30
 // first.
 //
 // While introspection runs the CPU profiler, the profile is introspection's
-// windows that end in the next d, merged: whole windows (a second each by
-// default), so it may begin up to a window before the call, and with
-// Options.CPUEvery it holds only the sampled windows. Its samples carry the
+// windows that end in the next d, merged: whole windows (Options.CPUWindow,
+// 5s by default, 1s while the live view is watched), so it may begin up to
+// a window before the call, and with Options.CPUEvery it holds only the
+// sampled windows. Its samples carry the
 // goroutines' labels, session among them unless Options.HideSessionLabel;
 // introspection's own hold label is removed. When introspection does not
 // run the CPU profiler (Options.DisableCPU, Options.CPUOwner, or a nil or
