@@ -49,3 +49,30 @@ func TestLeakFindingNamesTheParkingLine(t *testing.T) {
 		}
 	}
 }
+
+// A leak's goroutines outlive their session and keep its label: the count
+// after the session ended is the leak's, and the session's row must hold it
+// as the leak finding does (a black-box run: the finding said 349, sessions
+// said 340).
+func TestLeakCountedAfterTheSessionEnded(t *testing.T) {
+	at := func(d time.Duration) time.Time { return genStart.Add(d) }
+	lines := [][]byte{
+		jsonLine(t, at(0), events.WorkerStart{Worker: "w", PID: 7, Host: "h"}),
+		jsonLine(t, at(0), events.SessionStart{SessionID: "leaky", Agent: "x"}),
+		jsonLine(t, at(time.Second), events.Sample{RSSBytes: 1 << 20, Sessions: 1, GoroutinesBySession: map[string]int{"leaky": 340}}),
+		jsonLine(t, at(1500*time.Millisecond), events.SessionEnd{SessionID: "leaky", Outcome: events.OutcomeOK}),
+		jsonLine(t, at(2*time.Second), events.Sample{RSSBytes: 1 << 20, Sessions: 0, GoroutinesBySession: map[string]int{"leaky": 349},
+			GoroutineStacks: map[string][]events.GoroutineGroup{"leaky": {{Count: 349, Frame: "agent/leaky.go:42 main.leak.func1", Wait: "chan receive"}}}}),
+	}
+	r := fold.NewReport()
+	for _, l := range lines {
+		if err := r.Line(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, row := range r.Rows() {
+		if row.SessionID == "leaky" && (row.GorPeak != 349 || len(row.GorStacks) != 1 || row.GorStacks[0].Count != 349) {
+			t.Errorf("leaky row: peak %d, stacks %+v; want the 349 counted after its end", row.GorPeak, row.GorStacks)
+		}
+	}
+}

@@ -266,6 +266,8 @@ func (s *State) sample(t time.Time, e events.Sample, counts *events.SampleCounts
 	for id, groups := range e.GoroutineStacks {
 		if ss, ok := s.sessions[id]; ok {
 			ss.GorStacks = groups
+		} else if ss := s.recentSession([]byte(id)); ss != nil {
+			ss.GorStacks = groups // a leak's groups after its session ended
 		}
 	}
 	e.CPU.Sessions, e.GoroutinesBySession, e.GoroutineStacks = nil, nil, nil
@@ -277,12 +279,15 @@ func (s *State) sample(t time.Time, e events.Sample, counts *events.SampleCounts
 		s.cpuWindow(e.CPU, counts.CPU)
 	}
 	for _, g := range counts.Gor {
+		n := int(g.N)
 		if ss, ok := s.sessions[string(g.ID)]; ok {
-			n := int(g.N)
 			ss.Goroutines = n
-			if n > ss.GorPeak {
-				ss.GorPeak = n
-			}
+			ss.GorPeak = max(ss.GorPeak, n)
+		} else if ss := s.recentSession(g.ID); ss != nil {
+			// Goroutines that outlived their session's end still carry
+			// its labels: a leak's last count comes after the end, and
+			// its peak must hold it as the summary's leak finding does.
+			ss.GorPeak = max(ss.GorPeak, n)
 		}
 	}
 }
