@@ -237,6 +237,16 @@ func (c *Converter) Snapshot(s Snapshot, fetched time.Time) []Stamped {
 			}
 		}
 		if used > 0 {
+			if rate := h.ProcessCPUPct / 100 * h.CPUPct / 100; rate > 0 {
+				// The growth of our worker's window can span more than the
+				// time since the last one: the first began before the
+				// recording. Its length is what the sessions used at the
+				// rate the worker says they did.
+				if d := time.Duration(float64(used) * float64(cpuPeriod) / rate); d > w.Duration*5/4 {
+					w.Duration = d
+					w.Total = int64(h.ProcessCPUPct / 100 * float64(d) / float64(cpuPeriod))
+				}
+			}
 			w.Total = max(w.Total, used)
 			w.Unlabelled = w.Total - used
 			smp.CPU = w

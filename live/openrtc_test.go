@@ -252,13 +252,14 @@ func TestConverterOursCountsStalls(t *testing.T) {
 
 // Our worker's cumulative CPU grows once per CPU window (5 s), while record
 // polls four times a second: the derived windows must span the growth, so
-// the process reads at the cores it used, not at nothing and then twenty.
+// the process reads at the cores it used, not at nothing and then twenty,
+// the first too, whose window began before the recording did.
 func TestConverterOursCPUGrowsPerWindow(t *testing.T) {
 	at := time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC)
 	gor := 85
 	snap := func(cpu float64, t time.Time) Snapshot {
 		return Snapshot{Kind: KindIntrospect, Peer: Peer{PID: 9}, View: fold.View{Time: t,
-			Worker: fold.Header{Name: "w", Started: at.Add(-time.Minute), ProcessCPUPct: 92},
+			Worker: fold.Header{Name: "w", Started: at.Add(-time.Minute), ProcessCPUPct: 92, CPUPct: 97.8},
 			Sessions: []fold.Row{{SessionID: "hog", AgentName: "batch", Status: fold.StatusActive,
 				Start: at.Add(-30 * time.Second), CPUSeconds: cpu, Goroutines: &gor}}}}
 	}
@@ -266,9 +267,9 @@ func TestConverterOursCPUGrowsPerWindow(t *testing.T) {
 	var windows []events.CPUWindow
 	var gors []map[string]int
 	cpu := 10.0
-	for i := range 41 { // 10 s of polls; a window of 4.5 CPU-s ends every 5 s
+	for i := range 45 { // 11 s of polls; a window of 4.5 CPU-s ends 1 s in, then every 5 s
 		now := at.Add(time.Duration(i) * 250 * time.Millisecond)
-		if i > 0 && i%20 == 0 {
+		if i%20 == 4 {
 			cpu += 4.5
 		}
 		for _, e := range c.Snapshot(snap(cpu, now), now) {
@@ -280,11 +281,11 @@ func TestConverterOursCPUGrowsPerWindow(t *testing.T) {
 			}
 		}
 	}
-	if len(windows) != 2 {
+	if len(windows) != 3 {
 		t.Fatalf("%d CPU windows, want one per growth: %+v", len(windows), windows)
 	}
 	for _, w := range windows {
-		if w.Duration != 5*time.Second || w.Sessions["hog"] != 450 || w.ProcessCPUPct() < 90 || w.ProcessCPUPct() > 94 {
+		if w.Duration < 4900*time.Millisecond || w.Duration > 5100*time.Millisecond || w.Sessions["hog"] != 450 || w.ProcessCPUPct() < 90 || w.ProcessCPUPct() > 94 {
 			t.Errorf("window %+v: want 5 s, 450 samples of hog, the process at 92 %% of a core (got %.1f)", w, w.ProcessCPUPct())
 		}
 	}
