@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -182,9 +183,16 @@ func socketPath(ctx context.Context, f liveFlags) (string, error) {
 
 // noWorker turns a failed first fetch into the one-line hint of live.
 func noWorker(path string, err error) error {
-	if errors.Is(err, live.ErrNoWorker) {
+	switch {
+	case errors.Is(err, live.ErrNoWorker) && errors.Is(err, syscall.ECONNREFUSED):
+		return &exitError{code: exitFailed, err: fmt.Errorf("no worker is serving at %s: the socket is there but nobody answers "+
+			"(a worker that died without closing left it): start the worker, or pass --socket PATH or --worker NAME", path)}
+	case errors.Is(err, live.ErrNoWorker):
 		return &exitError{code: exitFailed, err: fmt.Errorf("no worker is serving at %s: "+
 			"start the worker with introspection on, or pass --socket PATH or --worker NAME", path)}
+	case errors.Is(err, syscall.EACCES):
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s: permission denied: the socket is another user's "+
+			"(its worker's); run live as that user", path)}
 	}
 	return err
 }

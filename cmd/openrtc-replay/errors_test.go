@@ -150,7 +150,7 @@ func TestLiveNoWorker(t *testing.T) {
 	}
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close()
-	oneLineErr(t, runArgs(t, "live", "--json", "--socket", stale), 1, "no worker is serving")
+	oneLineErr(t, runArgs(t, "live", "--json", "--socket", stale), 1, "no worker is serving at "+stale+": the socket is there but nobody answers")
 
 	// With no flag, live looks in this user's socket directory.
 	t.Setenv("XDG_RUNTIME_DIR", dir)
