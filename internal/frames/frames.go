@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -136,6 +137,28 @@ var mainModule = func() string {
 	return bi.Main.Path
 }()
 
+// ownPrefix is the import path prefix of the main module's owner: its
+// organisation on a code host ("github.com/acme/"), else its domain
+// ("example.com/"). A worker split into modules of its own (a cmd module
+// beside a rooms module) is the worker's own code throughout.
+var ownPrefix = ownerOf(mainModule)
+
+// codeHosts are hosts whose second path element is an owner.
+var codeHosts = []string{"github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "gitee.com"}
+
+// ownerOf returns the owner prefix of a module path, "" when it has none
+// (a path of one element, such as a module named "worker").
+func ownerOf(module string) string {
+	parts := strings.Split(module, "/")
+	switch {
+	case len(parts) >= 3 && slices.Contains(codeHosts, parts[0]):
+		return parts[0] + "/" + parts[1] + "/"
+	case len(parts) >= 2 && strings.Contains(parts[0], ".") && !slices.Contains(codeHosts, parts[0]) && parts[0] != "golang.org":
+		return parts[0] + "/"
+	}
+	return ""
+}
+
 // Rank returns how near the frame of function fn in file is to the worker's
 // own code: RankOwn, RankDependency, RankStandard or RankMachinery.
 func Rank(fn, file string) int {
@@ -145,7 +168,8 @@ func Rank(fn, file string) int {
 	pkg := strings.TrimSuffix(Package(fn), "_test")
 	switch {
 	case pkg == "main",
-		mainModule != "" && (pkg == mainModule || strings.HasPrefix(pkg, mainModule+"/")):
+		mainModule != "" && (pkg == mainModule || strings.HasPrefix(pkg, mainModule+"/")),
+		ownPrefix != "" && strings.HasPrefix(pkg, ownPrefix):
 		return RankOwn
 	case Std(file), strings.HasPrefix(pkg, "golang.org/x/"):
 		return RankStandard

@@ -80,6 +80,9 @@ func TestRank(t *testing.T) {
 		{modulePkg + "/stall_test.stallLoopReadsPipe", "/m/stall/reuse_unix_test.go", RankOwn},
 		{modulePkg + "/stall.(*Loop).Enter", "/m/stall/loop.go", RankMachinery},
 		{"github.com/lib/pq.(*conn).recv", "/go/pkg/mod/github.com/lib/pq@v1.10.9/conn.go", RankDependency},
+		// A module of the same owner as the main module is the worker's
+		// own code split into modules.
+		{"github.com/openrtc-go/rooms.(*Room).mix", "/go/pkg/mod/github.com/openrtc-go/rooms@v0.1.0/room.go", RankOwn},
 		{"golang.org/x/sys/unix.read", "/go/pkg/mod/golang.org/x/sys@v0.50.0/unix/zsyscall_linux.go", RankStandard},
 		{"time.Sleep", std, RankStandard},
 		{"runtime.gopark", StdPrefix + "runtime/proc.go", RankMachinery},
@@ -88,6 +91,25 @@ func TestRank(t *testing.T) {
 	for _, tt := range tests {
 		if got := Rank(tt.fn, tt.file); got != tt.want {
 			t.Errorf("Rank(%q, %q) = %d, want %d", tt.fn, tt.file, got, tt.want)
+		}
+	}
+}
+
+func TestOwnerOf(t *testing.T) {
+	tests := []struct{ module, want string }{
+		{"github.com/acme/worker", "github.com/acme/"},
+		{"github.com/acme/worker/v2", "github.com/acme/"},
+		{"gitlab.com/team/svc", "gitlab.com/team/"},
+		{"example.com/cmd/worker", "example.com/"},
+		{"example.com/worker", "example.com/"},
+		{"github.com/solo", ""}, // no owner to share
+		{"worker", ""},
+		{"golang.org/x/tools", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := ownerOf(tt.module); got != tt.want {
+			t.Errorf("ownerOf(%q) = %q, want %q", tt.module, got, tt.want)
 		}
 	}
 }
