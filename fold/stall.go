@@ -139,16 +139,7 @@ func (l *StallList) Add(t time.Time, e events.SlowSession) {
 // StarvedByText lists the sessions that had the CPU while a holder waited
 // for it, most first: "hog-b 52%, hog-a 44%".
 func StarvedByText(by map[string]float64) string {
-	ids := make([]string, 0, len(by))
-	for id := range by {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		if by[ids[i]] != by[ids[j]] {
-			return by[ids[i]] > by[ids[j]]
-		}
-		return ids[i] < ids[j]
-	})
+	ids := mostBlamed(by, -1)
 	parts := make([]string, len(ids))
 	for i, id := range ids {
 		parts[i] = fmt.Sprintf("%s %.0f%%", id, by[id])

@@ -128,8 +128,8 @@ func GroupStalls(stalls []Stall) []StallGroup {
 }
 
 // mostBlamed returns up to n ids of blame, the most blamed first, ties by
-// id; nil when there are none.
-func mostBlamed(blame map[string]float64, n int) []string {
+// id; nil when there are none. n < 0 means all of them.
+func mostBlamed[V int | float64](blame map[string]V, n int) []string {
 	if len(blame) == 0 {
 		return nil
 	}
@@ -143,6 +143,9 @@ func mostBlamed(blame map[string]float64, n int) []string {
 		}
 		return ids[i] < ids[j]
 	})
+	if n < 0 {
+		return ids
+	}
 	return ids[:min(n, len(ids))]
 }
 

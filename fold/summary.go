@@ -3,6 +3,7 @@ package fold
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -432,25 +433,12 @@ func schedulerFindings(stalls []Stall) []Finding {
 		return nil
 	}
 	var culprit string
-	for id, w := range blame {
-		if culprit == "" || w > blame[culprit] || (w == blame[culprit] && id < culprit) {
-			culprit = id
-		}
+	if top := mostBlamed(blame, 1); len(top) > 0 {
+		culprit = top[0]
 	}
 	// Say how many were put on whom, the most first, and how many on no
 	// session: "2 put on pool-client, 20 on no session".
-	ids := make([]string, 0, len(count))
-	for id := range count {
-		if id != "" {
-			ids = append(ids, id)
-		}
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		if count[ids[i]] != count[ids[j]] {
-			return count[ids[i]] > count[ids[j]]
-		}
-		return ids[i] < ids[j]
-	})
+	ids := slices.DeleteFunc(mostBlamed(count, -1), func(id string) bool { return id == "" })
 	var parts []string
 	for i, id := range ids {
 		if i == maxPerSection {
@@ -506,21 +494,10 @@ func starvedFindings(stalls []Stall) []Finding {
 	if n == 0 {
 		return nil
 	}
-	ids := make([]string, 0, len(blame))
-	for id := range blame {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		if blame[ids[i]] != blame[ids[j]] {
-			return blame[ids[i]] > blame[ids[j]]
-		}
-		return ids[i] < ids[j]
-	})
 	tail := "nobody in the worker had it: look at the machine"
 	culprit := ""
-	if len(ids) > 0 {
-		culprit = ids[0]
-		named := ids[:min(3, len(ids))]
+	if named := mostBlamed(blame, 3); len(named) > 0 {
+		culprit = named[0]
 		tail = "the CPU went to " + strings.Join(named, ", ")
 	}
 	f := finding(SectionCPUHot, culprit, worst.At,

@@ -197,25 +197,8 @@ func TestCPUUserStopsSamplerWindow(t *testing.T) {
 	ch, wait := collect(sctx, NewCPUSampler(CPUOptions{Window: window}))
 	defer func() { stop(); wait() }()
 
-	// A window is delivered after the next one has started, so once one
-	// arrives the sampler's profile is running. Stop it 300ms into the new
-	// window, well clear of its end; if a loaded machine delivered the window
-	// late, wait for the next one.
-	for {
-		w := next(t, ch, 5*time.Second)
-		if w.Unavailable != "" {
-			t.Fatalf("window unavailable: %s", w.Unavailable)
-		}
-		if wait := 300*time.Millisecond - time.Since(w.Start.Add(w.Duration)); wait > 0 {
-			time.Sleep(wait)
-			break
-		}
-	}
-	pprof.StopCPUProfile() // ends the sampler's window
-	user := newProfileBuffer()
-	if err := pprof.StartCPUProfile(user); err != nil {
-		t.Fatalf("starting our own profile after stopping the sampler's: %v", err)
-	}
+	// Stop the sampler's profile 300ms into a window and take the profiler.
+	user := takeProfiler(t, ch, 300*time.Millisecond)
 	userStart := time.Now()
 
 	cut := next(t, ch, 5*time.Second)
@@ -407,21 +390,7 @@ func TestCPUNamesTheOwnerOfAShortProfile(t *testing.T) {
 	ch, wait := collect(ctx, NewCPUSampler(CPUOptions{Window: window}))
 	defer func() { cancel(); wait() }()
 
-	for {
-		w := next(t, ch, 5*time.Second)
-		if w.Unavailable != "" {
-			t.Fatalf("window unavailable: %s", w.Unavailable)
-		}
-		if wait := 200*time.Millisecond - time.Since(w.Start.Add(w.Duration)); wait > 0 {
-			time.Sleep(wait)
-			break
-		}
-	}
-	pprof.StopCPUProfile() // ends the sampler's window
-	user := newProfileBuffer()
-	if err := pprof.StartCPUProfile(user); err != nil {
-		t.Fatalf("starting our own profile after stopping the sampler's: %v", err)
-	}
+	takeProfiler(t, ch, 200*time.Millisecond)
 	time.Sleep(300 * time.Millisecond)
 	pprof.StopCPUProfile()
 
@@ -442,4 +411,30 @@ func TestCPUNamesTheOwnerOfAShortProfile(t *testing.T) {
 	if w := next(t, ch, 5*time.Second); w.Unavailable != "" {
 		t.Errorf("sampling did not resume after the profile ended: %s", w.Unavailable)
 	}
+}
+
+// takeProfiler does what an application that stops introspection's profile
+// does. A window is delivered after the next one has started, so once one
+// arrives the sampler's profile is running: it waits until after into it,
+// well clear of its end (if a loaded machine delivered the window late, it
+// waits for the next one), stops it and starts a profile of its own, which
+// the caller must stop.
+func takeProfiler(t *testing.T, ch <-chan CPUWindow, after time.Duration) *profileBuffer {
+	t.Helper()
+	for {
+		w := next(t, ch, 5*time.Second)
+		if w.Unavailable != "" {
+			t.Fatalf("window unavailable: %s", w.Unavailable)
+		}
+		if wait := after - time.Since(w.Start.Add(w.Duration)); wait > 0 {
+			time.Sleep(wait)
+			break
+		}
+	}
+	pprof.StopCPUProfile() // ends the sampler's window
+	user := newProfileBuffer()
+	if err := pprof.StartCPUProfile(user); err != nil {
+		t.Fatalf("starting our own profile after stopping the sampler's: %v", err)
+	}
+	return user
 }

@@ -73,8 +73,10 @@ func anchor() {}
 // that asked for it: the runtime, the profiler, sync primitives, internal
 // packages of the standard library, and this module's own packages (its
 // wrappers and watchdog), but not its examples, tests or demo.
-func Machinery(fn string) bool {
-	pkg := Package(fn)
+func Machinery(fn string) bool { return machineryPkg(Package(fn)) }
+
+// machineryPkg is Machinery for a function's package.
+func machineryPkg(pkg string) bool {
 	switch {
 	case pkg == "runtime", strings.HasPrefix(pkg, "runtime/"),
 		pkg == "sync", strings.HasPrefix(pkg, "sync/"),
@@ -162,10 +164,11 @@ func ownerOf(module string) string {
 // Rank returns how near the frame of function fn in file is to the worker's
 // own code: RankOwn, RankDependency, RankStandard or RankMachinery.
 func Rank(fn, file string) int {
-	if Machinery(fn) {
+	pkg := Package(fn)
+	if machineryPkg(pkg) {
 		return RankMachinery
 	}
-	pkg := strings.TrimSuffix(Package(fn), "_test")
+	pkg = strings.TrimSuffix(pkg, "_test")
 	switch {
 	case pkg == "main",
 		mainModule != "" && (pkg == mainModule || strings.HasPrefix(pkg, mainModule+"/")),
