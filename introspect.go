@@ -130,6 +130,9 @@ func Start(opts Options) (*Introspector, error) {
 		wopts.CPUWait = in.cpuWait()
 	}
 	in.watchdog = stall.New(wopts)
+	// The sessions' enters pin a stop's ends where the probe's own
+	// goroutines, queued behind them, cannot.
+	sl.probe.Watchdog = in.watchdog
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
 	in.sampler = sl

@@ -6,12 +6,14 @@ import (
 )
 
 // TestLayout keeps what a hold touches in two cache lines: the hold, and
-// the first line of its entry (see hold and entryHold).
+// the first line of its entry (see hold and entryHold); and what an enter
+// touches of its shard in a third, unless it ends a lull.
 func TestLayout(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("layout worked out for 64-bit platforms")
 	}
 	var eh entryHold
+	var sh shard
 	for _, c := range []struct {
 		what      string
 		got, want uintptr
@@ -21,7 +23,8 @@ func TestLayout(t *testing.T) {
 		{"end of the entry's hot fields", unsafe.Offsetof(eh.e.polluted), 64 - 8},
 		{"entryHold size", unsafe.Sizeof(eh), 192},
 		{"recentSet size", unsafe.Sizeof(recentSet{}), 64},
-		{"shard size", unsafe.Sizeof(shard{}), 64},
+		{"shard's lull fields' offset", unsafe.Offsetof(sh.ngaps), 64},
+		{"shard size", unsafe.Sizeof(sh), 192},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %d, want %d", c.what, c.got, c.want)

@@ -19,10 +19,10 @@ import (
 type Loop struct {
 	w      *Watchdog
 	name   string
-	thr    int64    // the watchdog's threshold, in nanoseconds
-	shards []shard  // a power of two of them
-	shift  uint     // a context's key shifted right by shift picks its shard
-	seen   []uint64 // each shard's enters at the watchdog's last check; the watchdog goroutine's
+	thr    int64   // the watchdog's threshold, in nanoseconds
+	shards []shard // a power of two of them
+	shift  uint    // a context's key shifted right by shift picks its shard
+	seen   []int64 // each shard's last at the watchdog's last check; the watchdog goroutine's
 }
 
 // A shard is a part of a Loop's holds, and the entries that serve them: the
@@ -30,13 +30,22 @@ type Loop struct {
 // sessions seldom meet on one lock, which matters less for the time spent
 // waiting than for the cost of waking the waiter.
 type shard struct {
-	loop   *Loop
-	enters uint64 // holds begun, ever: the watchdog tells a busy loop from an idle one by it; mu
+	loop *Loop
+	// last is when the shard was last entered (monotonic; see entered):
+	// it changes with every enter, so the watchdog tells a busy loop from
+	// an idle one by it. mu
+	last int64
 
 	mu     sync.Mutex
 	head   *hold                  // active holds, a doubly linked list so leave is O(1)
 	cache  map[uint64]*labelEntry // labelled contexts by label-set hash, see labels.go
 	recent []recentSet            // the entries that served recent contexts, see labels.go
+
+	// The latest stretches without an enter (see activity.go), in a line
+	// of their own: an enter writes them only after a lull. mu
+	ngaps uint64
+	gaps  [7]span
+	_     [8]byte
 }
 
 // maxShards bounds the shards of a Loop, which has four per processor.
@@ -45,7 +54,7 @@ const maxShards = 64
 func newLoop(w *Watchdog, name string) *Loop {
 	n := min(maxShards, 1<<bits.Len(uint(4*runtime.GOMAXPROCS(0)-1)))
 	l := &Loop{w: w, name: name, thr: int64(w.opts.Threshold), shards: make([]shard, n),
-		shift: uint(64 - bits.TrailingZeros(uint(n))), seen: make([]uint64, n)}
+		shift: uint(64 - bits.TrailingZeros(uint(n))), seen: make([]int64, n)}
 	for i := range l.shards {
 		l.shards[i].loop = l
 	}
@@ -156,7 +165,7 @@ func (l *Loop) enter(ctx context.Context) use {
 		sh.head.prev = h
 	}
 	sh.head = h
-	sh.enters++
+	sh.entered(start)
 	sh.mu.Unlock()
 	if l.w.idle.Load() {
 		l.w.nudge() // it sleeps until a hold begins: this one

@@ -64,6 +64,15 @@ type SchedProbe struct {
 	Interval time.Duration
 	// Threshold is the shortest wait that makes a lag. Zero means 50ms.
 	Threshold time.Duration
+	// Watchdog, if not nil, lends the probe the enters of its loops and
+	// mutexes as further proof that the scheduler ran: a stop is the
+	// longest stretch in which neither the probe nor any session ran. In
+	// a busy worker the probe's own goroutines queue behind everyone else
+	// for tens of milliseconds before and after a stop, while sessions
+	// enter their loops every millisecond or so; the stop then begins at
+	// the last enter before it and ends at the first after it. It is used
+	// with a Threshold of 10ms or more.
+	Watchdog *Watchdog
 
 	mu       sync.Mutex
 	worst    int64      // longest single wait since the last Worst, nanoseconds
@@ -230,26 +239,27 @@ func (p *SchedProbe) witness(due int64) {
 // unbiased guess.
 // p.mu must be held.
 func (p *SchedProbe) stop(due, woke int64) (start, end int64, ok bool) {
-	proofs := make([]int64, 0, len(p.tripped)+2)
-	proofs = append(proofs, p.ranAt, woke)
+	proofs := make([]proof, 0, len(p.tripped)+1)
 	for _, t := range p.tripped {
 		if t > p.ranAt && t < woke {
-			proofs = append(proofs, t)
+			proofs = append(proofs, proof{span{t, t}, true})
 		}
 	}
-	slices.Sort(proofs)
-	for i := 1; i < len(proofs); i++ {
-		if d := proofs[i] - proofs[i-1]; d > end-start {
-			start, end = proofs[i-1], proofs[i]
+	if p.Watchdog != nil && p.threshold() >= gapMin {
+		for _, b := range p.Watchdog.ran(p.ranAt, woke) {
+			proofs = append(proofs, proof{b, false})
 		}
 	}
+	start, end, atProbe := longestFree(p.ranAt, woke, proofs)
 	if end-start < p.threshold() {
 		return 0, 0, false
 	}
 	// Whether the stretch begins when the witness last ran or when the
 	// queuer finished the trip it woke it for, the stop began before the
 	// next proof would have come: the tick, due plus its usual lateness.
-	if by := due + p.usualLate(); by > start {
+	// A stretch that begins at a session's enter began about then: the
+	// next enter would have come within milliseconds.
+	if by := due + p.usualLate(); atProbe && by > start {
 		start += (min(by, end) - start) / 2
 	}
 	return start, end, true

@@ -250,8 +250,8 @@ func (w *Watchdog) checkShard(l *Loop, i int, mono, thr int64) {
 	sh := &l.shards[i]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.enters != l.seen[i] {
-		l.seen[i], w.busy = sh.enters, true
+	if sh.last != l.seen[i] {
+		l.seen[i], w.busy = sh.last, true
 	}
 	for h := sh.head; h != nil; h = h.next {
 		held := mono - h.start
