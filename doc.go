@@ -45,8 +45,10 @@
 //     for a CPU other sessions were using, in which case it is a victim and
 //     the report names who had the CPU; and scheduler stalls, measured by a
 //     probe's two goroutines (one that only waits on a timer, so a stretch
-//     in which no P ran the scheduler is timed on its own; one that times
-//     trips through the run queue, for saturation) and blamed on the
+//     in which no P ran the scheduler is timed on its own, its ends placed
+//     by the sessions' last enter of a watched loop before it and first
+//     after; one that times trips through the run queue, for saturation)
+//     and blamed on the
 //     session whose CPU surged while the stall lasted (by about the stall's
 //     length on every P, and only for a while), else on a session that
 //     held at least half of the CPU samples and twice as many as any other,

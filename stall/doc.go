@@ -21,7 +21,9 @@
 //   - A [SchedProbe] measures scheduler stalls, stretches in which runnable
 //     goroutines could not get a processor (CPU saturation, work that cannot
 //     be preempted, GC), by how late its own timer fires and how long it
-//     queues; [SchedStall] turns each into a stall blamed on the session
+//     queues, and, lent a Watchdog, by when the sessions last entered its
+//     loops before a stop and first after it; [SchedStall] turns each into
+//     a stall blamed on the session
 //     whose CPU surged while it lasted (see [CPUUsual]), or else, with
 //     [Attribute], on a session that held at least half of the CPU
 //     samples and twice as many as any other (else on none).

@@ -33,11 +33,12 @@ import (
 // witness has not woken it for two intervals. A wait of at least Threshold
 // is a lag. For the queuer, from when it entered the run queue to when it
 // left it. For the witness, a stop: the longest stretch in its wait in which
-// the queuer finished no trip either, if that is at least Threshold (else
-// only the witness's own P was held or busy, and the scheduler kept
-// running); a stop that begins when the witness last ran is placed halfway
-// to when the tick would have fired (when it was due, plus the lateness
-// every tick has anyway), since it began somewhere in between.
+// the queuer finished no trip either, nor a session entered a loop or mutex
+// of [SchedProbe.Watchdog], if that is at least Threshold (else only the
+// witness's own P was held or busy, and the scheduler kept running); a
+// stop that begins when the witness last ran is placed halfway to when the
+// tick would have fired (when it was due, plus the lateness every tick has
+// anyway), since it began somewhere in between.
 //
 // The witness's lags are single waits: once it runs, the scheduler ran, so
 // the stop is over. The queuer's waits that follow each other, with no quick
@@ -47,7 +48,10 @@ import (
 // cut out of the queuer's lag around it, which would otherwise run from the
 // start of the saturation, through the spin, to a queued trip after it.
 // So a lag's length is a measurement, good to about Interval/2 (within 3%
-// of a 300ms stall at the default 10ms), and a machine that is merely busy
+// of a 300ms stall at the default 10ms) while the probe's goroutines run
+// as soon as they are due; in a saturated worker they queue for tens of
+// milliseconds before and after a stop, and the sessions' enters, which
+// come every millisecond or so, place its ends. A machine that is merely busy
 // (every wait a few milliseconds) has no lag at all, however long it stays
 // busy: what counts is how long a runnable goroutine waited, not how long
 // the run queue was never empty.
