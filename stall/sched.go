@@ -74,8 +74,9 @@ type SchedProbe struct {
 	// a busy worker the probe's own goroutines queue behind everyone else
 	// for tens of milliseconds before and after a stop, while sessions
 	// enter their loops every millisecond or so; the stop then begins at
-	// the last enter before it and ends at the first after it. It is used
-	// with a Threshold of 10ms or more.
+	// the last enter before it and ends at the first after it. It is
+	// ignored with a Threshold under 10ms, the shortest lull a loop
+	// records.
 	Watchdog *Watchdog
 
 	mu       sync.Mutex
@@ -232,13 +233,14 @@ func (p *SchedProbe) witness(due int64) {
 
 // stop returns the stop that held up the witness's tick due at due until
 // it woke, if there was one. The witness last ran at p.ranAt, and each trip
-// the queuer finished meanwhile proves the scheduler ran then: the stop is
-// the longest stretch between those proofs, if it is at least the
-// threshold; shorter, the scheduler kept running and only the witness's
-// own P was held or busy, which is no stop of the process. A stop whose
-// stretch begins before the tick was due (when the witness last ran, or
-// when the queuer finished its trip after it) began somewhere before the
-// tick would have fired (when it was due, plus the lateness every tick has
+// the queuer finished meanwhile proves the scheduler ran then, as does each
+// enter of the watchdog's loops: the stop is the longest stretch free of
+// those proofs, if it is at least the threshold; shorter, the scheduler
+// kept running and only the witness's own P was held or busy, which is no
+// stop of the process. A stop whose stretch begins at a proof of the
+// probe's own before the tick was due (when the witness last ran, or when
+// the queuer finished its trip after it) began somewhere before the tick
+// would have fired (when it was due, plus the lateness every tick has
 // anyway: in a saturated worker tens of milliseconds); halfway is the
 // unbiased guess.
 // p.mu must be held.
