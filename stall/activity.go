@@ -12,10 +12,11 @@ import (
 // queue behind everyone else before and after a stop (tens of milliseconds
 // each way), while the first sessions run as soon as a P is free. So each
 // shard of a loop keeps, beside its holds, what its enters say about time:
-// when it was first and last entered, and its latest stretches of at least
-// gapMin with no enter. Everywhere else from first to last it was entered at
-// least every gapMin: the scheduler ran. [SchedProbe] cuts a stop to what
-// no such proof falls in.
+// when it was last entered, and its latest stretches of at least gapMin
+// with no enter (the first enter is kept as one of no length, where what is
+// known begins). Everywhere else from the oldest it keeps to the last enter
+// it was entered at least every gapMin: the scheduler ran. [SchedProbe]
+// cuts a stop to what no such proof falls in.
 
 // gapMin is the shortest stretch without an enter a shard records. A shard
 // entered less often records every enter as the end of a gap, and says
