@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
@@ -32,19 +31,11 @@ import (
 // the spinner's own clock readings before and after (it cannot read a
 // clock without a call, where it may be preempted).
 func TestSchedProbeWithWatchdogMeasuresSpinInBusyWorker(t *testing.T) {
-	if os.Getenv("STALL_BUSY_SPIN_CHILD") != "" {
+	if os.Getenv(spinChildEnv) != "" {
 		busySpinChild()
 		return
 	}
-	if testing.Short() {
-		t.Skip("runs a child process")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSchedProbeWithWatchdogMeasuresSpinInBusyWorker$", "-test.v")
-	cmd.Env = append(os.Environ(), "STALL_BUSY_SPIN_CHILD=1", "GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	out := spinChildOutput(t)
 	n := 0
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -183,7 +174,12 @@ func busySpinChild() {
 		// The spinner's own clock bounds the spin too: the probe's and the
 		// watchdog's goroutines run without noting it.
 		from, to := log.stop(begin, end)
-		from, to = later(from, begin), earlier(to, end)
+		if begin.After(from) {
+			from = begin
+		}
+		if end.Before(to) {
+			to = end
+		}
 		p, ok1 := lagCovering(plain.Lags(), from, to)
 		l, ok2 := lagCovering(lent.Lags(), from, to)
 		if !ok1 || !ok2 {
@@ -195,20 +191,6 @@ func busySpinChild() {
 			p.Start.Sub(from).Round(time.Millisecond), p.End.Sub(to).Round(time.Millisecond),
 			l.Start.Sub(from).Round(time.Millisecond), l.End.Sub(to).Round(time.Millisecond))
 	}
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // offBy returns how far the lag's ends are from the stop's, in all.

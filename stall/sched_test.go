@@ -125,19 +125,11 @@ func coverage(lags []stall.SchedLag, from, to time.Time) time.Duration {
 // is switched off in a child process, with one P, so a loop without calls
 // holds it.
 func TestSchedProbeMeasuresNonPreemptibleSpin(t *testing.T) {
-	if os.Getenv("STALL_SPIN_CHILD") != "" {
+	if os.Getenv(spinChildEnv) != "" {
 		spinChild()
 		return
 	}
-	if testing.Short() {
-		t.Skip("runs a child process")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSchedProbeMeasuresNonPreemptibleSpin$", "-test.v")
-	cmd.Env = append(os.Environ(), "STALL_SPIN_CHILD=1", "GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	out := spinChildOutput(t)
 	var spins, lags, cpus []time.Duration
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -168,6 +160,26 @@ func TestSchedProbeMeasuresNonPreemptibleSpin(t *testing.T) {
 			t.Errorf("spin of %v measured as %v", spins[i], lags[i])
 		}
 	}
+}
+
+// spinChildEnv is set in the child process a spin test runs itself in.
+const spinChildEnv = "STALL_SPIN_CHILD"
+
+// spinChildOutput runs the calling test again in a child process with one P
+// and asynchronous preemption off, where a loop without calls holds the
+// process's only P, and returns what the child printed.
+func spinChildOutput(t *testing.T) []byte {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), spinChildEnv+"=1", "GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	return out
 }
 
 // spinLoop adds up n numbers without a call: with asynchronous preemption
